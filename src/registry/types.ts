@@ -1,0 +1,125 @@
+/**
+ * Schema Registry and DEK Registry data shapes, as Confluent's REST API spells them
+ * (shared/CSFLE-NOTES.md sections 4 and 6). Shared by registry clients, the dev registry, rules and keys.
+ */
+
+export type SchemaType = 'AVRO' | 'PROTOBUF' | 'JSON';
+
+export type RuleKind = 'TRANSFORM' | 'CONDITION';
+export type RuleMode = 'WRITE' | 'READ' | 'WRITEREAD' | 'UPGRADE' | 'DOWNGRADE' | 'UPDOWN';
+
+export interface Rule {
+  name: string;
+  doc?: string;
+  kind?: RuleKind;
+  mode?: RuleMode;
+  type?: string;
+  tags?: string[];
+  params?: Record<string, string>;
+  expr?: string;
+  onSuccess?: string;
+  onFailure?: string;
+  disabled?: boolean;
+}
+
+export interface RuleSet {
+  migrationRules?: Rule[];
+  domainRules?: Rule[];
+  encodingRules?: Rule[];
+  /** Epoch ms: rules apply to writes from this time on (Confluent clients ignore it on read). */
+  enableAt?: number;
+}
+
+export interface SchemaMetadata {
+  tags?: Record<string, string[]>;
+  properties?: Record<string, string>;
+  sensitive?: string[];
+}
+
+export interface SchemaReference {
+  name: string;
+  subject: string;
+  version: number;
+}
+
+/** A schema as registered (request body of POST /subjects/{s}/versions). */
+export interface SchemaInfo {
+  schemaType?: SchemaType; // absent means AVRO
+  schema: string;
+  references?: SchemaReference[];
+  metadata?: SchemaMetadata;
+  ruleSet?: RuleSet;
+}
+
+/** A schema as the registry returns it for a subject version. */
+export interface RegisteredSchema extends SchemaInfo {
+  id: number;
+  guid?: string;
+  subject?: string;
+  version?: number;
+}
+
+export type DekAlgorithm = 'AES128_GCM' | 'AES256_GCM' | 'AES256_SIV';
+
+export interface Kek {
+  name: string;
+  kmsType: string;
+  kmsKeyId: string;
+  kmsProps?: Record<string, string>;
+  doc?: string;
+  shared: boolean;
+  ts?: number;
+  deleted?: boolean;
+}
+
+export interface CreateKekRequest {
+  name: string;
+  kmsType: string;
+  kmsKeyId: string;
+  kmsProps?: Record<string, string>;
+  doc?: string;
+  shared?: boolean;
+}
+
+export interface Dek {
+  kekName: string;
+  subject: string;
+  version: number;
+  algorithm: DekAlgorithm;
+  /** base64 of the KMS ciphertext of the Tink key proto. */
+  encryptedKeyMaterial?: string;
+  /** base64 of the Tink key proto; present only for shared KEKs. Never log. */
+  keyMaterial?: string;
+  ts: number;
+  deleted?: boolean;
+}
+
+export interface CreateDekRequest {
+  subject: string;
+  version?: number;
+  algorithm?: DekAlgorithm;
+  encryptedKeyMaterial?: string;
+}
+
+/** What the engine and keys/ need from a Schema Registry; implemented by registry/schema-registry-client. */
+export interface SchemaRegistryApi {
+  getById(id: number, subject?: string): Promise<RegisteredSchema>;
+  getByGuid(guid: string): Promise<RegisteredSchema>;
+  getLatest(subject: string): Promise<RegisteredSchema>;
+  getVersion(subject: string, version: number): Promise<RegisteredSchema>;
+  getLatestWithMetadata(subject: string, metadata: Record<string, string>): Promise<RegisteredSchema>;
+  register(subject: string, schema: SchemaInfo, normalize?: boolean): Promise<RegisteredSchema>;
+  lookup(subject: string, schema: SchemaInfo): Promise<RegisteredSchema>;
+}
+
+/** What keys/ needs from a DEK Registry; implemented by registry/dek-registry-client. */
+export interface DekRegistryApi {
+  /** null when the KEK does not exist. */
+  getKek(name: string, deleted?: boolean): Promise<Kek | null>;
+  /** Throws RecryptError REGISTRY_CONFLICT on 409. */
+  createKek(request: CreateKekRequest): Promise<Kek>;
+  /** version -1 means latest; null when not found. */
+  getDek(kekName: string, subject: string, version: number, algorithm: DekAlgorithm, deleted?: boolean): Promise<Dek | null>;
+  /** Throws RecryptError REGISTRY_CONFLICT on 409. */
+  createDek(kekName: string, request: CreateDekRequest): Promise<Dek>;
+}
