@@ -1,0 +1,20 @@
+// Endpoints of the local stack for integration tests; fails loudly when the stack is not up.
+import { randomBytes } from 'node:crypto';
+
+function required(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: start the stack with \`npm run stack:up\` (npm test does it)`);
+  return value;
+}
+
+export const stack = {
+  get kafkaBrokers(): string { return required('KAFKA_BOOTSTRAP_SERVERS'); },
+  get redisUrl(): string { return required('REDIS_URL'); },
+  get registryUrl(): string { return required('SCHEMA_REGISTRY_URL'); },
+  get kmsEndpoint(): string { return required('AWS_ENDPOINT_URL_KMS'); },
+};
+
+/** A name no other test (or earlier run) uses: tests never share topics, groups or subjects. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
+}
