@@ -1,0 +1,34 @@
+/**
+ * How recrypt reaches the brokers. Built by service/config from env (KAFKA_BOOTSTRAP_SERVERS, and
+ * security settings with secrets from env or mounted files); never part of a job.
+ */
+export interface KafkaConnection {
+  readonly bootstrapServers: string;
+  /** Extra librdkafka properties (security.protocol, sasl.*, ssl.*), secrets already resolved. */
+  readonly properties: Readonly<Record<string, string | number | boolean>>;
+}
+
+export function connectionFromEnv(env: NodeJS.ProcessEnv = process.env): KafkaConnection {
+  const properties: Record<string, string> = {};
+  // KAFKA_PROP_SASL_MECHANISM=PLAIN -> sasl.mechanism=PLAIN: any librdkafka property without code changes.
+  for (const [name, value] of Object.entries(env)) {
+    if (name.startsWith('KAFKA_PROP_') && value !== undefined) {
+      properties[name.slice('KAFKA_PROP_'.length).toLowerCase().replaceAll('_', '.')] = value;
+    }
+  }
+  return Object.freeze({
+    bootstrapServers: env.KAFKA_BOOTSTRAP_SERVERS ?? '127.0.0.1:9092',
+    properties: Object.freeze(properties),
+  });
+}
+
+/** Base librdkafka settings shared by every client recrypt creates. */
+export function baseClientConfig(connection: KafkaConnection, clientId: string): Record<string, string | number | boolean> {
+  return {
+    'bootstrap.servers': connection.bootstrapServers,
+    'client.id': clientId,
+    // librdkafka logs go nowhere by default; errors surface through the calls themselves.
+    'log_level': 3,
+    ...connection.properties,
+  };
+}

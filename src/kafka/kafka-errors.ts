@@ -1,0 +1,45 @@
+/**
+ * The one place where librdkafka errors are classified: fenced (another instance owns the
+ * transactional id or the partitions: stop), transient (broker unreachable, timeouts, aborted
+ * transaction: retry from the last commit), or permanent.
+ */
+import kafka from '@confluentinc/kafka-javascript';
+import { RecryptError } from '../util/errors.js';
+
+const codes = kafka.CODES.ERRORS;
+
+interface LibrdKafkaErrorLike {
+  code?: number;
+  message?: string;
+  isFatal?: boolean;
+  isRetriable?: boolean;
+  isTxnRequiresAbort?: boolean;
+}
+
+const FENCED = new Set<number>([codes.ERR__FENCED, codes.ERR_PRODUCER_FENCED, codes.ERR_INVALID_PRODUCER_EPOCH]);
+const TRANSIENT = new Set<number>([
+  codes.ERR__TRANSPORT, codes.ERR__TIMED_OUT, codes.ERR__ALL_BROKERS_DOWN, codes.ERR__RESOLVE,
+  codes.ERR_REQUEST_TIMED_OUT, codes.ERR_NOT_COORDINATOR, codes.ERR_COORDINATOR_NOT_AVAILABLE,
+  codes.ERR_COORDINATOR_LOAD_IN_PROGRESS, codes.ERR_NOT_LEADER_FOR_PARTITION, codes.ERR_LEADER_NOT_AVAILABLE,
+  codes.ERR_CONCURRENT_TRANSACTIONS, codes.ERR__MSG_TIMED_OUT, codes.ERR_NETWORK_EXCEPTION,
+  codes.ERR_REBALANCE_IN_PROGRESS, codes.ERR_UNKNOWN_MEMBER_ID, codes.ERR_ILLEGAL_GENERATION,
+]);
+
+/** Converts whatever the client threw into a RecryptError; the message names the operation only. */
+export function classifyKafkaError(operation: string, err: unknown): RecryptError {
+  if (err instanceof RecryptError) return err;
+  const e = (err ?? {}) as LibrdKafkaErrorLike;
+  const code = typeof e.code === 'number' ? e.code : undefined;
+  // librdkafka messages name brokers, topics and codes, never record contents.
+  const detail = `${operation} failed${code === undefined ? '' : ` (librdkafka code ${code})`}: ${e.message ?? String(err)}`;
+  if (code !== undefined && FENCED.has(code)) return new RecryptError('KAFKA_FENCED', detail, { cause: err });
+  if (e.isFatal) return new RecryptError('KAFKA_FENCED', detail, { cause: err });
+  if (e.isTxnRequiresAbort) return new RecryptError('KAFKA_TRANSACTION', detail, { cause: err });
+  if (e.isRetriable || (code !== undefined && TRANSIENT.has(code))) {
+    return new RecryptError('KAFKA_UNAVAILABLE', detail, { cause: err });
+  }
+  if (code === codes.ERR_UNKNOWN_TOPIC_OR_PART || code === codes.ERR__UNKNOWN_TOPIC) {
+    return new RecryptError('KAFKA_TOPIC', detail, { cause: err });
+  }
+  return new RecryptError('KAFKA_TRANSACTION', detail, { cause: err });
+}

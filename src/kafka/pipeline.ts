@@ -1,0 +1,489 @@
+/**
+ * The exactly-once consume -> transform -> produce loop.
+ *
+ * One transactional producer per consumer. Each cycle is a small state machine:
+ *
+ *   POLL -> PROCESS -> BEGIN -> PRODUCE -> SEND_OFFSETS -> COMMIT -> POLL
+ *              |                   (any failure) -> ABORT -> REWIND -> POLL
+ *              +-- transient error -> REWIND + pause the batch's partitions for a backoff -> POLL
+ *
+ * Offsets are committed only inside the transaction that wrote the outputs, so a crash at any point
+ * replays from the last commit and read_committed readers never see a record twice. A halted
+ * partition (a permanent failure whose action is ERROR) commits what came before the failing record,
+ * then stays paused with its offset on that record; other partitions go on.
+ */
+import kafka from '@confluentinc/kafka-javascript';
+import { RecryptError, errorCodeOf, isTransient } from '../util/errors.js';
+import { baseClientConfig, type KafkaConnection } from './connection.js';
+import { classifyKafkaError } from './kafka-errors.js';
+import {
+  committedOffsets, connect, consumeBatch, disconnect, produce, seek, transactions, watermarks,
+  type NativeConsumer, type NativeProducer, type TopicPartitionOffset,
+} from './native.js';
+import { partitionKey, type OutputRecord, type RecordProcessor, type SourceRecord, type TopicPartition } from './types.js';
+
+export type StartAt = 'earliest' | 'latest' | 'committed';
+
+export interface PipelineOptions {
+  readonly name: string;
+  readonly connection: KafkaConnection;
+  readonly groupId: string;
+  readonly transactionalId: string;
+  /** Topics to subscribe to (group mode) or to assign whole (bounded mode). */
+  readonly topics?: readonly string[];
+  readonly topicPattern?: RegExp;
+  /**
+   * Explicit partitions and offset ranges (backfill tasks, stopAt end). When given, the pipeline assigns
+   * them itself instead of subscribing, and finishes when every range is done.
+   */
+  readonly ranges?: readonly PartitionRange[];
+  /** Group mode: finish once every assigned partition reaches the end offsets seen at start. */
+  readonly startAt: StartAt;
+  readonly processor: RecordProcessor;
+  readonly batchSize?: number;
+  readonly transactionTimeoutMs?: number;
+  readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
+  readonly observer?: PipelineObserver;
+  /** Extra librdkafka settings for consumer and producer (tuning). */
+  readonly consumerConfig?: Readonly<Record<string, string | number | boolean>>;
+  readonly producerConfig?: Readonly<Record<string, string | number | boolean>>;
+}
+
+export interface PartitionRange extends TopicPartition {
+  /** First offset to read when the group has no committed offset (default: the partition start). */
+  readonly from?: number;
+  /** Exclusive end offset: the partition is done once the next offset to read reaches it. */
+  readonly to: number;
+}
+
+export interface PartitionProgress {
+  readonly topic: string;
+  readonly partition: number;
+  /** Next offset to read, as committed in the last transaction. */
+  committed: number;
+  records: number;
+  written: number;
+  dlq: number;
+  end?: number;
+  done: boolean;
+  halted?: { offset: number; code: string };
+}
+
+export interface PipelineObserver {
+  onBatchCommitted?(info: { records: number; written: number; dlq: number; latencyMs: number }): void;
+  onHalt?(partition: TopicPartition, offset: number, error: RecryptError): void;
+  onTransientError?(error: RecryptError, retryInMs: number): void;
+  onAbort?(error: RecryptError): void;
+  onAssigned?(partitions: readonly TopicPartition[]): void;
+  onRevoked?(partitions: readonly TopicPartition[]): void;
+}
+
+export interface PipelineSummary {
+  readonly partitions: readonly PartitionProgress[];
+  readonly records: number;
+  readonly written: number;
+  readonly dlq: number;
+  readonly durationMs: number;
+  readonly halted: boolean;
+}
+
+type State = 'created' | 'running' | 'stopping' | 'stopped' | 'failed';
+
+const OFFSET_END = -1;
+const OFFSET_BEGINNING = -2;
+const OFFSET_INVALID = -1001;
+
+export class TransactionalPipeline {
+  private state: State = 'created';
+  private consumer?: NativeConsumer;
+  private producer?: NativeProducer;
+  private readonly progress = new Map<string, PartitionProgress>();
+  private readonly owned = new Map<string, TopicPartition>();
+  private readonly pausedUntil = new Map<string, number>();
+  private readonly halted = new Set<string>();
+  /** Next offset the loop expects per partition; drops stale prefetched records after a seek. */
+  private readonly expected = new Map<string, number>();
+  private readonly eofAt = new Map<string, number>();
+  private failures = 0;
+  private startedAt = 0;
+  private stopRequested = false;
+  private rebalancing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: PipelineOptions) {}
+
+  get partitions(): readonly PartitionProgress[] {
+    return [...this.progress.values()];
+  }
+
+  /** True while no partition is halted (the service's readiness). */
+  get healthy(): boolean {
+    return this.halted.size === 0 && this.state !== 'failed';
+  }
+
+  /** Asks the loop to finish its current transaction and return. */
+  stop(): void {
+    this.stopRequested = true;
+  }
+
+  async run(): Promise<PipelineSummary> {
+    if (this.state !== 'created') throw new RecryptError('INTERNAL', 'a pipeline runs once');
+    this.state = 'running';
+    this.startedAt = Date.now();
+    try {
+      await this.open();
+      await this.loop();
+      this.state = 'stopped';
+    } catch (err) {
+      this.state = 'failed';
+      throw err;
+    } finally {
+      await this.close();
+    }
+    return this.summary();
+  }
+
+  summary(): PipelineSummary {
+    const partitions = this.partitions;
+    return {
+      partitions,
+      records: partitions.reduce((n, p) => n + p.records, 0),
+      written: partitions.reduce((n, p) => n + p.written, 0),
+      dlq: partitions.reduce((n, p) => n + p.dlq, 0),
+      durationMs: Date.now() - this.startedAt,
+      halted: this.halted.size > 0,
+    };
+  }
+
+  private get txTimeoutMs(): number {
+    return this.options.transactionTimeoutMs ?? 60_000;
+  }
+
+  private async open(): Promise<void> {
+    const { connection, name, groupId, transactionalId } = this.options;
+    const bounded = this.options.ranges !== undefined;
+    const consumer = new kafka.KafkaConsumer({
+      ...baseClientConfig(connection, `recrypt-${name}`),
+      'group.id': groupId,
+      'enable.auto.commit': false,
+      'enable.auto.offset.store': false,
+      'isolation.level': 'read_committed',
+      'enable.partition.eof': true,
+      'partition.assignment.strategy': 'cooperative-sticky',
+      // Bound prefetch memory per partition queue (RSS target of the service).
+      'queued.max.messages.kbytes': 16_384,
+      ...(bounded ? {} : { rebalance_cb: (err: { code: number }, assignment: TopicPartition[]) => this.onRebalance(err, assignment) }),
+      ...this.options.consumerConfig,
+    }, { 'auto.offset.reset': this.options.startAt === 'latest' ? 'latest' : 'earliest' }) as NativeConsumer;
+    consumer.setDefaultConsumeTimeout(200);
+    consumer.setDefaultIsTimeoutOnlyForFirstMessage(true);
+    consumer.on('partition.eof', (eof) => {
+      const key = partitionKey(eof.topic, eof.partition);
+      this.eofAt.set(key, Math.max(eof.offset, this.eofAt.get(key) ?? -1));
+    });
+    this.consumer = consumer;
+
+    const producer = new kafka.Producer({
+      ...baseClientConfig(connection, `recrypt-${name}`),
+      'transactional.id': transactionalId,
+      'enable.idempotence': true,
+      'transaction.timeout.ms': this.txTimeoutMs,
+      'linger.ms': 5,
+      'batch.num.messages': 10_000,
+      'queue.buffering.max.messages': 500_000,
+      'queue.buffering.max.kbytes': 262_144,
+      'compression.type': 'lz4',
+      ...this.options.producerConfig,
+    });
+    this.producer = producer;
+
+    await connect(consumer, 'connect consumer');
+    await connect(producer, 'connect producer');
+    producer.setPollInterval(100);
+    await transactions.init(producer, this.txTimeoutMs);
+
+    if (bounded) await this.assignRanges(this.options.ranges ?? []);
+    else if (this.options.topicPattern) consumer.subscribe([this.options.topicPattern]);
+    else consumer.subscribe([...(this.options.topics ?? [])]);
+  }
+
+  private async assignRanges(ranges: readonly PartitionRange[]): Promise<void> {
+    const consumer = this.consumer!;
+    const committed = await committedOffsets(consumer, ranges.map(({ topic, partition }) => ({ topic, partition })));
+    const assignment: TopicPartitionOffset[] = [];
+    for (const range of ranges) {
+      const key = partitionKey(range.topic, range.partition);
+      const stored = committed.find((c) => c.topic === range.topic && c.partition === range.partition)?.offset ?? OFFSET_INVALID;
+      let start = stored >= 0 ? stored : range.from;
+      if (start === undefined) start = (await watermarks(consumer, range)).low;
+      const done = start >= range.to;
+      this.progress.set(key, { topic: range.topic, partition: range.partition, committed: start, records: 0, written: 0, dlq: 0, end: range.to, done });
+      this.expected.set(key, start);
+      this.owned.set(key, { topic: range.topic, partition: range.partition });
+      if (!done) assignment.push({ topic: range.topic, partition: range.partition, offset: start });
+    }
+    if (assignment.length) consumer.assign(assignment);
+    this.options.observer?.onAssigned?.(assignment);
+  }
+
+  private onRebalance(err: { code: number }, assignment: TopicPartition[]): void {
+    const consumer = this.consumer!;
+    const tps = assignment.map(({ topic, partition }) => ({ topic, partition }));
+    if (err.code === kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
+      consumer.incrementalAssign(tps);
+      for (const tp of tps) this.owned.set(partitionKey(tp.topic, tp.partition), tp);
+      // Positions come from the group's committed offsets; learn them before the next batch.
+      this.rebalancing = this.rebalancing.then(() => this.learnPositions(tps)).catch(() => undefined);
+      this.options.observer?.onAssigned?.(tps);
+    } else if (err.code === kafka.CODES.ERRORS.ERR__REVOKE_PARTITIONS) {
+      // No transaction is open while the loop polls; a revoke during a transaction makes its
+      // sendOffsets fail (stale generation), which aborts it: nothing is written twice.
+      consumer.incrementalUnassign(tps);
+      for (const tp of tps) {
+        const key = partitionKey(tp.topic, tp.partition);
+        this.owned.delete(key);
+        this.expected.delete(key);
+        this.pausedUntil.delete(key);
+        this.halted.delete(key);
+      }
+      this.options.observer?.onRevoked?.(tps);
+    }
+  }
+
+  private async learnPositions(tps: TopicPartition[]): Promise<void> {
+    const committed = await committedOffsets(this.consumer!, tps);
+    for (const c of committed) {
+      const key = partitionKey(c.topic, c.partition);
+      const existing = this.progress.get(key);
+      const start = c.offset >= 0 ? c.offset : undefined;
+      if (existing) {
+        if (start !== undefined) existing.committed = start;
+      } else {
+        this.progress.set(key, { topic: c.topic, partition: c.partition, committed: start ?? 0, records: 0, written: 0, dlq: 0, done: false });
+      }
+      // Unknown until the first record arrives when the group has no commit (auto.offset.reset decides).
+      if (start !== undefined) this.expected.set(key, start);
+    }
+  }
+
+  private allDone(): boolean {
+    if (this.options.ranges === undefined) return false;
+    for (const p of this.progress.values()) if (!p.done && !p.halted) return false;
+    return true;
+  }
+
+  private async loop(): Promise<void> {
+    const batchSize = this.options.batchSize ?? 2000;
+    while (!this.stopRequested && !this.allDone()) {
+      await this.rebalancing;
+      this.resumeDuePartitions();
+      const polled = await consumeBatch(this.consumer!, batchSize).catch((err: unknown) => {
+        const e = classifyKafkaError('consume', err);
+        if (!e.transient) throw e;
+        return [] as SourceRecord[];
+      });
+      const batch = this.acceptable(polled);
+      if (batch.length > 0) await this.cycle(batch);
+      this.finishRangesAtEnd();
+    }
+  }
+
+  /** Drops records of partitions that are halted, paused, not owned, past their range, or stale. */
+  private acceptable(records: SourceRecord[]): SourceRecord[] {
+    const out: SourceRecord[] = [];
+    for (const r of records) {
+      const key = partitionKey(r.topic, r.partition);
+      if (!this.owned.has(key) || this.halted.has(key) || this.pausedUntil.has(key)) continue;
+      const expected = this.expected.get(key);
+      if (expected !== undefined && r.offset < expected) continue;
+      const p = this.progress.get(key);
+      if (p?.end !== undefined && r.offset >= p.end) {
+        this.eofAt.set(key, r.offset);
+        continue;
+      }
+      this.expected.set(key, r.offset + 1);
+      out.push(r);
+    }
+    return out;
+  }
+
+  /**
+   * A range is done once its committed offset reaches its end, or once the consumer has seen a position
+   * at or past the end (EOF, or a record beyond the range) with everything read so far committed: the
+   * offsets in between were transaction markers, which carry no records.
+   */
+  private finishRangesAtEnd(): void {
+    for (const [key, seen] of this.eofAt) {
+      const p = this.progress.get(key);
+      if (!p || p.done || p.end === undefined || seen < p.end) continue;
+      const inFlight = (this.expected.get(key) ?? p.committed) > p.committed;
+      if (inFlight) continue;
+      p.done = true;
+      this.pauseForever(p);
+    }
+    this.eofAt.clear();
+  }
+
+  private pauseForever(tp: TopicPartition): void {
+    this.consumer!.pause([{ topic: tp.topic, partition: tp.partition }]);
+  }
+
+  private resumeDuePartitions(): void {
+    const now = Date.now();
+    for (const [key, until] of this.pausedUntil) {
+      if (until > now) continue;
+      this.pausedUntil.delete(key);
+      const tp = this.owned.get(key);
+      if (tp && !this.halted.has(key)) this.consumer!.resume([{ topic: tp.topic, partition: tp.partition }]);
+    }
+  }
+
+  private async cycle(batch: SourceRecord[]): Promise<void> {
+    const started = Date.now();
+    let processed;
+    try {
+      processed = await this.options.processor(batch);
+    } catch (err) {
+      if (!isTransient(err)) throw err;
+      await this.backOff(batch, err as RecryptError);
+      return;
+    }
+    this.failures = 0;
+
+    // Per partition, keep records up to (not including) the first halt.
+    const outputs: OutputRecord[] = [];
+    const nextOffsets = new Map<string, TopicPartitionOffset>();
+    const counts = new Map<string, { records: number; written: number; dlq: number }>();
+    const halts: Array<{ record: SourceRecord; error: RecryptError }> = [];
+    const haltedNow = new Set<string>();
+    batch.forEach((record, i) => {
+      const key = partitionKey(record.topic, record.partition);
+      if (haltedNow.has(key)) return;
+      const result = processed[i];
+      if (!result) throw new RecryptError('INTERNAL', 'processor returned fewer results than records');
+      if ('halt' in result) {
+        haltedNow.add(key);
+        halts.push({ record, error: result.halt });
+        return;
+      }
+      outputs.push(...result.outputs);
+      nextOffsets.set(key, { topic: record.topic, partition: record.partition, offset: record.offset + 1 });
+      const c = counts.get(key) ?? { records: 0, written: 0, dlq: 0 };
+      c.records += 1;
+      if (result.dlq) c.dlq += 1; else if (result.outputs.length) c.written += 1;
+      counts.set(key, c);
+    });
+
+    try {
+      await this.commitTransaction(outputs, [...nextOffsets.values()]);
+    } catch (err) {
+      const e = classifyKafkaError('transaction', err);
+      this.options.observer?.onAbort?.(e);
+      await transactions.abort(this.producer!, this.txTimeoutMs).catch(() => undefined);
+      if (e.code === 'KAFKA_FENCED') throw e;
+      await this.rewind(batch);
+      await this.backOff([], e);
+      return;
+    }
+
+    for (const [key, next] of nextOffsets) {
+      const p = this.progress.get(key) ?? this.newProgress(next);
+      const c = counts.get(key)!;
+      p.committed = next.offset;
+      p.records += c.records;
+      p.written += c.written;
+      p.dlq += c.dlq;
+      if (p.end !== undefined && p.committed >= p.end) {
+        p.done = true;
+        this.pauseForever(p);
+      }
+    }
+    for (const { record, error } of halts) this.halt(record, error);
+    const totals = [...counts.values()].reduce((t, c) => ({ records: t.records + c.records, written: t.written + c.written, dlq: t.dlq + c.dlq }), { records: 0, written: 0, dlq: 0 });
+    this.options.observer?.onBatchCommitted?.({ ...totals, latencyMs: Date.now() - started });
+  }
+
+  private newProgress(tp: TopicPartition): PartitionProgress {
+    const p: PartitionProgress = { topic: tp.topic, partition: tp.partition, committed: 0, records: 0, written: 0, dlq: 0, done: false };
+    this.progress.set(partitionKey(tp.topic, tp.partition), p);
+    return p;
+  }
+
+  private async commitTransaction(outputs: OutputRecord[], offsets: TopicPartitionOffset[]): Promise<void> {
+    if (outputs.length === 0 && offsets.length === 0) return;
+    const producer = this.producer!;
+    await transactions.begin(producer);
+    for (const record of outputs) await this.produceWithBackpressure(record);
+    if (offsets.length) await transactions.sendOffsets(producer, offsets, this.consumer!, this.txTimeoutMs);
+    await transactions.commit(producer, this.txTimeoutMs);
+  }
+
+  private async produceWithBackpressure(record: OutputRecord): Promise<void> {
+    for (;;) {
+      try {
+        produce(this.producer!, record);
+        return;
+      } catch (err) {
+        // Local queue full: let librdkafka drain, then retry the same record.
+        if ((err as RecryptError).cause && ((err as RecryptError).cause as { code?: number }).code === kafka.CODES.ERRORS.ERR__QUEUE_FULL) {
+          await new Promise((r) => setTimeout(r, 20));
+          continue;
+        }
+        throw err;
+      }
+    }
+  }
+
+  /**
+   * Seeks every partition of the batch back to its first record in the batch: every cycle either
+   * commits its whole batch or rewinds it, so that record is the partition's last committed offset.
+   */
+  private async rewind(batch: readonly SourceRecord[]): Promise<void> {
+    const firsts = new Map<string, TopicPartitionOffset>();
+    for (const r of batch) {
+      const key = partitionKey(r.topic, r.partition);
+      if (!firsts.has(key)) firsts.set(key, { topic: r.topic, partition: r.partition, offset: r.offset });
+    }
+    for (const [key, tpo] of firsts) {
+      if (!this.owned.has(key)) continue;
+      this.expected.set(key, tpo.offset);
+      await seek(this.consumer!, tpo).catch(() => undefined);
+    }
+  }
+
+  private async backOff(batch: readonly SourceRecord[], error: RecryptError): Promise<void> {
+    this.failures += 1;
+    const { initialMs, maxMs } = this.options.backoff ?? { initialMs: 200, maxMs: 30_000 };
+    const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(this.failures - 1, 16));
+    const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+    this.options.observer?.onTransientError?.(error, delay);
+    if (batch.length) {
+      await this.rewind(batch);
+      const until = Date.now() + delay;
+      const tps = new Map<string, TopicPartition>();
+      for (const r of batch) tps.set(partitionKey(r.topic, r.partition), { topic: r.topic, partition: r.partition });
+      for (const [key, tp] of tps) {
+        this.pausedUntil.set(key, until);
+        this.consumer!.pause([tp]);
+      }
+    } else {
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+
+  private halt(record: SourceRecord, error: RecryptError): void {
+    const key = partitionKey(record.topic, record.partition);
+    this.halted.add(key);
+    this.expected.set(key, record.offset);
+    const p = this.progress.get(key) ?? this.newProgress(record);
+    p.halted = { offset: record.offset, code: errorCodeOf(error) };
+    this.consumer!.pause([{ topic: record.topic, partition: record.partition }]);
+    this.options.observer?.onHalt?.({ topic: record.topic, partition: record.partition }, record.offset, error);
+  }
+
+  private async close(): Promise<void> {
+    if (this.consumer) await disconnect(this.consumer);
+    if (this.producer) await disconnect(this.producer);
+  }
+}
+
+export { OFFSET_BEGINNING, OFFSET_END };
