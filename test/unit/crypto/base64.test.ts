@@ -1,0 +1,63 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decodeBase64, encodeBase64 } from '../../../src/crypto/base64.js';
+import { expectRecryptError } from './helpers.js';
+
+describe('base64', () => {
+  it('encodes standard base64 with padding', () => {
+    expect(encodeBase64(Buffer.from('hello world'))).toBe('aGVsbG8gd29ybGQ=');
+    expect(encodeBase64(new Uint8Array([0xfb, 0xff]))).toBe('+/8=');
+    expect(encodeBase64(new Uint8Array(0))).toBe('');
+  });
+
+  it('encodes a Uint8Array view with an offset', () => {
+    const backing = new Uint8Array([1, 2, 0xfb, 0xff]);
+    expect(encodeBase64(backing.subarray(2))).toBe('+/8=');
+  });
+
+  it('round-trips any bytes and agrees with Buffer (property)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        const text = encodeBase64(bytes);
+        expect(text).toBe(Buffer.from(bytes).toString('base64'));
+        expect(decodeBase64(text).equals(Buffer.from(bytes))).toBe(true);
+      }),
+    );
+  });
+
+  it.each([
+    ['a character outside the alphabet', 'aGVs*G8='],
+    ['url-safe letters', 'a-_sbG8='],
+    ['whitespace', 'aGVs bG8='],
+    ['a newline', 'aGVsbG8=\n'],
+    ['missing padding', 'aGVsbG8'],
+    ['one character too many', 'aGVsbG8=a'],
+    ['padding in the middle', 'aG=sbG8='],
+    ['three padding characters', 'aG==='],
+    ['only padding', '===='],
+    ['a lone data character', 'a==='],
+    ['non-ASCII', 'aGVsbG8é'],
+  ])('rejects %s with CRYPTO_BAD_CIPHERTEXT', (_name, text) => {
+    expectRecryptError(() => decodeBase64(text), 'CRYPTO_BAD_CIPHERTEXT');
+  });
+
+  it('accepts the empty string as zero bytes', () => {
+    expect(decodeBase64('').length).toBe(0);
+  });
+
+  it('rejects arbitrary strings that are not canonical base64 (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 40 }), (text) => {
+        let decoded: Buffer | undefined;
+        try {
+          decoded = decodeBase64(text);
+        } catch {
+          return;
+        }
+        // Whatever is accepted must be exactly what a standard encoder could have produced.
+        expect(text.length % 4).toBe(0);
+        expect(decoded.toString('base64').replace(/=+$/, '').length).toBe(text.replace(/=+$/, '').length);
+      }),
+    );
+  });
+});
