@@ -1,0 +1,441 @@
+/**
+ * KEK and DEK lifecycle (CSFLE-NOTES sections 3 and 5): get or create KEKs and DEKs in the DEK
+ * Registry, rotate DEKs by expiry, settle 409 races, unwrap each DEK once per process and hand out
+ * FieldCiphers. The only owner of DEK caches and the only caller of KMS drivers.
+ *
+ * Hot path: `peekWrite` / `peekRead` are synchronous cache lookups; on `undefined` the caller awaits
+ * `dekForWrite` / `dekForRead`, which fill the caches. Concurrent misses on one DEK share one promise;
+ * misses on different DEKs run independently; failures are not cached.
+ *
+ * Never logs or throws key material: log fields and error messages carry KEK names, subjects, versions
+ * and error codes only.
+ */
+import { cipherFromDekProto as defaultCipherFromDekProto, newDekMaterial as defaultNewDekMaterial } from '../crypto/dek-proto.js';
+import type { FieldCipher } from '../crypto/types.js';
+import type { KmsDriverRegistry, KmsProps } from '../kms/kms-driver.js';
+import type { Dek, DekAlgorithm, DekRegistryApi, Kek } from '../registry/types.js';
+import type { EncryptionParams } from '../rules/encryption-params.js';
+import { errorCodeOf, isRecryptError, RecryptError } from '../util/errors.js';
+import { kmsKeyIdsFor, kmsPropsFor, runWithKeyIds, type KmsOperation } from './kek-kms.js';
+import { dekCacheKey, isDekExpired, latestCacheKey } from './key-ids.js';
+import { Lru } from './lru.js';
+import { SingleFlight } from './single-flight.js';
+
+export type KeysMetric =
+  | 'kms_wrap'
+  | 'kms_unwrap'
+  | 'registry_get_kek'
+  | 'registry_create_kek'
+  | 'registry_get_dek'
+  | 'registry_create_dek';
+
+export interface KeysMetricLabels {
+  readonly outcome: 'ok' | 'error';
+  /** Only for kms_* metrics. */
+  readonly kmsType?: string;
+}
+
+/** Counter callback: called once per KMS operation attempt and per registry call. */
+export type KeysMetricsHook = (metric: KeysMetric, labels: KeysMetricLabels) => void;
+
+export type KeysLogFields = Readonly<Record<string, string | number | boolean>>;
+
+export interface KeysLogger {
+  warn(message: string, fields?: KeysLogFields): void;
+}
+
+/** How DEK material is made and used; the crypto/ implementation unless a test injects another. */
+export interface DekCrypto {
+  newDekMaterial(algorithm: DekAlgorithm): Uint8Array;
+  cipherFromDekProto(algorithm: DekAlgorithm, proto: Uint8Array): FieldCipher;
+}
+
+export interface DekManagerOptions {
+  readonly dekRegistry: DekRegistryApi;
+  readonly kms: KmsDriverRegistry;
+  /** Epoch ms; injectable for rotation tests. */
+  readonly clock?: () => number;
+  /** How long a write trusts its cached "latest DEK" (and a cached KEK) before asking again. */
+  readonly latestTtlMs?: number;
+  /** Bound on cached DEK ciphers (LRU). */
+  readonly maxCachedDeks?: number;
+  /** Base KMS configuration; each KEK's kmsProps override it. */
+  readonly kmsProps?: KmsProps;
+  readonly logger?: KeysLogger;
+  readonly metrics?: KeysMetricsHook;
+  readonly dekCrypto?: DekCrypto;
+}
+
+export interface WriteDek {
+  readonly version: number;
+  readonly cipher: FieldCipher;
+}
+
+export const DEFAULT_LATEST_TTL_MS = 5 * 60_000;
+export const DEFAULT_MAX_CACHED_DEKS = 10_000;
+
+interface CachedKek {
+  readonly kek: Kek;
+  readonly fetchedAt: number;
+}
+
+interface LatestPointer {
+  readonly version: number;
+  readonly dekTs: number;
+  readonly fetchedAt: number;
+  /** Rotation was attempted and failed: keep serving this (expired) DEK until the TTL runs out. */
+  readonly rotationDeferred: boolean;
+}
+
+const NO_LOGGER: KeysLogger = { warn: () => undefined };
+const NO_METRICS: KeysMetricsHook = () => undefined;
+
+function base64ToBytes(value: string, what: string): Buffer {
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(value) || value.length % 4 !== 0) {
+    throw new RecryptError('CRYPTO_BAD_KEY', `${what} is not valid base64`);
+  }
+  return Buffer.from(value, 'base64');
+}
+
+function wipe(bytes: Uint8Array | undefined): void {
+  if (bytes !== undefined) bytes.fill(0);
+}
+
+function isConflict(err: unknown): boolean {
+  return isRecryptError(err) && err.code === 'REGISTRY_CONFLICT';
+}
+
+export class DekManager {
+  readonly #registry: DekRegistryApi;
+  readonly #kms: KmsDriverRegistry;
+  readonly #now: () => number;
+  readonly #ttl: number;
+  readonly #baseProps: KmsProps;
+  readonly #log: KeysLogger;
+  readonly #count: KeysMetricsHook;
+  readonly #crypto: DekCrypto;
+
+  readonly #ciphers: Lru<string, FieldCipher>;
+  readonly #latest: Lru<string, LatestPointer>;
+  readonly #keks = new Map<string, CachedKek>();
+
+  readonly #kekFlights = new SingleFlight<string, Kek>();
+  readonly #writeFlights = new SingleFlight<string, WriteDek>();
+  readonly #readFlights = new SingleFlight<string, FieldCipher>();
+  readonly #cipherFlights = new SingleFlight<string, FieldCipher>();
+
+  constructor(options: DekManagerOptions) {
+    const ttl = options.latestTtlMs ?? DEFAULT_LATEST_TTL_MS;
+    const max = options.maxCachedDeks ?? DEFAULT_MAX_CACHED_DEKS;
+    if (!Number.isFinite(ttl) || ttl < 0) throw new RecryptError('CONFIG_INVALID', 'latestTtlMs must be >= 0');
+    if (!Number.isInteger(max) || max < 1) throw new RecryptError('CONFIG_INVALID', 'maxCachedDeks must be a positive integer');
+    this.#registry = options.dekRegistry;
+    this.#kms = options.kms;
+    this.#now = options.clock ?? Date.now;
+    this.#ttl = ttl;
+    this.#baseProps = Object.freeze({ ...(options.kmsProps ?? {}) });
+    this.#log = options.logger ?? NO_LOGGER;
+    this.#count = options.metrics ?? NO_METRICS;
+    this.#crypto = options.dekCrypto ?? { newDekMaterial: defaultNewDekMaterial, cipherFromDekProto: defaultCipherFromDekProto };
+    this.#ciphers = new Lru(max);
+    this.#latest = new Lru(max);
+  }
+
+  // ---------------------------------------------------------------- KEKs
+
+  /**
+   * The registered KEK for `params.kekName`. When missing and `create` is set and the rule names
+   * kmsType and kmsKeyId, registers it (non-shared); a 409 means another writer won: fetch theirs.
+   * KEK_NOT_FOUND when missing and not creatable; KEK_MISMATCH when the rule's kmsType / kmsKeyId
+   * differ from the registered KEK's.
+   */
+  async getOrCreateKek(params: EncryptionParams, options: { create: boolean }): Promise<Kek> {
+    const cached = this.#keks.get(params.kekName);
+    if (cached !== undefined && this.#now() - cached.fetchedAt < this.#ttl) {
+      this.#checkKek(cached.kek, params);
+      return cached.kek;
+    }
+    const flightKey = `${options.create ? 'c' : 'g'}\u0000${params.kekName}`;
+    const kek = await this.#kekFlights.run(flightKey, () => this.#loadKek(params, options.create));
+    this.#checkKek(kek, params);
+    return kek;
+  }
+
+  async #loadKek(params: EncryptionParams, create: boolean): Promise<Kek> {
+    const name = params.kekName;
+    let kek = await this.#getKek(name);
+    if (kek === null) {
+      if (!create) {
+        throw new RecryptError('KEK_NOT_FOUND', `KEK ${name} is not registered`);
+      }
+      if (params.kmsType === undefined || params.kmsKeyId === undefined) {
+        throw new RecryptError(
+          'KEK_NOT_FOUND',
+          `KEK ${name} is not registered and the rule lacks encrypt.kms.type / encrypt.kms.key.id to register it`,
+        );
+      }
+      try {
+        kek = await this.#tracked('registry_create_kek', () =>
+          this.#registry.createKek({ name, kmsType: params.kmsType as string, kmsKeyId: params.kmsKeyId as string, shared: false }),
+        );
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        kek = await this.#getKek(name);
+        if (kek === null) {
+          throw new RecryptError('KEK_NOT_FOUND', `KEK ${name} conflicted on create but cannot be fetched (soft-deleted?)`);
+        }
+      }
+    }
+    this.#keks.set(name, { kek, fetchedAt: this.#now() });
+    return kek;
+  }
+
+  #getKek(name: string): Promise<Kek | null> {
+    return this.#tracked('registry_get_kek', () => this.#registry.getKek(name, false));
+  }
+
+  #checkKek(kek: Kek, params: EncryptionParams): void {
+    if (params.kmsType !== undefined && params.kmsType !== kek.kmsType) {
+      throw new RecryptError(
+        'KEK_MISMATCH',
+        `KEK ${kek.name} is registered with kms type ${kek.kmsType}, the rule says ${params.kmsType}`,
+      );
+    }
+    if (params.kmsKeyId !== undefined && params.kmsKeyId !== kek.kmsKeyId) {
+      throw new RecryptError('KEK_MISMATCH', `KEK ${kek.name} is registered with a different kms key id than the rule's`);
+    }
+  }
+
+  /** KEK_MISMATCH when a KEK seen before differs from the rule's kms type / key id. */
+  #assertKekMatches(params: EncryptionParams): void {
+    const cached = this.#keks.get(params.kekName);
+    if (cached !== undefined) this.#checkKek(cached.kek, params);
+  }
+
+  /** Synchronous mismatch check against a KEK seen before (kms type and key id of a KEK never change). */
+  #kekMatchesCached(params: EncryptionParams): boolean {
+    const cached = this.#keks.get(params.kekName);
+    if (cached === undefined) return false;
+    return (
+      (params.kmsType === undefined || params.kmsType === cached.kek.kmsType) &&
+      (params.kmsKeyId === undefined || params.kmsKeyId === cached.kek.kmsKeyId)
+    );
+  }
+
+  // ---------------------------------------------------------------- write
+
+  /**
+   * Cached cipher for writing under `params` for `subject`, or undefined when the async path must run:
+   * nothing cached, the cached latest DEK is older than the TTL, or (with expiry) it has expired.
+   */
+  peekWrite(params: EncryptionParams, subject: string): WriteDek | undefined {
+    if (!this.#kekMatchesCached(params)) return undefined;
+    if (params.expiryDays === 0) {
+      const cipher = this.#ciphers.get(dekCacheKey(params.kekName, subject, 1, params.algorithm));
+      return cipher === undefined ? undefined : { version: 1, cipher };
+    }
+    const pointer = this.#latest.get(latestCacheKey(params.kekName, subject, params.algorithm));
+    if (pointer === undefined) return undefined;
+    const now = this.#now();
+    if (now - pointer.fetchedAt >= this.#ttl) return undefined;
+    if (!pointer.rotationDeferred && isDekExpired(pointer.dekTs, params.expiryDays, now)) return undefined;
+    const cipher = this.#ciphers.get(dekCacheKey(params.kekName, subject, pointer.version, params.algorithm));
+    return cipher === undefined ? undefined : { version: pointer.version, cipher };
+  }
+
+  /**
+   * The DEK to encrypt with. No expiry: version 1, created if missing. Expiry N days: the latest
+   * version, rotated (version + 1) when expired; if rotating fails but an older DEK exists, warns and
+   * keeps the older one. A 409 on create means another writer won: theirs is used.
+   */
+  async dekForWrite(params: EncryptionParams, subject: string): Promise<WriteDek> {
+    const hit = this.peekWrite(params, subject);
+    if (hit !== undefined) return hit;
+    const key = `${params.expiryDays}\u0000${latestCacheKey(params.kekName, subject, params.algorithm)}`;
+    const dek = await this.#writeFlights.run(key, () => this.#loadWrite(params, subject));
+    // A joined flight may have been started by a rule naming other kms ids for the same KEK.
+    this.#assertKekMatches(params);
+    return dek;
+  }
+
+  async #loadWrite(params: EncryptionParams, subject: string): Promise<WriteDek> {
+    const kek = await this.getOrCreateKek(params, { create: true });
+    if (params.expiryDays === 0) {
+      let dek = await this.#getDek(kek.name, subject, 1, params.algorithm, false);
+      let fresh: FieldCipher | undefined;
+      if (dek === null) {
+        ({ dek, cipher: fresh } = await this.#createDek(kek, params, subject, 1));
+      }
+      const cipher = fresh ?? (await this.#cipherFor(kek, params, subject, dek));
+      return { version: dek.version, cipher };
+    }
+
+    const latest = await this.#getDek(kek.name, subject, -1, params.algorithm, false);
+    let dek: Dek;
+    let cipher: FieldCipher | undefined;
+    let rotationDeferred = false;
+    if (latest !== null && !isDekExpired(latest.ts, params.expiryDays, this.#now())) {
+      dek = latest;
+    } else {
+      const newVersion = latest === null ? 1 : latest.version + 1;
+      try {
+        ({ dek, cipher } = await this.#createDek(kek, params, subject, newVersion));
+      } catch (err) {
+        if (latest === null) throw err;
+        this.#log.warn('DEK rotation failed; keeping the current DEK', {
+          kekName: kek.name,
+          subject,
+          version: latest.version,
+          newVersion,
+          code: errorCodeOf(err),
+        });
+        dek = latest;
+        rotationDeferred = true;
+      }
+    }
+    cipher ??= await this.#cipherFor(kek, params, subject, dek);
+    this.#latest.set(latestCacheKey(kek.name, subject, params.algorithm), {
+      version: dek.version,
+      dekTs: dek.ts,
+      fetchedAt: this.#now(),
+      rotationDeferred,
+    });
+    return { version: dek.version, cipher };
+  }
+
+  /**
+   * Generates, wraps and registers DEK `version`. Returns the registered DEK and, when ours won, its
+   * cipher (built from the material in hand: no unwrap). On 409 fetches the winner's DEK instead.
+   */
+  async #createDek(kek: Kek, params: EncryptionParams, subject: string, version: number): Promise<{ dek: Dek; cipher?: FieldCipher }> {
+    let material: Uint8Array | undefined;
+    let encryptedKeyMaterial: string | undefined;
+    try {
+      if (!kek.shared) {
+        material = this.#crypto.newDekMaterial(params.algorithm);
+        const wrapped = await this.#kmsRun(kek, params, 'wrap', material);
+        encryptedKeyMaterial = Buffer.from(wrapped).toString('base64');
+      }
+      let created: Dek;
+      try {
+        created = await this.#tracked('registry_create_dek', () =>
+          this.#registry.createDek(kek.name, {
+            subject,
+            version,
+            algorithm: params.algorithm,
+            ...(encryptedKeyMaterial === undefined ? {} : { encryptedKeyMaterial }),
+          }),
+        );
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+        const winner = await this.#getDek(kek.name, subject, version, params.algorithm, false);
+        if (winner === null) {
+          throw new RecryptError(
+            'DEK_NOT_FOUND',
+            `DEK version ${version} of KEK ${kek.name} for subject ${subject} conflicted on create but cannot be fetched`,
+          );
+        }
+        return { dek: winner };
+      }
+      if (material === undefined) return { dek: created };
+      const key = dekCacheKey(kek.name, subject, created.version, params.algorithm);
+      const cipher = this.#crypto.cipherFromDekProto(params.algorithm, material);
+      this.#ciphers.set(key, cipher);
+      return { dek: created, cipher };
+    } finally {
+      wipe(material);
+    }
+  }
+
+  // ---------------------------------------------------------------- read
+
+  /** Cached cipher for DEK `version` (0 means 1), or undefined. */
+  peekRead(kekName: string, subject: string, version: number, algorithm: DekAlgorithm): FieldCipher | undefined {
+    return this.#ciphers.get(dekCacheKey(kekName, subject, version === 0 ? 1 : version, algorithm));
+  }
+
+  /**
+   * The cipher for exactly DEK `version` (from a ciphertext prefix; 1 without expiry; 0 is read as 1,
+   * as the Confluent clients do). Never creates keys; fetches with deleted=true so soft-deleted DEKs
+   * still decrypt. DEK_NOT_FOUND when the version does not exist (permanent).
+   */
+  async dekForRead(params: EncryptionParams, subject: string, version: number): Promise<FieldCipher> {
+    const v = version === 0 ? 1 : version;
+    if (!Number.isInteger(v) || v < 1) {
+      throw new RecryptError('DEK_NOT_FOUND', `DEK version ${String(version)} is not a valid version`);
+    }
+    const key = dekCacheKey(params.kekName, subject, v, params.algorithm);
+    const hit = this.#ciphers.get(key);
+    if (hit !== undefined) {
+      this.#assertKekMatches(params);
+      return hit;
+    }
+    const cipher = await this.#readFlights.run(key, async () => {
+      const kek = await this.getOrCreateKek(params, { create: false });
+      const dek = await this.#getDek(kek.name, subject, v, params.algorithm, true);
+      if (dek === null) {
+        throw new RecryptError('DEK_NOT_FOUND', `DEK version ${v} of KEK ${kek.name} for subject ${subject} (${params.algorithm}) not found`);
+      }
+      return this.#cipherFor(kek, params, subject, dek);
+    });
+    this.#assertKekMatches(params);
+    return cipher;
+  }
+
+  // ---------------------------------------------------------------- shared
+
+  /** Cipher for a registered DEK: from keyMaterial (shared KEK, no KMS call) or by one KMS unwrap. */
+  #cipherFor(kek: Kek, params: EncryptionParams, subject: string, dek: Dek): Promise<FieldCipher> {
+    const key = dekCacheKey(kek.name, subject, dek.version, params.algorithm);
+    const hit = this.#ciphers.get(key);
+    if (hit !== undefined) return Promise.resolve(hit);
+    return this.#cipherFlights.run(key, async () => {
+      let proto: Uint8Array | undefined;
+      try {
+        if (dek.keyMaterial !== undefined && dek.keyMaterial !== null && dek.keyMaterial !== '') {
+          proto = base64ToBytes(dek.keyMaterial, 'DEK keyMaterial');
+        } else if (dek.encryptedKeyMaterial !== undefined && dek.encryptedKeyMaterial !== null && dek.encryptedKeyMaterial !== '') {
+          const wrapped = base64ToBytes(dek.encryptedKeyMaterial, 'DEK encryptedKeyMaterial');
+          proto = await this.#kmsRun(kek, params, 'unwrap', wrapped);
+        } else {
+          throw new RecryptError('CRYPTO_BAD_KEY', `DEK version ${dek.version} of KEK ${kek.name} for subject ${subject} has no key material`);
+        }
+        const cipher = this.#crypto.cipherFromDekProto(params.algorithm, proto);
+        this.#ciphers.set(key, cipher);
+        return cipher;
+      } finally {
+        wipe(proto);
+      }
+    });
+  }
+
+  #kmsRun(kek: Kek, params: EncryptionParams, operation: KmsOperation, input: Uint8Array): Promise<Uint8Array> {
+    const keyIds = kmsKeyIdsFor(kek, params.alternateKmsKeyIds, this.#baseProps);
+    const props = kmsPropsFor(this.#baseProps, kek);
+    return runWithKeyIds(this.#kms, kek, keyIds, props, operation, input, (op, kmsType, ok) =>
+      this.#count(op === 'wrap' ? 'kms_wrap' : 'kms_unwrap', { outcome: ok ? 'ok' : 'error', kmsType }),
+    );
+  }
+
+  #getDek(kekName: string, subject: string, version: number, algorithm: DekAlgorithm, deleted: boolean): Promise<Dek | null> {
+    return this.#tracked('registry_get_dek', () => this.#registry.getDek(kekName, subject, version, algorithm, deleted));
+  }
+
+  async #tracked<T>(metric: KeysMetric, call: () => Promise<T>): Promise<T> {
+    try {
+      const out = await call();
+      this.#count(metric, { outcome: 'ok' });
+      return out;
+    } catch (err) {
+      this.#count(metric, { outcome: 'error' });
+      throw err;
+    }
+  }
+
+  /** Drops every cached KEK, DEK cipher and latest pointer (e.g. after a KEK was rotated by an operator). */
+  clear(): void {
+    this.#ciphers.clear();
+    this.#latest.clear();
+    this.#keks.clear();
+  }
+}

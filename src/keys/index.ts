@@ -1,0 +1,16 @@
+/** keys/: KEK and DEK lifecycle, caches and single-flight. The only owner of DEK caches. */
+export {
+  DekManager,
+  DEFAULT_LATEST_TTL_MS,
+  DEFAULT_MAX_CACHED_DEKS,
+  type DekCrypto,
+  type DekManagerOptions,
+  type KeysLogFields,
+  type KeysLogger,
+  type KeysMetric,
+  type KeysMetricLabels,
+  type KeysMetricsHook,
+  type WriteDek,
+} from './dek-manager.js';
+export { kmsKeyIdsFor, kmsPropsFor } from './kek-kms.js';
+export { isDekExpired, MILLIS_PER_DAY } from './key-ids.js';
