@@ -130,7 +130,7 @@ function parseRuleSet(value: unknown): RuleSet | undefined {
     }
     out[kind] = rules as RuleSet['domainRules'];
   }
-  if (typeof value['enableAt'] === 'number') out.enableAt = value['enableAt'];
+  if (typeof value['enableAt'] === 'string') out.enableAt = value['enableAt'];
   return out;
 }
 
@@ -152,8 +152,6 @@ function canonicalSchema(schemaType: SchemaType, schema: string): string {
   else if (typeof parsed !== 'boolean' && !isPlainObject(parsed)) throw invalidSchema('JSON schema must be an object or a boolean');
   return JSON.stringify(parsed);
 }
-
-const AVRO_PRIMITIVES = new Set(['null', 'boolean', 'int', 'long', 'float', 'double', 'bytes', 'string']);
 
 function checkAvroShape(node: unknown, depth = 0): void {
   if (depth > 64) throw invalidSchema('Avro schema nests too deeply');
@@ -194,7 +192,8 @@ function checkAvroShape(node: unknown, depth = 0): void {
       checkAvroShape(node['values'], depth + 1);
       return;
     default:
-      if (typeof type === 'string' && !AVRO_PRIMITIVES.has(type) && type === '') throw invalidSchema('empty Avro type');
+      // a primitive, a logical type on a primitive, a named type reference, or a nested schema
+      if (typeof type === 'string' && type === '') throw invalidSchema('empty Avro type');
       if (typeof type !== 'string') checkAvroShape(type, depth + 1);
   }
 }

@@ -26,8 +26,11 @@ export interface RuleSet {
   migrationRules?: Rule[];
   domainRules?: Rule[];
   encodingRules?: Rule[];
-  /** Epoch ms: rules apply to writes from this time on (Confluent clients ignore it on read). */
-  enableAt?: number;
+  /**
+   * Environment name, not a time: the official clients run the rules when it is unset, '', ALL or
+   * CLIENT, and no rule at all otherwise.
+   */
+  enableAt?: string;
 }
 
 export interface SchemaMetadata {

@@ -34,7 +34,7 @@ export interface SelectedRule {
 
 export interface SkippedRule extends SelectedRule {
   readonly reason: SkipReason;
-  /** For `overridden`: the index of the later rule that overrides this one. */
+  /** For `overridden`: the index of the earlier rule that overrides this one. */
   readonly overriddenBy?: number;
 }
 
@@ -149,8 +149,11 @@ export function selectRules(
       continue;
     }
     if (rule.type !== undefined && fieldTypes.has(rule.type)) {
+      // The first rule in list order with a given (kind, mode, type, tag set) runs; later ones are
+      // skipped, in both directions (Confluent's JS serde: write skips when an earlier rule matches,
+      // read walks the reversed list and skips when a later-in-reversed, i.e. earlier, rule matches).
       let by = -1;
-      for (let j = index + 1; j < list.length; j++) {
+      for (let j = 0; j < index; j++) {
         if (isOverriddenBy(rule, list[j] as Rule)) {
           by = j;
           break;

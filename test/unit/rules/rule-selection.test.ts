@@ -106,8 +106,8 @@ describe('selectRules disabled and enableAt', () => {
   });
 });
 
-describe('selectRules same-tag overriding (Java semantics)', () => {
-  it('of two ENCRYPT rules with the same kind, mode, type and tag set only the LAST runs, both directions', () => {
+describe('selectRules same-tag overriding (Confluent serde semantics)', () => {
+  it('of two ENCRYPT rules with the same kind, mode, type and tag set only the FIRST runs, both directions', () => {
     const rs: RuleSet = {
       domainRules: [
         enc('first', { tags: ['PII', 'GOV'], params: { 'encrypt.kek.name': 'old' } }),
@@ -116,9 +116,9 @@ describe('selectRules same-tag overriding (Java semantics)', () => {
       ],
     };
     const w = selectRules(rs, 'write');
-    expect(names(w)).toEqual(['other', 'last']);
-    expect(w.skipped).toMatchObject([{ index: 0, reason: 'overridden', overriddenBy: 2 }]);
-    expect(names(selectRules(rs, 'read'))).toEqual(['last', 'other']);
+    expect(names(w)).toEqual(['first', 'other']);
+    expect(w.skipped).toMatchObject([{ index: 2, reason: 'overridden', overriddenBy: 0 }]);
+    expect(names(selectRules(rs, 'read'))).toEqual(['other', 'first']);
   });
 
   it('duplicated tags do not matter: tags compare as sets', () => {
@@ -149,10 +149,10 @@ describe('selectRules same-tag overriding (Java semantics)', () => {
     expect(names(selectRules({ encodingRules: [enc('a', p), enc('b', p)] }, 'write', { phase: 'encoding' }))).toEqual(['a', 'b']);
   });
 
-  it('like Java, a later DISABLED rule with the same tags still overrides an earlier one', () => {
-    const sel = selectRules({ domainRules: [enc('a', { tags: ['P'] }), enc('b', { tags: ['P'], disabled: true })] }, 'write');
+  it('an earlier DISABLED rule with the same tags still overrides a later one (the serde compares the whole list)', () => {
+    const sel = selectRules({ domainRules: [enc('a', { tags: ['P'], disabled: true }), enc('b', { tags: ['P'] })] }, 'write');
     expect(sel.rules).toEqual([]);
-    expect(sel.skipped.map((s) => s.reason)).toEqual(['overridden', 'disabled']);
+    expect(sel.skipped.map((s) => s.reason)).toEqual(['disabled', 'overridden']);
   });
 });
 
