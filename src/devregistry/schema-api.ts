@@ -29,7 +29,6 @@ import {
   versionNotFound,
   versionNotSoftDeleted,
   versionSoftDeleted,
-  type RequestContext,
   type Router,
 } from './http.js';
 import type { SchemaRecord, Store, VersionRecord } from './store.js';

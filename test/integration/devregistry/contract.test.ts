@@ -83,7 +83,8 @@ describe('SchemaRegistryClient against the dev registry', () => {
     const v1: SchemaInfo = { schemaType: 'AVRO', schema: piiSchema('Order'), metadata: { properties: { owner: 'team-a', app: 'x' } } };
 
     const r1 = await client.registerFullResponse(subject, v1);
-    expect(r1.id).toBeGreaterThan(0);
+    const id1 = r1.id as number;
+    expect(id1).toBeGreaterThan(0);
     expect(r1.guid).toMatch(/^[0-9a-f-]{36}$/);
     expect(r1.version).toBe(1);
     // same schema again: same id; under another subject: same id and GUID
@@ -95,10 +96,10 @@ describe('SchemaRegistryClient against the dev registry', () => {
     // a new version with a rule set gets a new, larger id
     const v2: SchemaInfo = { ...v1, ruleSet: { domainRules: [encryptRule(uniq('kek'))] }, metadata: { properties: { owner: 'team-b' } } };
     const r2 = await client.registerFullResponse(subject, v2);
-    expect(r2.id).toBeGreaterThan(r1.id);
+    expect(r2.id).toBeGreaterThan(id1);
     expect(r2.version).toBe(2);
 
-    const byId = await client.getBySubjectAndId(subject, r1.id);
+    const byId = await client.getBySubjectAndId(subject, id1);
     expect(JSON.parse(byId.schema)).toEqual(JSON.parse(v1.schema));
     expect(byId.metadata?.properties).toEqual({ owner: 'team-a', app: 'x' });
     expect((await client.getByGuid(r2.guid as string)).ruleSet?.domainRules?.[0]?.type).toBe('ENCRYPT');
