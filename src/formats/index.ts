@@ -1,0 +1,9 @@
+export type { Codec, CodecOptions, FieldInfo, FieldKind, FieldVisitor, FieldWalker, ResolvedReferences } from './types.js';
+export { createAvroCodec, createAvroResolver, isAvroCodec } from './avro.js';
+export type { AvroCodec, AvroResolver } from './avro.js';
+export { createProtobufCodec, isProtobufCodec } from './protobuf.js';
+export type { ProtobufCodec } from './protobuf.js';
+export { createJsonCodec, isJsonCodec } from './json.js';
+export type { JsonCodec } from './json.js';
+export { createCodec, createValueConverter } from './codec-factory.js';
+export type { ValueConverter } from './codec-factory.js';
