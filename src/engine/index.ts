@@ -1,0 +1,8 @@
+export { RecordTransformer } from './record-transformer.js';
+export type { JobMode, RuleFailureEvent, TransformTarget, TransformerOptions } from './record-transformer.js';
+export { SchemaStore, schemaTypeOf } from './schema-store.js';
+export type { LoadedSchema } from './schema-store.js';
+export { compileSide, encryptingSteps, idleSteps } from './plan.js';
+export type { FieldStep, PayloadStep, Side, Step } from './plan.js';
+export { recordName, sourceSubject } from './subjects.js';
+export type { SubjectNameStrategy } from './subjects.js';

@@ -1,0 +1,286 @@
+/**
+ * The pure record transform: source record in Confluent's wire format -> target record, running the
+ * writer schema's READ rules (reverse order) and the target schema's WRITE rules (list order).
+ *
+ * The per-record path is synchronous: decode, walk, encrypt, encode. What needs I/O (a writer schema
+ * not seen yet, a DEK version not cached yet) is signalled by a miss, fetched once for the whole
+ * process, and the record is retried. Failures are classified: transient ones propagate (the loop
+ * backs off and retries the batch); permanent ones take the failing rule's action.
+ */
+import type { FieldCipher } from '../crypto/index.js';
+import type { FieldInfo } from '../formats/index.js';
+import { createValueConverter, type ValueConverter } from '../formats/index.js';
+import type { OutputRecord, ProcessedRecord, RecordHeader, SourceRecord } from '../kafka/types.js';
+import type { DekManager, WriteDek } from '../keys/index.js';
+import type { RuleAction, RuleDirection } from '../rules/index.js';
+import { RecryptError, isTransient } from '../util/errors.js';
+import { decodeFrame, encodeFrame, isIdRef, peekSchemaRef, VALUE_SCHEMA_ID_HEADER, type SchemaRef } from '../wire/index.js';
+import { DekMiss, decryptField, encryptField } from './field-crypto.js';
+import { compileSide, unsupportedRuleError, type FieldStep, type PayloadStep, type Side, type Step } from './plan.js';
+import type { LoadedSchema, SchemaStore } from './schema-store.js';
+import { sourceSubject, type SubjectNameStrategy } from './subjects.js';
+
+export type JobMode = 'encrypt' | 'decrypt' | 'reencrypt';
+
+export interface TransformTarget {
+  readonly schema: LoadedSchema;
+  readonly subject: string;
+  readonly topicFor: (sourceTopic: string) => string;
+}
+
+export interface RuleFailureEvent {
+  readonly rule: string;
+  readonly direction: RuleDirection;
+  readonly action: RuleAction;
+  readonly code: string;
+}
+
+export interface TransformerOptions {
+  readonly schemas: SchemaStore;
+  readonly keys: DekManager;
+  readonly mode: JobMode;
+  readonly subjectNameStrategy: SubjectNameStrategy;
+  readonly target: TransformTarget;
+  /** Lets write-side NONE send a field out unencrypted; off unless a job opts in by name. */
+  readonly allowPlaintextOnEncryptFailure?: boolean;
+  readonly onRuleFailure?: (event: RuleFailureEvent) => void;
+}
+
+/** Raised when a record names a writer schema no plan exists for yet. */
+class PlanMiss {
+  constructor(readonly ref: SchemaRef, readonly topic: string, readonly indexes: readonly number[] | undefined) {}
+}
+
+/** Raised to rerun a record with one more rule skipped (the NONE action on read). */
+class SkipAndRetry {
+  constructor(readonly step: Step) {}
+}
+
+interface Plan {
+  readonly read: Side;
+  readonly write: Side;
+  readonly convert: ValueConverter | null;
+}
+
+const MAX_ATTEMPTS = 32;
+
+export class RecordTransformer {
+  private readonly plans = new Map<string, Plan>();
+  private readonly schemaTypes = new Map<string, string>();
+  private readonly writeSides = new Map<string, Side>();
+  /** DEK per write step, resolved once per batch (cached by keys/ with a TTL). */
+  private readonly writeDeks = new Map<Step, WriteDek>();
+
+  constructor(private readonly options: TransformerOptions) {}
+
+  /** The target's WRITE side for the default message; used by plan checks and dry runs. */
+  targetSide(indexes?: readonly number[]): Side {
+    const key = indexes?.join('.') ?? '';
+    let side = this.writeSides.get(key);
+    if (!side) {
+      const { schema, subject } = this.options.target;
+      const codec = this.options.schemas.codec(schema, schema.schemaType === 'PROTOBUF' ? indexes ?? [0] : undefined);
+      side = compileSide(schema, codec, 'write', subject, indexes);
+      this.writeSides.set(key, side);
+    }
+    return side;
+  }
+
+  /** A RecordProcessor for kafka/'s pipeline. */
+  readonly process = async (batch: readonly SourceRecord[]): Promise<ProcessedRecord[]> => {
+    await this.prepareWriteDeks(this.targetSide());
+    const out: ProcessedRecord[] = [];
+    for (const record of batch) out.push(await this.processRecord(record));
+    return out;
+  };
+
+  async processRecord(record: SourceRecord): Promise<ProcessedRecord> {
+    const skipped = new Set<Step>();
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      let signal: unknown;
+      try {
+        return { outputs: [this.transformSync(record, skipped)] };
+      } catch (err) {
+        signal = err;
+      }
+      try {
+        if (signal instanceof SkipAndRetry) skipped.add(signal.step);
+        else if (signal instanceof PlanMiss) await this.compilePlan(signal);
+        else if (signal instanceof MissingDek) await this.fetchDek(signal);
+        else throw signal;
+      } catch (err) {
+        if (isTransient(err)) throw err;
+        const halt = this.permanentOutcome(err, signal, skipped);
+        if (halt) return { halt };
+      }
+    }
+    return { halt: new RecryptError('INTERNAL', `record ${record.topic}/${record.partition}@${record.offset} kept missing keys or schemas`) };
+  }
+
+  /**
+   * A permanent failure: a DEK that cannot be had goes through its rule's action (NONE skips the rule
+   * and the record is retried); anything else halts. Returns the halt error, or undefined to retry.
+   */
+  private permanentOutcome(err: unknown, signal: unknown, skipped: Set<Step>): RecryptError | undefined {
+    if (signal instanceof MissingDek) {
+      try {
+        this.onStepFailure(signal.step, signal.version === undefined ? 'write' : 'read', err);
+      } catch (outcome) {
+        if (outcome instanceof SkipAndRetry) {
+          skipped.add(outcome.step);
+          return undefined;
+        }
+        err = outcome;
+      }
+    }
+    return err instanceof RecryptError ? err : new RecryptError('INTERNAL', 'unexpected failure transforming a record', { cause: err });
+  }
+
+  private transformSync(record: SourceRecord, skipped: ReadonlySet<Step>): OutputRecord {
+    const target = this.options.target.topicFor(record.topic);
+    if (record.value === null) {
+      return { topic: target, partition: record.partition, key: record.key, value: null, headers: record.headers, timestamp: record.timestamp };
+    }
+    const header = findHeader(record.headers, VALUE_SCHEMA_ID_HEADER);
+    const ref = peekSchemaRef(record.value, header);
+    const refKey = `${record.topic}\u0000${isIdRef(ref) ? `id:${ref.id}` : `guid:${ref.guid}`}`;
+    // Protobuf frames carry message indexes, which pick the message (and so the plan).
+    const schemaType = this.schemaTypes.get(refKey);
+    if (schemaType === undefined) throw new PlanMiss(ref, record.topic, undefined);
+    const isProtobuf = schemaType === 'PROTOBUF';
+    const frame = decodeFrame(record.value, { header, messageIndexes: isProtobuf });
+    const indexes = isProtobuf ? frame.indexes ?? [0] : undefined;
+    const plan = this.plans.get(isProtobuf ? `${refKey}\u0000${indexes!.join('.')}` : refKey);
+    if (!plan) throw new PlanMiss(ref, record.topic, indexes);
+
+    let payload: Buffer = frame.payload;
+    payload = this.runPayloadSteps(plan.read.encoding, payload, 'read', skipped);
+    let value = plan.read.codec.decode(payload);
+    value = this.runFieldSteps(plan.read.domain, value, 'read', skipped);
+    if (plan.convert) value = plan.convert(value);
+    value = this.runFieldSteps(plan.write.domain, value, 'write', skipped);
+    let encoded = plan.write.codec.encode(value);
+    encoded = this.runPayloadSteps(plan.write.encoding, encoded, 'write', skipped);
+    const framed = encodeFrame(plan.write.schema.id, encoded, plan.write.messageIndexes);
+    // The id now travels in the payload: a stale id header would make readers pick the writer schema.
+    const headers = header === undefined ? record.headers : record.headers.filter((h) => h.key !== VALUE_SCHEMA_ID_HEADER);
+    return { topic: target, partition: record.partition, key: record.key, value: framed, headers, timestamp: record.timestamp };
+  }
+
+  private runFieldSteps(steps: readonly Step[], value: unknown, direction: RuleDirection, skipped: ReadonlySet<Step>): unknown {
+    for (const step of steps) {
+      if (skipped.has(step)) continue;
+      try {
+        if (step.kind === 'unsupported') throw unsupportedRuleError(step);
+        if (step.kind !== 'field' || step.walker === null) continue;
+        value = step.walker(value, direction === 'write' ? this.encryptVisitor(step) : this.decryptVisitor(step));
+      } catch (err) {
+        this.onStepFailure(step, direction, err);
+      }
+    }
+    return value;
+  }
+
+  private runPayloadSteps(steps: readonly Step[], payload: Buffer, direction: RuleDirection, skipped: ReadonlySet<Step>): Buffer {
+    for (const step of steps) {
+      if (skipped.has(step)) continue;
+      try {
+        if (step.kind === 'unsupported') throw unsupportedRuleError(step);
+        if (step.kind !== 'payload') continue;
+        const field: FieldInfo = { name: '(payload)', fullName: '(payload)', inlineTags: [], kind: 'bytes' };
+        payload = (direction === 'write'
+          ? this.encryptVisitor(step)(payload, field)
+          : this.decryptVisitor(step)(payload, field)) as Buffer;
+      } catch (err) {
+        this.onStepFailure(step, direction, err);
+      }
+    }
+    return payload;
+  }
+
+  /** Applies the rule's onFailure action to a permanent failure; rethrows signals and transient errors. */
+  private onStepFailure(step: Step, direction: RuleDirection, err: unknown): never {
+    if (err instanceof MissingDek || err instanceof PlanMiss || isTransient(err)) throw err;
+    const error = err instanceof RecryptError ? err
+      : new RecryptError('INTERNAL', `rule ${step.rule.name} failed (${direction})`, { cause: err });
+    let action = step.onFailure;
+    // Write-side NONE would let plaintext out; only a job that opted in by name may do that.
+    if (action === 'NONE' && direction === 'write' && !this.options.allowPlaintextOnEncryptFailure) action = 'ERROR';
+    // DLQ needs the dlq/ module's guarded writer; until a job wires one, fail closed.
+    if (action === 'DLQ') action = 'ERROR';
+    this.options.onRuleFailure?.({ rule: step.rule.name, direction, action, code: error.code });
+    if (action === 'NONE') throw new SkipAndRetry(step);
+    throw new RecryptError(error.code, `rule ${step.rule.name} (${direction}): ${error.message}`, { cause: error });
+  }
+
+  private encryptVisitor(step: FieldStep | PayloadStep): (value: unknown, field: FieldInfo) => unknown {
+    const dek = this.writeDeks.get(step) ?? this.options.keys.peekWrite(step.params, step.subject);
+    if (!dek) throw new MissingDek(step, undefined);
+    const version = step.params.expiryDays > 0 ? dek.version : undefined;
+    return (value, field) => encryptField(value, field, dek.cipher, version);
+  }
+
+  private decryptVisitor(step: FieldStep | PayloadStep): (value: unknown, field: FieldInfo) => unknown {
+    const { keys } = this.options;
+    const { kekName, algorithm, expiryDays } = step.params;
+    let lastVersion = -1;
+    let lastCipher: FieldCipher | undefined;
+    const cipherFor = (version: number): FieldCipher => {
+      if (version === lastVersion && lastCipher) return lastCipher;
+      const cipher = keys.peekRead(kekName, step.subject, version, algorithm);
+      if (!cipher) throw new MissingDek(step, version);
+      lastVersion = version;
+      lastCipher = cipher;
+      return cipher;
+    };
+    return (value, field) => {
+      try {
+        return decryptField(value, field, expiryDays > 0, cipherFor);
+      } catch (err) {
+        if (err instanceof DekMiss) throw new MissingDek(step, err.version);
+        throw err;
+      }
+    };
+  }
+
+  private async prepareWriteDeks(side: Side): Promise<void> {
+    for (const step of [...side.domain, ...side.encoding]) {
+      if (step.kind === 'unsupported') continue;
+      this.writeDeks.set(step, await this.options.keys.dekForWrite(step.params, step.subject));
+    }
+  }
+
+  private async fetchDek(miss: MissingDek): Promise<void> {
+    const { step, version } = miss;
+    if (version === undefined) {
+      this.writeDeks.set(step, await this.options.keys.dekForWrite(step.params, step.subject));
+    } else {
+      await this.options.keys.dekForRead(step.params, step.subject, version);
+    }
+  }
+
+  private async compilePlan(miss: PlanMiss): Promise<void> {
+    const writer = await this.options.schemas.load(miss.ref);
+    const refKey = `${miss.topic}\u0000${isIdRef(miss.ref) ? `id:${miss.ref.id}` : `guid:${miss.ref.guid}`}`;
+    this.schemaTypes.set(refKey, writer.schemaType);
+    const isProtobuf = writer.schemaType === 'PROTOBUF';
+    // A protobuf schema's plan depends on the record's message indexes: wait for them.
+    if (isProtobuf && miss.indexes === undefined) return;
+    const indexes = isProtobuf ? miss.indexes : undefined;
+    const subject = sourceSubject(this.options.subjectNameStrategy, miss.topic, writer, false);
+    const read = compileSide(writer, this.options.schemas.codec(writer, indexes), 'read', subject, indexes);
+    const write = this.targetSide(this.options.target.schema.schemaType === 'PROTOBUF' ? indexes : undefined);
+    const convert = writer.id === this.options.target.schema.id ? null : createValueConverter(read.codec, write.codec);
+    this.plans.set(isProtobuf ? `${refKey}\u0000${indexes!.join('.')}` : refKey, { read, write, convert });
+  }
+}
+
+/** A DEK not in keys/'s cache yet: version undefined means "the write DEK of this step". */
+class MissingDek {
+  constructor(readonly step: FieldStep | PayloadStep, readonly version: number | undefined) {}
+}
+
+function findHeader(headers: readonly RecordHeader[], key: string): Buffer | undefined {
+  for (let i = headers.length - 1; i >= 0; i--) if (headers[i]!.key === key) return headers[i]!.value;
+  return undefined;
+}

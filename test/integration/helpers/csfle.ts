@@ -1,0 +1,94 @@
+// Builds recrypt's engine and Confluent's official serdes against one registry, for compatibility tests
+// in both directions. Each call gets its own registry clients and caches.
+import {
+  AvroDeserializer, AvroSerializer, FieldEncryptionExecutor, JsonDeserializer, JsonSerializer, LocalKmsDriver,
+  ProtobufDeserializer, ProtobufSerializer, RuleRegistry, SchemaRegistryClient, SerdeType,
+} from '@confluentinc/schemaregistry';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDevRegistry, type DevRegistry } from '../../../src/devregistry/server.js';
+import { RecordTransformer, SchemaStore, type JobMode, type SubjectNameStrategy } from '../../../src/engine/index.js';
+import type { SourceRecord } from '../../../src/kafka/types.js';
+import { DekManager } from '../../../src/keys/index.js';
+import { LocalKmsDriver as RecryptLocalKms } from '../../../src/kms/local-kms.js';
+import type { KmsDriver } from '../../../src/kms/kms-driver.js';
+import { DekRegistryClient, SchemaRegistryClient as RecryptSchemaRegistry } from '../../../src/registry/index.js';
+import type { Rule, SchemaInfo } from '../../../src/registry/types.js';
+import { RecryptError } from '../../../src/util/errors.js';
+
+export const LOCAL_SECRET = 'mysecret';
+
+export interface TestRegistry {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export async function startTestRegistry(): Promise<TestRegistry> {
+  const dir = mkdtempSync(join(tmpdir(), 'recrypt-engine-'));
+  const registry: DevRegistry = await startDevRegistry({ port: 0, host: '127.0.0.1', dataDir: dir, localSecret: LOCAL_SECRET });
+  return { url: registry.url, close: async () => { await registry.close(); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+export function encryptRule(name: string, kek: string, params: Record<string, string> = {}, tags = ['PII']): Rule {
+  return {
+    name, kind: 'TRANSFORM', mode: 'WRITEREAD', type: 'ENCRYPT', tags, onFailure: 'ERROR,ERROR',
+    params: { 'encrypt.kek.name': kek, 'encrypt.kms.type': 'local-kms', 'encrypt.kms.key.id': 'mykey', ...params },
+  };
+}
+
+export async function register(url: string, subject: string, schema: SchemaInfo): Promise<number> {
+  const client = new RecryptSchemaRegistry({ baseUrls: [url] });
+  return (await client.register(subject, schema)).id;
+}
+
+/** Confluent's serdes for one format, with their own executor registry (they are global otherwise). */
+export function officialSerdes(url: string, format: 'AVRO' | 'PROTOBUF' | 'JSON', serializerConfig: Record<string, unknown> = {}) {
+  LocalKmsDriver.register();
+  const rules = new RuleRegistry();
+  rules.registerExecutor(new FieldEncryptionExecutor());
+  const client = new SchemaRegistryClient({ baseURLs: [url], cacheCapacity: 1000 });
+  const ruleConfig = { secret: LOCAL_SECRET };
+  const ser = { useLatestVersion: true, autoRegisterSchemas: false, ruleConfig, ...serializerConfig };
+  const de = { ruleConfig };
+  switch (format) {
+    case 'AVRO':
+      return { serializer: new AvroSerializer(client, SerdeType.VALUE, ser, rules), deserializer: new AvroDeserializer(client, SerdeType.VALUE, de, rules) };
+    case 'PROTOBUF':
+      return { serializer: new ProtobufSerializer(client, SerdeType.VALUE, ser, rules), deserializer: new ProtobufDeserializer(client, SerdeType.VALUE, de, rules) };
+    case 'JSON':
+      return { serializer: new JsonSerializer(client, SerdeType.VALUE, ser, rules), deserializer: new JsonDeserializer(client, SerdeType.VALUE, de, rules) };
+  }
+}
+
+export interface EngineOptions {
+  mode: JobMode;
+  targetSubject: string;
+  targetTopic: string;
+  strategy?: SubjectNameStrategy;
+  kms?: KmsDriver[];
+  allowPlaintextOnEncryptFailure?: boolean;
+}
+
+/** recrypt's engine pointed at `url`, writing with the latest schema of the target subject. */
+export async function recryptEngine(url: string, options: EngineOptions) {
+  const schemaRegistry = new RecryptSchemaRegistry({ baseUrls: [url] });
+  const drivers = new Map<string, KmsDriver>([['local-kms', new RecryptLocalKms({ secret: LOCAL_SECRET })]]);
+  for (const d of options.kms ?? []) drivers.set(d.kmsType, d);
+  const keys = new DekManager({
+    dekRegistry: new DekRegistryClient({ baseUrls: [url] }),
+    kms: { get: (type) => { const d = drivers.get(type); if (!d) throw new RecryptError('KMS_UNSUPPORTED_TYPE', `no ${type}`); return d; } },
+  });
+  const schemas = new SchemaStore(schemaRegistry);
+  const target = await schemas.adopt(await schemaRegistry.getLatest(options.targetSubject), options.targetSubject);
+  const transformer = new RecordTransformer({
+    schemas, keys, mode: options.mode, subjectNameStrategy: options.strategy ?? 'topic',
+    target: { schema: target, subject: options.targetSubject, topicFor: () => options.targetTopic },
+    allowPlaintextOnEncryptFailure: options.allowPlaintextOnEncryptFailure ?? false,
+  });
+  return { transformer, keys, schemas };
+}
+
+export function sourceRecord(topic: string, value: Buffer | null, offset = 0): SourceRecord {
+  return { topic, partition: 0, offset, key: Buffer.from('k'), value, headers: [], timestamp: 1 };
+}
