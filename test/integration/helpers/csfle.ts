@@ -43,12 +43,16 @@ export async function register(url: string, subject: string, schema: SchemaInfo)
 }
 
 /** Confluent's serdes for one format, with their own executor registry (they are global otherwise). */
-export function officialSerdes(url: string, format: 'AVRO' | 'PROTOBUF' | 'JSON', serializerConfig: Record<string, unknown> = {}) {
+export function officialSerdes(
+  url: string, format: 'AVRO' | 'PROTOBUF' | 'JSON', serializerConfig: Record<string, unknown> = {},
+  options: { clock?: () => number; secret?: string } = {},
+) {
   LocalKmsDriver.register();
   const rules = new RuleRegistry();
-  rules.registerExecutor(new FieldEncryptionExecutor());
+  const clock = options.clock;
+  rules.registerExecutor(clock === undefined ? new FieldEncryptionExecutor() : new FieldEncryptionExecutor({ now: clock }));
   const client = new SchemaRegistryClient({ baseURLs: [url], cacheCapacity: 1000 });
-  const ruleConfig = { secret: LOCAL_SECRET };
+  const ruleConfig = { secret: options.secret ?? LOCAL_SECRET };
   const ser = { useLatestVersion: true, autoRegisterSchemas: false, ruleConfig, ...serializerConfig };
   const de = { ruleConfig };
   switch (format) {
@@ -68,19 +72,26 @@ export interface EngineOptions {
   strategy?: SubjectNameStrategy;
   kms?: KmsDriver[];
   allowPlaintextOnEncryptFailure?: boolean;
+  /** Epoch-ms clock for the DekManager (DEK expiry); Date.now by default. */
+  clock?: () => number;
+  /** Where the engine's registry clients point after the target schema was fetched from `url` (default `url`). */
+  engineUrl?: string;
 }
 
 /** recrypt's engine pointed at `url`, writing with the latest schema of the target subject. */
 export async function recryptEngine(url: string, options: EngineOptions) {
-  const schemaRegistry = new RecryptSchemaRegistry({ baseUrls: [url] });
+  const engineUrl = options.engineUrl ?? url;
+  const schemaRegistry = new RecryptSchemaRegistry({ baseUrls: [engineUrl] });
   const drivers = new Map<string, KmsDriver>([['local-kms', new RecryptLocalKms({ secret: LOCAL_SECRET })]]);
   for (const d of options.kms ?? []) drivers.set(d.kmsType, d);
   const keys = new DekManager({
-    dekRegistry: new DekRegistryClient({ baseUrls: [url] }),
+    dekRegistry: new DekRegistryClient({ baseUrls: [engineUrl] }),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
     kms: { get: (type) => { const d = drivers.get(type); if (!d) throw new RecryptError('KMS_UNSUPPORTED_TYPE', `no ${type}`); return d; } },
   });
   const schemas = new SchemaStore(schemaRegistry);
-  const target = await schemas.adopt(await schemaRegistry.getLatest(options.targetSubject), options.targetSubject);
+  const targetSchema = await new RecryptSchemaRegistry({ baseUrls: [url] }).getLatest(options.targetSubject);
+  const target = await schemas.adopt(targetSchema, options.targetSubject);
   const transformer = new RecordTransformer({
     schemas, keys, mode: options.mode, subjectNameStrategy: options.strategy ?? 'topic',
     target: { schema: target, subject: options.targetSubject, topicFor: () => options.targetTopic },

@@ -39,7 +39,9 @@ export async function deleteTopics(...topics: string[]): Promise<void> {
   const admin = kafka().admin();
   await admin.connect();
   try {
-    await admin.deleteTopics({ topics });
+    const existing = new Set(await admin.listTopics());
+    const present = topics.filter((t) => existing.has(t));
+    if (present.length) await admin.deleteTopics({ topics: present });
   } finally {
     await admin.disconnect();
   }

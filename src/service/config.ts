@@ -1,0 +1,90 @@
+/**
+ * Service configuration from the environment, validated and frozen at start. Secrets come from env
+ * variables or from files named by `<NAME>_FILE` (Kubernetes Secret mounts); they are never read from
+ * job files and never logged.
+ */
+import { readFileSync } from 'node:fs';
+import { connectionFromEnv, type KafkaConnection } from '../kafka/connection.js';
+import { RecryptError } from '../util/errors.js';
+import type { LogLevel } from '../util/logger.js';
+
+export interface RegistryConnection {
+  readonly urls: readonly string[];
+  readonly basicAuth?: string;
+  readonly bearerToken?: string;
+  readonly timeoutMs: number;
+}
+
+export interface ServiceConfig {
+  readonly kafka: KafkaConnection;
+  readonly registry: RegistryConnection;
+  readonly redisUrl: string;
+  readonly httpPort: number;
+  readonly logLevel: LogLevel;
+  /** Base KMS props every KEK starts from (its kmsProps override them), e.g. the local-kms secret. */
+  readonly kmsProps: Readonly<Record<string, string>>;
+  /** Identifies this process in transactional ids and logs (the pod name on Kubernetes). */
+  readonly instanceId: string;
+  readonly shutdownTimeoutMs: number;
+}
+
+/** `NAME` from env, else the contents of the file at `NAME_FILE` (trailing newline trimmed). */
+export function secretFromEnv(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const direct = env[name];
+  if (direct) return direct;
+  const file = env[`${name}_FILE`];
+  if (!file) return undefined;
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (err) {
+    throw new RecryptError('CONFIG_INVALID', `${name}_FILE names a file that cannot be read`, { cause: err });
+  }
+}
+
+function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RecryptError('CONFIG_INVALID', `${name} must be an integer between ${min} and ${max}`);
+  }
+  return value;
+}
+
+const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
+  const logLevel = (env.LOG_LEVEL ?? 'info') as LogLevel;
+  if (!LEVELS.includes(logLevel)) throw new RecryptError('CONFIG_INVALID', `LOG_LEVEL must be one of ${LEVELS.join(', ')}`);
+  const basicAuth = secretFromEnv('SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO', env);
+  const bearerToken = secretFromEnv('SCHEMA_REGISTRY_BEARER_TOKEN', env);
+  const localSecret = secretFromEnv('LOCAL_SECRET', env);
+  const kafka = connectionFromEnv(env);
+  const saslPassword = secretFromEnv('KAFKA_SASL_PASSWORD', env);
+  const config: ServiceConfig = {
+    kafka: saslPassword
+      ? { ...kafka, properties: { ...kafka.properties, 'sasl.password': saslPassword, ...(env.KAFKA_SASL_USERNAME ? { 'sasl.username': env.KAFKA_SASL_USERNAME } : {}) } }
+      : kafka,
+    registry: {
+      urls: (env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081').split(',').map((u) => u.trim()).filter(Boolean),
+      ...(basicAuth ? { basicAuth } : {}),
+      ...(bearerToken ? { bearerToken } : {}),
+      timeoutMs: intFromEnv(env, 'SCHEMA_REGISTRY_TIMEOUT_MS', 10_000, 100, 600_000),
+    },
+    redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    httpPort: intFromEnv(env, 'RECRYPT_HTTP_PORT', 8080, 0, 65_535),
+    logLevel,
+    kmsProps: localSecret ? { secret: localSecret } : {},
+    instanceId: env.POD_NAME ?? env.HOSTNAME ?? `pid-${process.pid}`,
+    shutdownTimeoutMs: intFromEnv(env, 'RECRYPT_SHUTDOWN_TIMEOUT_MS', 30_000, 1000, 600_000),
+  };
+  return deepFreeze(config);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,209 @@
+/**
+ * Turns a validated Job into a running pipeline: resolves source topics, puts the job's rules on the
+ * target subject, fetches the target schema, refuses unsafe combinations against the registry's rules,
+ * mirrors the target topic, and wires engine -> kafka. `prepareJob` is shared by `recrypt plan`
+ * (dry run, no Kafka writes) and `recrypt run` / `recrypt serve`.
+ */
+import { RecordTransformer, SchemaStore, type LoadedSchema } from '../engine/index.js';
+import {
+  checkJobAgainstTargetRules, formatProblems, sourceTopicsOf, targetSubjectFor, targetTopicFor, type Job,
+} from '../jobs/index.js';
+import { TransactionalPipeline, type PipelineObserver, type PipelineSummary, type PartitionRange } from '../kafka/pipeline.js';
+import { ensureMirroredTopic, listTopics, snapshotOffsets } from '../kafka/topics.js';
+import type { ProcessedRecord, SourceRecord } from '../kafka/types.js';
+import { DekManager } from '../keys/index.js';
+import type { KmsDriverRegistry } from '../kms/kms-driver.js';
+import { DekRegistryClient, SchemaRegistryClient } from '../registry/index.js';
+import type { RegisteredSchema, RuleSet, SchemaRegistryApi } from '../registry/types.js';
+import { RecryptError, isRecryptError } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+import type { ServiceConfig } from './config.js';
+import type { JobMetrics } from './metrics.js';
+
+export interface RunnerDeps {
+  readonly config: ServiceConfig;
+  readonly kms: KmsDriverRegistry;
+  readonly logger: Logger;
+  readonly metrics?: JobMetrics;
+}
+
+export interface TopicRoute {
+  readonly source: string;
+  readonly target: string;
+  readonly targetSubject: string;
+  readonly targetSchema: LoadedSchema;
+  readonly sourceSchema?: RegisteredSchema;
+  readonly transformer: RecordTransformer;
+}
+
+export interface PreparedJob {
+  readonly job: Job;
+  readonly routes: ReadonlyMap<string, TopicRoute>;
+  readonly schemas: SchemaStore;
+  readonly keys: DekManager;
+}
+
+export function registryClients(config: ServiceConfig) {
+  const http = {
+    baseUrls: [...config.registry.urls], timeoutMs: config.registry.timeoutMs,
+    ...(config.registry.basicAuth ? { basicAuth: config.registry.basicAuth } : {}),
+    ...(config.registry.bearerToken ? { bearerToken: config.registry.bearerToken } : {}),
+  };
+  return { schemaRegistry: new SchemaRegistryClient(http), dekRegistry: new DekRegistryClient(http) };
+}
+
+async function latestOrNull(registry: SchemaRegistryApi, subject: string): Promise<RegisteredSchema | null> {
+  try {
+    return await registry.getLatest(subject);
+  } catch (err) {
+    if (isRecryptError(err) && err.code === 'REGISTRY_NOT_FOUND') return null;
+    throw err;
+  }
+}
+
+function hasEncryptRule(ruleSet: RuleSet | undefined): boolean {
+  return [...(ruleSet?.domainRules ?? []), ...(ruleSet?.encodingRules ?? [])]
+    .some((r) => (r.type === 'ENCRYPT' || r.type === 'ENCRYPT_PAYLOAD') && r.disabled !== true);
+}
+
+/**
+ * Puts `spec.rules` on the target subject: a new version with the same schema text and the job's
+ * ruleSet, registered only when the latest version does not carry exactly these rules already.
+ */
+async function applyJobRules(job: Job, registry: SchemaRegistryApi, targetSubject: string, sourceSchema: RegisteredSchema | null): Promise<void> {
+  const rules = job.spec.rules;
+  if (!rules) return;
+  const latest = await latestOrNull(registry, targetSubject);
+  const base = latest ?? sourceSchema;
+  if (!base) {
+    throw new RecryptError('JOB_INVALID', `job ${job.metadata.name}: neither ${targetSubject} nor the source subject has a schema to put the job's rules on`);
+  }
+  const ruleSet: RuleSet = JSON.parse(JSON.stringify(rules)) as RuleSet;
+  if (latest && JSON.stringify(latest.ruleSet ?? {}) === JSON.stringify(ruleSet)) return;
+  await registry.register(targetSubject, {
+    schemaType: base.schemaType ?? 'AVRO', schema: base.schema,
+    ...(base.references ? { references: base.references } : {}),
+    ...(base.metadata ? { metadata: base.metadata } : {}),
+    ruleSet,
+  });
+}
+
+async function targetSchemaFor(job: Job, registry: SchemaRegistryApi, subject: string): Promise<RegisteredSchema> {
+  const ref = job.spec.target.schema;
+  try {
+    if (ref === 'latest') return await registry.getLatest(subject);
+    if (typeof ref === 'number') return await registry.getVersion(subject, ref);
+    return await registry.getLatestWithMetadata(subject, { ...ref.metadata });
+  } catch (err) {
+    if (isRecryptError(err) && err.code === 'REGISTRY_NOT_FOUND') {
+      throw new RecryptError('JOB_INVALID', `job ${job.metadata.name}: target subject ${subject} has no schema matching ${JSON.stringify(ref)}`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+export async function prepareJob(job: Job, deps: RunnerDeps): Promise<PreparedJob> {
+  const { config, kms, logger } = deps;
+  const { schemaRegistry, dekRegistry } = registryClients(config);
+  const schemas = new SchemaStore(schemaRegistry);
+  const keys = new DekManager({
+    dekRegistry, kms, kmsProps: config.kmsProps,
+    logger: { warn: (message, fields) => logger.warn(message, { job: job.metadata.name, ...fields }) },
+    ...(deps.metrics ? { metrics: deps.metrics.keysHook } : {}),
+  });
+  const existing = job.spec.source.topicPattern !== undefined ? await listTopics(config.kafka) : [];
+  const topics = sourceTopicsOf(job, existing);
+  if (topics.length === 0) throw new RecryptError('JOB_INVALID', `job ${job.metadata.name}: no source topic matches`);
+
+  const routes = new Map<string, TopicRoute>();
+  for (const source of topics) {
+    const target = targetTopicFor(job, source);
+    const targetSubject = targetSubjectFor(job, source);
+    const sourceSchema = await latestOrNull(schemaRegistry, `${source}-value`);
+    await applyJobRules(job, schemaRegistry, targetSubject, sourceSchema);
+    const registered = await targetSchemaFor(job, schemaRegistry, targetSubject);
+    const problems = checkJobAgainstTargetRules(job, registered.ruleSet, hasEncryptRule(sourceSchema?.ruleSet))
+      .filter((p) => p.severity === 'error');
+    if (problems.length) {
+      throw new RecryptError('JOB_UNSAFE', `job ${job.metadata.name} refused for ${source} -> ${target}:\n  ${formatProblems(problems).join('\n  ')}`);
+    }
+    const targetSchema = await schemas.adopt(registered, targetSubject);
+    const transformer = new RecordTransformer({
+      schemas, keys, mode: job.spec.mode, subjectNameStrategy: job.spec.source.subjectNameStrategy,
+      target: { schema: targetSchema, subject: targetSubject, topicFor: () => target },
+      allowPlaintextOnEncryptFailure: job.spec.allowPlaintextOnEncryptFailure,
+      onRuleFailure: (e) => {
+        logger.warn('rule failed', { job: job.metadata.name, rule: e.rule, direction: e.direction, action: e.action, code: e.code });
+        deps.metrics?.ruleFailure(job.metadata.name, e.rule, e.action, e.code);
+      },
+    });
+    routes.set(source, { source, target, targetSubject, targetSchema, ...(sourceSchema ? { sourceSchema } : {}), transformer });
+  }
+  return { job, routes, schemas, keys };
+}
+
+/** Dispatches each record to its topic's transformer, keeping batch order. */
+function routingProcessor(prepared: PreparedJob) {
+  return async (batch: readonly SourceRecord[]): Promise<ProcessedRecord[]> => {
+    const routes = [...prepared.routes.values()];
+    if (routes.length === 1) return routes[0]!.transformer.process(batch);
+    const byTopic = new Map<string, { indexes: number[]; records: SourceRecord[] }>();
+    batch.forEach((record, i) => {
+      const group = byTopic.get(record.topic) ?? { indexes: [], records: [] };
+      group.indexes.push(i);
+      group.records.push(record);
+      byTopic.set(record.topic, group);
+    });
+    const out = new Array<ProcessedRecord>(batch.length);
+    for (const [topic, group] of byTopic) {
+      const route = prepared.routes.get(topic);
+      if (!route) throw new RecryptError('INTERNAL', `no route for topic ${topic}`);
+      const results = await route.transformer.process(group.records);
+      group.indexes.forEach((index, j) => { out[index] = results[j]!; });
+    }
+    return out;
+  };
+}
+
+export interface RunOptions {
+  readonly observer?: PipelineObserver;
+  /** Explicit ranges (backfill tasks); default: from stopAt. */
+  readonly ranges?: readonly PartitionRange[];
+  readonly transactionalId?: string;
+}
+
+export interface JobRun {
+  readonly pipeline: TransactionalPipeline;
+  readonly done: Promise<PipelineSummary>;
+}
+
+export async function startJob(prepared: PreparedJob, deps: RunnerDeps, options: RunOptions = {}): Promise<JobRun> {
+  const { job } = prepared;
+  const { config } = deps;
+  const name = job.metadata.name;
+  for (const route of prepared.routes.values()) {
+    const ensured = await ensureMirroredTopic(config.kafka, route.source, route.target, { create: job.spec.target.createTopic });
+    if (ensured.created) deps.logger.info('created target topic', { job: name, topic: route.target, partitions: ensured.partitions });
+  }
+  const sources = [...prepared.routes.keys()];
+  let ranges = options.ranges;
+  if (!ranges && job.spec.source.stopAt === 'end') {
+    ranges = (await snapshotOffsets(config.kafka, sources)).map((p) => ({ topic: p.topic, partition: p.partition, to: p.high }));
+  }
+  const processing = job.spec.processing;
+  const pipeline = new TransactionalPipeline({
+    name,
+    connection: config.kafka,
+    groupId: `recrypt-${name}`,
+    transactionalId: options.transactionalId ?? `recrypt-${name}-${config.instanceId}`,
+    topics: sources,
+    ...(ranges ? { ranges } : {}),
+    startAt: job.spec.source.startAt,
+    processor: routingProcessor(prepared),
+    batchSize: processing.batchSize,
+    transactionTimeoutMs: processing.transactionTimeoutMs,
+    backoff: { initialMs: processing.retryBackoffMs, maxMs: processing.retryBackoffMaxMs },
+    ...(options.observer ? { observer: options.observer } : {}),
+  });
+  return { pipeline, done: pipeline.run() };
+}

@@ -1,0 +1,63 @@
+/**
+ * Prometheus metrics. Labels are job names, topics, partitions, rule names, actions and error codes:
+ * never record values, keys, key ids or secrets.
+ */
+import client from 'prom-client';
+import type { PipelineObserver } from '../kafka/pipeline.js';
+import type { KeysMetricsHook } from '../keys/index.js';
+
+export class JobMetrics {
+  readonly registry = new client.Registry();
+  private readonly records = new client.Counter({ name: 'recrypt_records_total', help: 'Source records committed, by outcome (written, dlq)', labelNames: ['job', 'outcome'], registers: [this.registry] });
+  private readonly batches = new client.Histogram({
+    name: 'recrypt_batch_seconds', help: 'Time from poll to transaction commit per batch', labelNames: ['job'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry],
+  });
+  private readonly halts = new client.Counter({ name: 'recrypt_partition_halts_total', help: 'Partitions halted by a permanent failure with action ERROR', labelNames: ['job', 'topic', 'partition', 'code'], registers: [this.registry] });
+  private readonly halted = new client.Gauge({ name: 'recrypt_halted_partitions', help: 'Partitions currently halted', labelNames: ['job'], registers: [this.registry] });
+  private readonly transient = new client.Counter({ name: 'recrypt_transient_errors_total', help: 'Transient failures retried with backoff (KMS, registry, broker)', labelNames: ['job', 'code'], registers: [this.registry] });
+  private readonly aborts = new client.Counter({ name: 'recrypt_transaction_aborts_total', help: 'Transactions aborted and replayed', labelNames: ['job', 'code'], registers: [this.registry] });
+  private readonly rules = new client.Counter({ name: 'recrypt_rule_failures_total', help: 'Rule failures by the action taken', labelNames: ['job', 'rule', 'action', 'code'], registers: [this.registry] });
+  private readonly keys = new client.Counter({ name: 'recrypt_key_operations_total', help: 'KMS wrap/unwrap and DEK registry calls', labelNames: ['operation', 'outcome', 'kms_type'], registers: [this.registry] });
+  readonly jobUp = new client.Gauge({ name: 'recrypt_job_running', help: '1 while the job runs without halted partitions', labelNames: ['job'], registers: [this.registry] });
+
+  constructor() {
+    client.collectDefaultMetrics({ register: this.registry, prefix: 'recrypt_process_' });
+  }
+
+  readonly keysHook: KeysMetricsHook = (metric, labels) => {
+    this.keys.inc({ operation: metric, outcome: labels.outcome, kms_type: labels.kmsType ?? '' });
+  };
+
+  ruleFailure(job: string, rule: string, action: string, code: string): void {
+    this.rules.inc({ job, rule, action, code });
+  }
+
+  observer(job: string, extra: PipelineObserver = {}): PipelineObserver {
+    let haltedCount = 0;
+    return {
+      onBatchCommitted: (info) => {
+        this.records.inc({ job, outcome: 'written' }, info.written);
+        if (info.dlq) this.records.inc({ job, outcome: 'dlq' }, info.dlq);
+        this.batches.observe({ job }, info.latencyMs / 1000);
+        extra.onBatchCommitted?.(info);
+      },
+      onHalt: (tp, offset, error) => {
+        haltedCount += 1;
+        this.halts.inc({ job, topic: tp.topic, partition: String(tp.partition), code: error.code });
+        this.halted.set({ job }, haltedCount);
+        extra.onHalt?.(tp, offset, error);
+      },
+      onTransientError: (error, retryInMs) => {
+        this.transient.inc({ job, code: error.code });
+        extra.onTransientError?.(error, retryInMs);
+      },
+      onAbort: (error) => {
+        this.aborts.inc({ job, code: error.code });
+        extra.onAbort?.(error);
+      },
+      onAssigned: (tps) => extra.onAssigned?.(tps),
+      onRevoked: (tps) => extra.onRevoked?.(tps),
+    };
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * `recrypt serve`: runs every job of a directory in one process, with health, readiness and metrics
+ * endpoints, and shuts down gracefully: on SIGTERM each pipeline finishes (or aborts) its current
+ * transaction, and the process exits before Kubernetes' grace period ends.
+ */
+import type { Server } from 'node:http';
+import type { Job } from '../jobs/index.js';
+import type { PipelineSummary } from '../kafka/pipeline.js';
+import { isTransient } from '../util/errors.js';
+import type { Logger } from '../util/logger.js';
+import type { ServiceConfig } from './config.js';
+import { startHttpServer } from './http-server.js';
+import { prepareJob, startJob, type JobRun, type RunnerDeps } from './job-runner.js';
+import { kmsRegistryFor } from './kms.js';
+import { JobMetrics } from './metrics.js';
+
+type JobState = { job: Job; run?: JobRun; status: 'starting' | 'running' | 'finished' | 'failed'; reason?: string; halted: string[] };
+
+export class Service {
+  private readonly states = new Map<string, JobState>();
+  private readonly metrics = new JobMetrics();
+  private server?: Server;
+  private stopping = false;
+
+  constructor(private readonly config: ServiceConfig, private readonly logger: Logger) {}
+
+  notReadyReasons(): string[] {
+    const reasons: string[] = [];
+    for (const [name, s] of this.states) {
+      if (s.status === 'starting' || s.status === 'failed') reasons.push(`job ${name}: ${s.status}${s.reason ? ` (${s.reason})` : ''}`);
+      for (const h of s.halted) reasons.push(`job ${name}: partition ${h} halted`);
+    }
+    return reasons;
+  }
+
+  async start(jobs: readonly Job[]): Promise<void> {
+    this.server = await startHttpServer(this.config.httpPort, this.metrics, this);
+    this.logger.info('http endpoints up', { port: this.config.httpPort });
+    for (const job of jobs) {
+      const state: JobState = { job, status: 'starting', halted: [] };
+      this.states.set(job.metadata.name, state);
+      void this.keepRunning(state);
+    }
+  }
+
+  /** Runs a job; restarts it after a backoff when it fails (transient outages, rebalances gone wrong). */
+  private async keepRunning(state: JobState): Promise<void> {
+    const name = state.job.metadata.name;
+    const deps: RunnerDeps = { config: this.config, kms: kmsRegistryFor(this.config), logger: this.logger.child({ job: name }), metrics: this.metrics };
+    let attempt = 0;
+    while (!this.stopping) {
+      try {
+        state.status = 'starting';
+        const prepared = await prepareJob(state.job, deps);
+        const observer = this.metrics.observer(name, {
+          onHalt: (tp, offset, error) => {
+            state.halted.push(`${tp.topic}/${tp.partition}@${offset}`);
+            deps.logger.error('partition halted', { topic: tp.topic, partition: tp.partition, offset, error });
+          },
+          onTransientError: (error, retryInMs) => deps.logger.warn('transient failure, retrying', { error, retryInMs }),
+        });
+        state.run = await startJob(prepared, deps, { observer });
+        state.status = 'running';
+        this.metrics.jobUp.set({ job: name }, 1);
+        deps.logger.info('job running', { topics: [...prepared.routes.keys()].join(',') });
+        const summary: PipelineSummary = await state.run.done;
+        state.status = 'finished';
+        this.metrics.jobUp.set({ job: name }, 0);
+        deps.logger.info('job finished', { records: summary.records, written: summary.written, dlq: summary.dlq, durationMs: summary.durationMs });
+        return;
+      } catch (err) {
+        this.metrics.jobUp.set({ job: name }, 0);
+        state.status = 'failed';
+        state.reason = err instanceof Error && 'code' in err ? String((err as { code: unknown }).code) : 'INTERNAL';
+        attempt += 1;
+        const delay = Math.min(60_000, 1000 * 2 ** Math.min(attempt, 6));
+        deps.logger.error('job failed', { error: err as Error, transient: isTransient(err), retryInMs: delay });
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const runs = [...this.states.values()].flatMap((s) => (s.run ? [s.run] : []));
+    for (const run of runs) run.pipeline.stop();
+    const deadline = new Promise((r) => setTimeout(r, this.config.shutdownTimeoutMs));
+    await Promise.race([Promise.allSettled(runs.map((r) => r.done)), deadline]);
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
