@@ -10,7 +10,7 @@
 import type { FieldCipher } from '../crypto/index.js';
 import type { FieldInfo } from '../formats/index.js';
 import { createValueConverter, type ValueConverter } from '../formats/index.js';
-import type { OutputRecord, ProcessedRecord, RecordHeader, SourceRecord } from '../kafka/types.js';
+import type { OutputRecord, ProcessedRecord, RecordHeader, SourceRecord } from '../util/records.js';
 import type { DekManager, WriteDek } from '../keys/index.js';
 import type { RuleAction, RuleDirection } from '../rules/index.js';
 import { RecryptError, isTransient } from '../util/errors.js';
@@ -122,6 +122,11 @@ export class RecordTransformer {
    * and the record is retried); anything else halts. Returns the halt error, or undefined to retry.
    */
   private permanentOutcome(err: unknown, signal: unknown, skipped: Set<Step>): RecryptError | undefined {
+    // A tolerant read step whose KEK or DEK does not exist: the writer skipped that rule.
+    if (signal instanceof MissingDek && signal.step.tolerant === true && signal.version !== undefined) {
+      skipped.add(signal.step);
+      return undefined;
+    }
     if (signal instanceof MissingDek) {
       try {
         this.onStepFailure(signal.step, signal.version === undefined ? 'write' : 'read', err);
@@ -233,11 +238,14 @@ export class RecordTransformer {
       lastCipher = cipher;
       return cipher;
     };
+    const tolerant = step.tolerant === true;
     return (value, field) => {
       try {
         return decryptField(value, field, expiryDays > 0, cipherFor);
       } catch (err) {
         if (err instanceof DekMiss) throw new MissingDek(step, err.version);
+        // A tolerant step (see plan.ts) leaves a value that is not its ciphertext as it is.
+        if (tolerant && err instanceof RecryptError && (err.code === 'CRYPTO_DECRYPT' || err.code === 'CRYPTO_BAD_CIPHERTEXT')) return value;
         throw err;
       }
     };
