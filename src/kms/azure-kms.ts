@@ -37,6 +37,8 @@ const MAX_CLIENTS = 64;
 export interface AzureKmsOptions {
   /** Used when a KEK's props carry no client secret. Default: DefaultAzureCredential. */
   credential?: TokenCredential;
+  /** Builds the credential for KEKs whose props carry tenant.id/client.id/client.secret. Default: ClientSecretCredential. */
+  clientSecretCredential?: (tenantId: string, clientId: string, clientSecret: string) => TokenCredential;
   /** Extra CryptographyClient options (e.g. an httpClient in tests). Retries are always off. */
   clientOptions?: CryptographyClientOptions;
   /** Timeout of one operation, token acquisition included. Default 10 s. */
@@ -115,7 +117,11 @@ export class AzureKmsDriver implements KmsDriver {
   #secretCredential(identity: string, tenantId: string, clientId: string, clientSecret: string): Promise<TokenCredential> {
     let credential = this.#credentials.get(identity);
     if (credential === undefined) {
-      credential = loadIdentity().then(({ ClientSecretCredential }) => new ClientSecretCredential(tenantId, clientId, clientSecret));
+      const factory = this.#options.clientSecretCredential;
+      credential =
+        factory !== undefined
+          ? Promise.resolve(factory(tenantId, clientId, clientSecret))
+          : loadIdentity().then(({ ClientSecretCredential }) => new ClientSecretCredential(tenantId, clientId, clientSecret));
       this.#credentials.set(identity, credential);
     }
     return credential;
