@@ -16,7 +16,7 @@ import { closedPort } from './fakes/http-fake.js';
 function bearerAuthClient(token = GCP_FAKE_TOKEN): NonNullable<GcpKmsOptions['clientOptions']>['authClient'] {
   const client = {
     getRequestHeaders: async () => new Headers({ authorization: `Bearer ${token}` }),
-    fetch: (url: string, init: { method?: string; headers?: HeadersInit; body?: string | Buffer; signal?: AbortSignal }) => {
+    fetch: (url: string, init: { method?: string; headers?: ConstructorParameters<typeof Headers>[0]; body?: string | Buffer; signal?: AbortSignal }) => {
       const headers = new Headers(init.headers);
       headers.set('authorization', `Bearer ${token}`);
       return fetch(url, { method: init.method ?? 'GET', headers, ...(init.body === undefined ? {} : { body: init.body }), ...(init.signal ? { signal: init.signal } : {}) });

@@ -4,6 +4,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { HcVaultClient } from '@confluentinc/schemaregistry/dist/rules/encryption/hcvault/hcvault-client.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { HcVaultDriver } from '../../../src/kms/hcvault.js';
 import { withMetrics, type KmsCallLabels } from '../../../src/kms/metrics.js';
@@ -41,6 +42,19 @@ describe('hcvault driver (Vault transit HTTP fake)', () => {
     expect(enc!.body).toEqual({ plaintext: dek.toString('base64') });
     expect(dec!.path).toBe('/v1/transit/decrypt/kek1');
     expect(dec!.body).toEqual({ ciphertext: Buffer.from(wrapped).toString('utf8') });
+  });
+
+  it('interoperates with Confluent\'s HcVaultClient (node-vault) both ways, token and AppRole', async () => {
+    const confluent = new HcVaultClient(`hcvault://${keyId}`, undefined, TOKEN, undefined, undefined);
+    const dek = canaryDek();
+    const byConfluent = await confluent.encrypt(dek);
+    expect(Buffer.from(await driver.unwrap(keyId, byConfluent, { 'token.id': TOKEN })).equals(dek)).toBe(true);
+    const byUs = await driver.wrap(keyId, dek, { 'token.id': TOKEN });
+    expect((await confluent.decrypt(Buffer.from(byUs))).equals(dek)).toBe(true);
+    const viaAppRole = new HcVaultClient(`hcvault://${keyId}`, undefined, undefined, ROLE.roleId, ROLE.secretId);
+    expect((await viaAppRole.decrypt(Buffer.from(byUs))).equals(dek)).toBe(true);
+    // Same REST calls as ours: the fake saw the same paths from both clients.
+    expect(new Set(vault.http.calls.map((c) => c.path))).toEqual(new Set(['/v1/transit/encrypt/kek1', '/v1/transit/decrypt/kek1', '/v1/auth/approle/login']));
   });
 
   it('takes the mount from the path before /keys/ (nested mounts too)', async () => {
