@@ -18,6 +18,13 @@ interface StepBase {
   readonly onFailure: RuleAction;
   /** DEK subject (the schema's subject for this record). */
   readonly subject: string;
+  /**
+   * Read only: an ENCRYPT rule that Java, Go and Python skip (an earlier rule has the same tag set) but
+   * Confluent's JS client runs (it compares tag arrays by reference, so it encrypts twice). Run it, and
+   * when its DEK cannot be had or the value does not decrypt under it, leave the value as it is: the
+   * record came from a writer that skipped the rule. Data from both kinds of writer then reads back.
+   */
+  readonly tolerant?: boolean;
 }
 
 export interface FieldStep extends StepBase {
@@ -61,9 +68,11 @@ function fieldSelector(rule: Rule, schema: LoadedSchema): (field: FieldInfo) => 
   };
 }
 
-function compileStep(rule: Rule, phase: RulePhase, direction: RuleDirection, schema: LoadedSchema, codec: Codec, subject: string): Step {
+function compileStep(
+  rule: Rule, phase: RulePhase, direction: RuleDirection, schema: LoadedSchema, codec: Codec, subject: string, tolerant = false,
+): Step {
   const onFailure = actionFor(rule, direction, 'failure');
-  const base = { rule, onFailure, subject };
+  const base = { rule, onFailure, subject, ...(tolerant ? { tolerant } : {}) };
   if (phase === 'domain' && rule.type === 'ENCRYPT') {
     return { ...base, kind: 'field', params: resolveEncryptionParams(rule, schema.info), walker: codec.compileWalker(fieldSelector(rule, schema)) };
   }
@@ -79,10 +88,18 @@ export function compileSide(
   const ruleSet = schema.info.ruleSet;
   const domain = selectRules(ruleSet, direction, { phase: 'domain' });
   const encoding = selectRules(ruleSet, direction, { phase: 'encoding' });
+  // On read, the overridden same-tag-set ENCRYPT rules run too, tolerantly, in their list position.
+  const domainRules: { rule: Rule; index: number; tolerant: boolean }[] = domain.rules.map((r) => ({ ...r, tolerant: false }));
+  if (direction === 'read') {
+    for (const s of domain.skipped) {
+      if (s.reason === 'overridden' && s.rule.type === 'ENCRYPT') domainRules.push({ rule: s.rule, index: s.index, tolerant: true });
+    }
+    domainRules.sort((a, b) => b.index - a.index);
+  }
   return {
     schema, codec, subject,
     ...(messageIndexes ? { messageIndexes } : {}),
-    domain: domain.rules.map(({ rule }) => compileStep(rule, 'domain', direction, schema, codec, subject)),
+    domain: domainRules.map(({ rule, tolerant }) => compileStep(rule, 'domain', direction, schema, codec, subject, tolerant)),
     encoding: encoding.rules.map(({ rule }) => compileStep(rule, 'encoding', direction, schema, codec, subject)),
     disabledByEnableAt: domain.disabledByEnableAt || encoding.disabledByEnableAt,
   };

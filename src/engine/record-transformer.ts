@@ -173,12 +173,15 @@ export class RecordTransformer {
   }
 
   private runFieldSteps(steps: readonly Step[], value: unknown, direction: RuleDirection, skipped: ReadonlySet<Step>): unknown {
+    // Values a tolerant step decrypted in this record (only allocated when the plan has such a step).
+    let peeled: Set<unknown> | undefined;
     for (const step of steps) {
+      if (step.tolerant === true) peeled ??= new Set();
       if (skipped.has(step)) continue;
       try {
         if (step.kind === 'unsupported') throw unsupportedRuleError(step);
         if (step.kind !== 'field' || step.walker === null) continue;
-        value = step.walker(value, direction === 'write' ? this.encryptVisitor(step) : this.decryptVisitor(step));
+        value = step.walker(value, direction === 'write' ? this.encryptVisitor(step) : this.decryptVisitor(step, peeled));
       } catch (err) {
         this.onStepFailure(step, direction, err);
       }
@@ -225,7 +228,13 @@ export class RecordTransformer {
     return (value, field) => encryptField(value, field, dek.cipher, version);
   }
 
-  private decryptVisitor(step: FieldStep | PayloadStep): (value: unknown, field: FieldInfo) => unknown {
+  /**
+   * `peeled` collects what tolerant steps decrypted. Rules of one same-tag set select the same fields
+   * and, with the same KEK, the same DEK: a one-layer ciphertext then decrypts under the tolerant step
+   * already, and the primary step finds plaintext. A value a tolerant step produced is authenticated
+   * plaintext, so when the primary step cannot decrypt it, it stays as it is.
+   */
+  private decryptVisitor(step: FieldStep | PayloadStep, peeled?: Set<unknown>): (value: unknown, field: FieldInfo) => unknown {
     const { keys } = this.options;
     const { kekName, algorithm, expiryDays } = step.params;
     let lastVersion = -1;
@@ -241,11 +250,14 @@ export class RecordTransformer {
     const tolerant = step.tolerant === true;
     return (value, field) => {
       try {
-        return decryptField(value, field, expiryDays > 0, cipherFor);
+        const plaintext = decryptField(value, field, expiryDays > 0, cipherFor);
+        if (tolerant) peeled?.add(plaintext);
+        return plaintext;
       } catch (err) {
         if (err instanceof DekMiss) throw new MissingDek(step, err.version);
+        const notCiphertext = err instanceof RecryptError && (err.code === 'CRYPTO_DECRYPT' || err.code === 'CRYPTO_BAD_CIPHERTEXT');
         // A tolerant step (see plan.ts) leaves a value that is not its ciphertext as it is.
-        if (tolerant && err instanceof RecryptError && (err.code === 'CRYPTO_DECRYPT' || err.code === 'CRYPTO_BAD_CIPHERTEXT')) return value;
+        if (notCiphertext && (tolerant || peeled?.has(value) === true)) return value;
         throw err;
       }
     };
