@@ -127,7 +127,14 @@ function parseRuleSet(value: unknown): RuleSet | undefined {
         throw invalidRuleSet(`rule ${name}: params must map names to strings`);
       }
     }
-    out[kind] = rules as RuleSet['domainRules'];
+    // Confluent's server fills in a rule's defaults (kind TRANSFORM, mode WRITEREAD, disabled false)
+    // and returns them; its JS serde skips a rule whose mode is missing, so the defaults matter.
+    out[kind] = (rules as Array<Record<string, unknown>>).map((rule) => ({
+      ...rule,
+      kind: rule['kind'] ?? 'TRANSFORM',
+      mode: rule['mode'] ?? (kind === 'migrationRules' ? 'UPGRADE' : 'WRITEREAD'),
+      disabled: rule['disabled'] ?? false,
+    })) as RuleSet['domainRules'];
   }
   if (typeof value['enableAt'] === 'string') out.enableAt = value['enableAt'];
   return out;

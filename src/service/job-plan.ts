@@ -7,10 +7,10 @@ import { compileSide, SchemaStore, sourceSubject, type Side } from '../engine/in
 import { checkJobAgainstTargetRules, sourceTopicsOf, targetSubjectFor, targetTopicFor, type Job, type Problem } from '../jobs/index.js';
 import { listTopics } from '../kafka/topics.js';
 import { fieldTags, ruleAppliesToTags } from '../rules/index.js';
-import type { RegisteredSchema, RuleSet } from '../registry/types.js';
+import type { RegisteredSchema } from '../registry/types.js';
 import { isRecryptError } from '../util/errors.js';
 import type { ServiceConfig } from './config.js';
-import { registryClients } from './job-runner.js';
+import { registryClients, withRuleDefaults } from './job-runner.js';
 
 export interface PlannedStep {
   readonly rule: string;
@@ -77,7 +77,7 @@ export async function planJob(job: Job, config: ServiceConfig): Promise<PlannedR
     if (job.spec.rules) {
       const base = targetSchema ?? writer;
       if (base) {
-        targetSchema = { ...base, id: targetSchema?.id ?? -1, ruleSet: JSON.parse(JSON.stringify(job.spec.rules)) as RuleSet };
+        targetSchema = { ...base, id: targetSchema?.id ?? -1, ruleSet: withRuleDefaults(job.spec.rules) };
         virtual = true;
       }
     }

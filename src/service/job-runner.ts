@@ -67,6 +67,22 @@ function hasEncryptRule(ruleSet: RuleSet | undefined): boolean {
 }
 
 /**
+ * The job's rules with Confluent's defaults written out (kind TRANSFORM, mode WRITEREAD): the official
+ * JS serde skips a rule without a mode, and not every registry fills the defaults in.
+ */
+export function withRuleDefaults(rules: NonNullable<Job['spec']['rules']>): RuleSet {
+  const out: RuleSet = {};
+  for (const list of ['migrationRules', 'domainRules', 'encodingRules'] as const) {
+    const given = rules[list];
+    if (!given) continue;
+    out[list] = given.map((rule) => ({
+      ...rule, kind: rule.kind ?? 'TRANSFORM', mode: rule.mode ?? (list === 'migrationRules' ? 'UPGRADE' : 'WRITEREAD'), disabled: rule.disabled ?? false,
+    }));
+  }
+  return out;
+}
+
+/**
  * Puts `spec.rules` on the target subject: a new version with the same schema text and the job's
  * ruleSet, registered only when the latest version does not carry exactly these rules already.
  */
@@ -78,7 +94,7 @@ async function applyJobRules(job: Job, registry: SchemaRegistryApi, targetSubjec
   if (!base) {
     throw new RecryptError('JOB_INVALID', `job ${job.metadata.name}: neither ${targetSubject} nor the source subject has a schema to put the job's rules on`);
   }
-  const ruleSet: RuleSet = JSON.parse(JSON.stringify(rules)) as RuleSet;
+  const ruleSet = withRuleDefaults(rules);
   if (latest && JSON.stringify(latest.ruleSet ?? {}) === JSON.stringify(ruleSet)) return;
   await registry.register(targetSubject, {
     schemaType: base.schemaType ?? 'AVRO', schema: base.schema,
