@@ -1,14 +1,16 @@
 /**
- * Structured logs: one JSON object per line on stderr. Callers pass names, ids, offsets and error
- * codes as fields, never record values, keys, DEKs or secrets; `error` fields are rendered as their
- * code and message only (RecryptError messages are value-free by construction).
+ * Structured logs: pino JSON lines on stderr. Callers pass names, ids, offsets and error codes as
+ * fields, never record values, keys, DEKs or secrets. Two nets catch mistakes: errors are rendered as
+ * their code and message only (RecryptError messages are value-free by construction; foreign errors
+ * may quote inputs, so only their class name is kept), and pino redacts fields whose names suggest
+ * secrets or payloads.
  */
+import { pino, destination as pinoDestination, stdTimeFunctions, type DestinationStream, type Logger as PinoLogger } from 'pino';
 import { RecryptError } from './errors.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
-export type LogFields = Readonly<Record<string, string | number | boolean | undefined | null | RecryptError | Error>>;
-
-const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+export type LogValue = string | number | boolean | undefined | null | RecryptError | Error;
+export type LogFields = Readonly<Record<string, LogValue>>;
 
 export interface Logger {
   debug(message: string, fields?: LogFields): void;
@@ -18,26 +20,43 @@ export interface Logger {
   child(fields: LogFields): Logger;
 }
 
-function render(value: unknown): unknown {
+const REDACTED_KEYS = ['value', 'key', 'payload', 'plaintext', 'keyMaterial', 'encryptedKeyMaterial', 'secret', 'password', 'token', 'headers'];
+
+function render(value: LogValue): unknown {
   if (value instanceof RecryptError) return { code: value.code, transient: value.transient, message: value.message };
-  // Foreign errors can quote inputs: keep only their class name.
   if (value instanceof Error) return { code: 'INTERNAL', type: value.name };
   return value;
 }
 
-export function createLogger(options: { level?: LogLevel; write?: (line: string) => void; base?: LogFields } = {}): Logger {
-  const threshold = ORDER[options.level ?? ((process.env.LOG_LEVEL as LogLevel | undefined) ?? 'info')] ?? ORDER.info;
-  const write = options.write ?? ((line: string) => process.stderr.write(line + '\n'));
-  const make = (base: LogFields): Logger => {
-    const log = (level: LogLevel) => (message: string, fields: LogFields = {}) => {
-      if (ORDER[level] < threshold) return;
-      const entry: Record<string, unknown> = { time: new Date().toISOString(), level, msg: message };
-      for (const [k, v] of Object.entries({ ...base, ...fields })) if (v !== undefined) entry[k] = render(v);
-      write(JSON.stringify(entry));
-    };
-    return { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error'), child: (more) => make({ ...base, ...more }) };
+function renderFields(fields: LogFields | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (fields) for (const [k, v] of Object.entries(fields)) if (v !== undefined) out[k] = render(v);
+  return out;
+}
+
+function wrap(base: PinoLogger): Logger {
+  return {
+    debug: (msg, fields) => base.debug(renderFields(fields), msg),
+    info: (msg, fields) => base.info(renderFields(fields), msg),
+    warn: (msg, fields) => base.warn(renderFields(fields), msg),
+    error: (msg, fields) => base.error(renderFields(fields), msg),
+    child: (fields) => wrap(base.child(renderFields(fields))),
   };
-  return make(options.base ?? {});
+}
+
+export function createLogger(options: { level?: LogLevel; write?: (line: string) => void; base?: LogFields } = {}): Logger {
+  const level = options.level ?? ((process.env.LOG_LEVEL as LogLevel | undefined) ?? 'info');
+  const destination: DestinationStream = options.write
+    ? { write: (line: string) => options.write!(line.replace(/\n$/, '')) }
+    : pinoDestination({ fd: 2, sync: true });
+  const base = pino({
+    level,
+    base: null,
+    timestamp: stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    redact: { paths: REDACTED_KEYS.flatMap((k) => [k, `*.${k}`]), censor: '[redacted]' },
+  }, destination);
+  return wrap(options.base ? base.child(renderFields(options.base)) : base);
 }
 
 export const silentLogger: Logger = createLogger({ write: () => undefined });
