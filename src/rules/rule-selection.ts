@@ -11,11 +11,12 @@
  *   "ALL" or "CLIENT" leave the rules enabled; any other value disables EVERY rule of the set, in both
  *   directions. We do the same (so we neither encrypt what clients would not, nor leave ciphertext that
  *   they would decrypt) and report it, so callers can refuse a write that would leave plaintext.
- * - Same-tag overriding, as Java does (FieldRuleExecutor): of several field-level TRANSFORM rules with
- *   the same kind, mode, type and the same (non-empty) SET of tags, only the LAST in list order runs, in
- *   both directions; the earlier ones are skipped. The comparison runs over the whole list, disabled and
- *   other-direction rules included, as in Java. (Go and the JS client differ: Go keeps the FIRST and
- *   compares tag lists by order; the JS client compares the tag arrays by reference and so never skips.)
+ * - Same-tag overriding, as current Java does (FieldRuleExecutor): of several field-level TRANSFORM rules
+ *   with the same kind, mode, type and the same (non-empty) SET of tags, only the FIRST in list order
+ *   runs, in both directions; the later ones are reported as `overridden`. The comparison runs over the
+ *   whole list, disabled and other-direction rules included, as in Java. (Older Java releases kept the
+ *   LAST; the JS client compares the tag arrays by reference and so never skips: it runs them all. The
+ *   engine therefore still runs overridden ENCRYPT rules on read, tolerantly: see engine/plan.ts.)
  * - A reader can skip the rule named in a record's `__rule.name` header (DLQ records).
  */
 import type { Rule, RuleKind, RuleMode, RuleSet } from '../registry/types.js';
