@@ -70,7 +70,7 @@ export interface PartitionProgress {
 }
 
 export interface PipelineObserver {
-  onBatchCommitted?(info: { records: number; written: number; dlq: number; latencyMs: number }): void;
+  onBatchCommitted?(info: { records: number; written: number; dlq: number; latencyMs: number; commitMs: number }): void;
   onHalt?(partition: TopicPartition, offset: number, error: RecryptError): void;
   onTransientError?(error: RecryptError, retryInMs: number): void;
   onAbort?(error: RecryptError): void;
@@ -108,6 +108,7 @@ export class TransactionalPipeline {
   private startedAt = 0;
   private stopRequested = false;
   private rebalancing: Promise<void> = Promise.resolve();
+  private lastProgressAt = Date.now();
 
   constructor(private readonly options: PipelineOptions) {}
 
@@ -118,6 +119,32 @@ export class TransactionalPipeline {
   /** True while no partition is halted (the service's readiness). */
   get healthy(): boolean {
     return this.halted.size === 0 && this.state !== 'failed';
+  }
+
+  /** When the last transaction committed (or the pipeline started). */
+  get lastProgress(): number {
+    return this.lastProgressAt;
+  }
+
+  /**
+   * Records between each owned partition's committed offset and its end, from the consumer's cached
+   * watermarks (no broker round trip). Halted partitions count: they are lag too.
+   */
+  lag(): Array<{ topic: string; partition: number; lag: number }> {
+    const out: Array<{ topic: string; partition: number; lag: number }> = [];
+    if (!this.consumer || this.state !== 'running') return out;
+    for (const [key, tp] of this.owned) {
+      const p = this.progress.get(key);
+      if (!p) continue;
+      try {
+        const high = this.consumer.getWatermarkOffsets(tp.topic, tp.partition).highOffset;
+        const end = p.end === undefined ? high : Math.min(high, p.end);
+        if (end >= 0) out.push({ topic: tp.topic, partition: tp.partition, lag: Math.max(0, end - p.committed) });
+      } catch {
+        // No watermark cached yet for this partition.
+      }
+    }
+    return out;
   }
 
   /** Asks the loop to finish its current transaction and return. */
@@ -373,6 +400,7 @@ export class TransactionalPipeline {
       counts.set(key, c);
     });
 
+    const commitStarted = Date.now();
     try {
       await this.commitTransaction(outputs, [...nextOffsets.values()]);
     } catch (err) {
@@ -399,7 +427,8 @@ export class TransactionalPipeline {
     }
     for (const { record, error } of halts) this.halt(record, error);
     const totals = [...counts.values()].reduce((t, c) => ({ records: t.records + c.records, written: t.written + c.written, dlq: t.dlq + c.dlq }), { records: 0, written: 0, dlq: 0 });
-    this.options.observer?.onBatchCommitted?.({ ...totals, latencyMs: Date.now() - started });
+    this.lastProgressAt = Date.now();
+    this.options.observer?.onBatchCommitted?.({ ...totals, latencyMs: this.lastProgressAt - started, commitMs: this.lastProgressAt - commitStarted });
   }
 
   private newProgress(tp: TopicPartition): PartitionProgress {

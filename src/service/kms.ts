@@ -1,20 +1,16 @@
 /**
- * The KMS drivers this process uses, assembled in one place.
+ * The KMS drivers this process uses: every driver of kms/ behind its retry and metrics decorators,
+ * with the local-kms secret from the service config.
  */
-import type { KmsDriver, KmsDriverRegistry } from '../kms/kms-driver.js';
-import { LocalKmsDriver } from '../kms/local-kms.js';
-import { RecryptError } from '../util/errors.js';
+import { createKmsDriverRegistry } from '../kms/driver-registry.js';
+import type { KmsDriverRegistry } from '../kms/kms-driver.js';
 import type { ServiceConfig } from './config.js';
+import type { JobMetrics } from './metrics.js';
 
-export function kmsRegistryFor(config: ServiceConfig): KmsDriverRegistry {
-  const drivers = new Map<string, KmsDriver>();
-  const local = new LocalKmsDriver(config.kmsProps['secret'] ? { secret: config.kmsProps['secret'] } : {});
-  drivers.set(local.kmsType, local);
-  return {
-    get(kmsType: string): KmsDriver {
-      const driver = drivers.get(kmsType);
-      if (!driver) throw new RecryptError('KMS_UNSUPPORTED_TYPE', `no KMS driver for kms type ${kmsType}`);
-      return driver;
-    },
-  };
+export function kmsRegistryFor(config: ServiceConfig, metrics?: JobMetrics): KmsDriverRegistry {
+  const secret = config.kmsProps['secret'];
+  return createKmsDriverRegistry({
+    ...(secret ? { local: { secret } } : {}),
+    ...(metrics ? { count: metrics.kmsCount, time: metrics.kmsTime } : {}),
+  });
 }

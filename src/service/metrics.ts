@@ -5,6 +5,7 @@
 import client from 'prom-client';
 import type { PipelineObserver } from '../kafka/pipeline.js';
 import type { KeysMetricsHook } from '../keys/index.js';
+import type { KmsCallCounter, KmsCallTimer } from '../kms/metrics.js';
 
 export class JobMetrics {
   readonly registry = new client.Registry();
@@ -19,6 +20,11 @@ export class JobMetrics {
   private readonly aborts = new client.Counter({ name: 'recrypt_transaction_aborts_total', help: 'Transactions aborted and replayed', labelNames: ['job', 'code'], registers: [this.registry] });
   private readonly rules = new client.Counter({ name: 'recrypt_rule_failures_total', help: 'Rule failures by the action taken', labelNames: ['job', 'rule', 'action', 'code'], registers: [this.registry] });
   private readonly keys = new client.Counter({ name: 'recrypt_key_operations_total', help: 'KMS wrap/unwrap and DEK registry calls', labelNames: ['operation', 'outcome', 'kms_type'], registers: [this.registry] });
+  private readonly kmsCalls = new client.Counter({ name: 'recrypt_kms_calls_total', help: 'KMS wrap/unwrap calls (retries included) by outcome', labelNames: ['kms_type', 'operation', 'outcome'], registers: [this.registry] });
+  private readonly kmsSeconds = new client.Histogram({ name: 'recrypt_kms_call_seconds', help: 'KMS call latency', labelNames: ['kms_type', 'operation'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
+  private readonly commitSeconds = new client.Histogram({ name: 'recrypt_transaction_commit_seconds', help: 'Time to produce, send offsets and commit one transaction', labelNames: ['job'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
+  private readonly recordsIn = new client.Counter({ name: 'recrypt_records_in_total', help: 'Source records consumed and processed (committed)', labelNames: ['job'], registers: [this.registry] });
+  readonly lag = new client.Gauge({ name: 'recrypt_consumer_lag', help: 'Records between the committed offset and the partition end', labelNames: ['job', 'topic', 'partition'], registers: [this.registry] });
   readonly jobUp = new client.Gauge({ name: 'recrypt_job_running', help: '1 while the job runs without halted partitions', labelNames: ['job'], registers: [this.registry] });
 
   constructor() {
@@ -29,6 +35,14 @@ export class JobMetrics {
     this.keys.inc({ operation: metric, outcome: labels.outcome, kms_type: labels.kmsType ?? '' });
   };
 
+  readonly kmsCount: KmsCallCounter = (labels) => {
+    this.kmsCalls.inc({ kms_type: labels.kmsType, operation: labels.operation, outcome: labels.outcome });
+  };
+
+  readonly kmsTime: KmsCallTimer = (labels, seconds) => {
+    this.kmsSeconds.observe({ kms_type: labels.kmsType, operation: labels.operation }, seconds);
+  };
+
   ruleFailure(job: string, rule: string, action: string, code: string): void {
     this.rules.inc({ job, rule, action, code });
   }
@@ -37,7 +51,9 @@ export class JobMetrics {
     let haltedCount = 0;
     return {
       onBatchCommitted: (info) => {
+        this.recordsIn.inc({ job }, info.records);
         this.records.inc({ job, outcome: 'written' }, info.written);
+        this.commitSeconds.observe({ job }, info.commitMs / 1000);
         if (info.dlq) this.records.inc({ job, outcome: 'dlq' }, info.dlq);
         this.batches.observe({ job }, info.latencyMs / 1000);
         extra.onBatchCommitted?.(info);

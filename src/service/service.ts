@@ -14,13 +14,14 @@ import { prepareJob, startJob, type JobRun, type RunnerDeps } from './job-runner
 import { kmsRegistryFor } from './kms.js';
 import { JobMetrics } from './metrics.js';
 
-type JobState = { job: Job; run?: JobRun; status: 'starting' | 'running' | 'finished' | 'failed'; reason?: string; halted: string[] };
+type JobState = { job: Job; run?: JobRun; status: 'starting' | 'running' | 'finished' | 'failed'; reason?: string; halted: string[]; stalled?: string };
 
 export class Service {
   private readonly states = new Map<string, JobState>();
   private readonly metrics = new JobMetrics();
   private server?: Server;
   private stopping = false;
+  private watchdog?: NodeJS.Timeout;
 
   constructor(private readonly config: ServiceConfig, private readonly logger: Logger) {}
 
@@ -29,6 +30,7 @@ export class Service {
     for (const [name, s] of this.states) {
       if (s.status === 'starting' || s.status === 'failed') reasons.push(`job ${name}: ${s.status}${s.reason ? ` (${s.reason})` : ''}`);
       for (const h of s.halted) reasons.push(`job ${name}: partition ${h} halted`);
+      if (s.stalled) reasons.push(`job ${name}: stalled (${s.stalled})`);
     }
     return reasons;
   }
@@ -36,6 +38,8 @@ export class Service {
   async start(jobs: readonly Job[]): Promise<void> {
     this.server = await startHttpServer(this.config.httpPort, this.metrics, this);
     this.logger.info('http endpoints up', { port: this.config.httpPort });
+    this.watchdog = setInterval(() => this.checkProgress(), 5000);
+    this.watchdog.unref();
     for (const job of jobs) {
       const state: JobState = { job, status: 'starting', halted: [] };
       this.states.set(job.metadata.name, state);
@@ -46,7 +50,7 @@ export class Service {
   /** Runs a job; restarts it after a backoff when it fails (transient outages, rebalances gone wrong). */
   private async keepRunning(state: JobState): Promise<void> {
     const name = state.job.metadata.name;
-    const deps: RunnerDeps = { config: this.config, kms: kmsRegistryFor(this.config), logger: this.logger.child({ job: name }), metrics: this.metrics };
+    const deps: RunnerDeps = { config: this.config, kms: kmsRegistryFor(this.config, this.metrics), logger: this.logger.child({ job: name }), metrics: this.metrics };
     let attempt = 0;
     while (!this.stopping) {
       try {
@@ -80,8 +84,32 @@ export class Service {
     }
   }
 
+  /**
+   * The watchdog: publishes consumer lag, and marks a job unready when it has lag but has committed
+   * nothing for its stallTimeoutMs (a consumer can stall silently; an operator needs to know).
+   */
+  private checkProgress(): void {
+    const now = Date.now();
+    for (const [name, state] of this.states) {
+      const pipeline = state.run?.pipeline;
+      if (!pipeline || state.status !== 'running') continue;
+      const lag = pipeline.lag();
+      let total = 0;
+      for (const p of lag) {
+        this.metrics.lag.set({ job: name, topic: p.topic, partition: String(p.partition) }, p.lag);
+        total += p.lag;
+      }
+      const idleMs = now - pipeline.lastProgress;
+      const stalled = total > 0 && idleMs > state.job.spec.processing.stallTimeoutMs && state.halted.length === 0;
+      if (stalled && !state.stalled) this.logger.error('job stalled', { job: name, lag: total, idleMs });
+      if (stalled) state.stalled = `lag ${total}, nothing committed for ${Math.round(idleMs / 1000)} s`;
+      else delete state.stalled;
+    }
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
+    if (this.watchdog) clearInterval(this.watchdog);
     const runs = [...this.states.values()].flatMap((s) => (s.run ? [s.run] : []));
     for (const run of runs) run.pipeline.stop();
     const deadline = new Promise((r) => setTimeout(r, this.config.shutdownTimeoutMs));
