@@ -235,7 +235,7 @@ export class TransactionalPipeline {
 
   private async assignRanges(ranges: readonly PartitionRange[]): Promise<void> {
     const consumer = this.consumer!;
-    const committed = await committedOffsets(consumer, ranges.map(({ topic, partition }) => ({ topic, partition })));
+    const committed = await this.retryTransient(() => committedOffsets(consumer, ranges.map(({ topic, partition }) => ({ topic, partition })), 10_000));
     const assignment: TopicPartitionOffset[] = [];
     for (const range of ranges) {
       const key = partitionKey(range.topic, range.partition);
@@ -250,6 +250,25 @@ export class TransactionalPipeline {
     }
     if (assignment.length) consumer.assign(assignment);
     this.options.observer?.onAssigned?.(assignment);
+  }
+
+  /**
+   * Retries a start-up call while it fails transiently: a broker that is not reachable yet, or
+   * committed offsets held back by a transaction a crashed predecessor left open (the broker answers
+   * only once that transaction is aborted or times out).
+   */
+  private async retryTransient<T>(call: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.txTimeoutMs * 2 + 30_000;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await call();
+      } catch (err) {
+        if (!isTransient(err) || Date.now() > deadline || this.stopRequested) throw err;
+        const delay = Math.min(5000, 200 * 2 ** attempt);
+        this.options.observer?.onTransientError?.(err as RecryptError, delay);
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
   }
 
   private onRebalance(err: { code: number }, assignment: TopicPartition[]): void {

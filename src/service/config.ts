@@ -4,6 +4,7 @@
  * job files and never logged.
  */
 import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { connectionFromEnv, type KafkaConnection } from '../kafka/connection.js';
 import { RecryptError } from '../util/errors.js';
 import type { LogLevel } from '../util/logger.js';
@@ -75,7 +76,9 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
     httpPort: intFromEnv(env, 'RECRYPT_HTTP_PORT', 8080, 0, 65_535),
     logLevel,
     kmsProps: localSecret ? { secret: localSecret } : {},
-    instanceId: env.POD_NAME ?? env.HOSTNAME ?? `pid-${process.pid}`,
+    // Stable across restarts on the same host (or pod): a restarted process reuses its transactional
+    // ids, which aborts the open transaction a crashed predecessor left behind at once.
+    instanceId: env.POD_NAME ?? env.HOSTNAME ?? hostname(),
     shutdownTimeoutMs: intFromEnv(env, 'RECRYPT_SHUTDOWN_TIMEOUT_MS', 30_000, 1000, 600_000),
   };
   return deepFreeze(config);
