@@ -5,6 +5,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { backfill, worker } from './backfill-commands.js';
 import { startDevRegistry } from '../devregistry/index.js';
 import { formatProblems, validateJobFiles, type Job } from '../jobs/index.js';
 import type { PipelineSummary } from '../kafka/pipeline.js';
@@ -23,6 +24,8 @@ commands:
   plan FILE [--job NAME]    dry run: which fields each rule decrypts and encrypts, with which KEK
   run FILE [--job NAME]     run one job in the foreground (stopAt: end finishes with a summary)
   serve DIR                 run every job in DIR with /healthz, /readyz and /metrics
+  backfill submit|status|verify|pause|resume|cancel ...   distributed backfill over Redis (backfill --help)
+  worker FILE|DIR... [--job NAME] [--concurrency N]       process backfill tasks of these jobs
   dev-registry [--port N] [--host H] [--data DIR]
                             a local Schema Registry + DEK Registry for development
 
@@ -39,6 +42,8 @@ export async function main(argv: string[]): Promise<void> {
       case 'plan': return await plan(rest);
       case 'run': return await run(rest);
       case 'serve': return await serve(rest);
+      case 'backfill': return await backfill(rest);
+      case 'worker': return await worker(rest);
       case 'dev-registry': return await devRegistry(rest);
       case undefined: case '-h': case '--help': case 'help':
         console.log(USAGE);
