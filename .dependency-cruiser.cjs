@@ -5,7 +5,7 @@ const levels = [
   ['crypto', 'kms', 'registry'],
   ['rules', 'formats', 'keys'],
   ['engine', 'dlq'],
-  ['jobs', 'kafka', 'backfill', 'devregistry'],
+  ['jobs', 'kafka', 'backfill', 'audit', 'devregistry'],
   ['service', 'cli'],
 ];
 const above = (i) => levels.slice(i + 1).flat();

@@ -28,6 +28,12 @@ commands:
   worker FILE|DIR... [--job NAME] [--concurrency N]       process backfill tasks of these jobs
   dev-registry [--port N] [--host H] [--data DIR]
                             a local Schema Registry + DEK Registry for development
+  audit --topic T [--from earliest|OFFSET|TIME] [--to end|OFFSET|TIME] [--json]
+                            plaintext in encrypted fields by partition/offset, keys in use; exit 1 on any
+  inspect --topic T --partition P --offset O [--decrypt]
+                            one record: framing, schema, ciphertext with DEK version; values with --decrypt
+  rewrap-deks --kek NAME --kms-key-id NEW [--kms-type T] [--switch] [--dry-run]
+                            re-wrap every DEK of a KEK under another KMS key, without touching topics
 
 Connections come from the environment: KAFKA_BOOTSTRAP_SERVERS, SCHEMA_REGISTRY_URL, LOCAL_SECRET,
 the KMS SDKs' own variables (see the README's configuration reference).`;
@@ -45,6 +51,9 @@ export async function main(argv: string[]): Promise<void> {
       case 'backfill': return await backfill(rest);
       case 'worker': return await worker(rest);
       case 'dev-registry': return await devRegistry(rest);
+      case 'audit': return await (await import('./audit-commands.js')).audit(rest);
+      case 'inspect': return await (await import('./audit-commands.js')).inspect(rest);
+      case 'rewrap-deks': return await (await import('./audit-commands.js')).rewrap(rest);
       case undefined: case '-h': case '--help': case 'help':
         console.log(USAGE);
         return;
@@ -138,6 +147,9 @@ async function run(args: string[]): Promise<void> {
     observer: {
       onHalt: (tp, offset, error) => logger.error('partition halted', { topic: tp.topic, partition: tp.partition, offset, error }),
       onTransientError: (error, retryInMs) => logger.warn('transient failure, retrying', { error, retryInMs }),
+      onAssigned: (tps) => logger.info('partitions assigned', { partitions: tps.map((tp) => `${tp.topic}/${tp.partition}`).join(',') }),
+      onRevoked: (tps) => logger.info('partitions revoked', { partitions: tps.map((tp) => `${tp.topic}/${tp.partition}`).join(',') }),
+      onBatchCommitted: (info) => logger.debug('batch committed', { records: info.records, written: info.written, dlq: info.dlq, latencyMs: info.latencyMs }),
     },
   });
   const stop = () => { logger.info('stopping: finishing the current transaction'); running.pipeline.stop(); };

@@ -294,6 +294,9 @@ export function addDekRoutes(router: Router, store: Store, kms: KmsLookup, newDe
       throw invalidKey('encryptedKeyMaterial');
     }
     const requestDeleted = body['deleted'] === true;
+    // Confluent's `rewrap=true` (its RewrapDeks tool): replace the encryptedKeyMaterial of an existing
+    // version (re-wrapped under the KEK's current key) instead of answering 409.
+    const rewrap = boolParam(ctx.query, 'rewrap');
 
     const result = await store.exclusive(async () => {
       const k = kek(name, requestDeleted);
@@ -301,7 +304,8 @@ export function addDekRoutes(router: Router, store: Store, kms: KmsLookup, newDe
       const old = store.deks.get(dekKey(name, subject, algorithm, version));
       let encryptedKeyMaterial = typeof material === 'string' && material !== '' ? material : undefined;
       if (encryptedKeyMaterial === undefined && !k.shared) throw invalidKey('encryptedKeyMaterial');
-      if (old !== undefined) {
+      if (rewrap && old !== undefined && k.shared && encryptedKeyMaterial !== undefined) throw keyAlreadyExists(subject);
+      if (old !== undefined && !rewrap) {
         // Confluent: 409 unless this undeletes an equivalent soft-deleted DEK
         if (old.deleted === requestDeleted || encryptedKeyMaterial === undefined || old.encryptedKeyMaterial !== encryptedKeyMaterial) {
           throw keyAlreadyExists(subject);
@@ -324,6 +328,59 @@ export function addDekRoutes(router: Router, store: Store, kms: KmsLookup, newDe
   };
 
   router.add('POST', `${P}/:name/deks`, (ctx) => createDek(ctx, undefined));
+
+  /**
+   * DEV-REGISTRY-ONLY EXTENSION (not in Confluent's API, whose PUT /keks/{name} cannot change kmsType or
+   * kmsKeyId): moves a KEK to another KMS key, with every DEK re-wrapped under it, in ONE atomic commit
+   * (DEKs first, the KEK record last). Used by `recrypt rewrap-deks --switch`. Body: {kmsType,
+   * kmsKeyId, kmsProps?, deks: [{subject, algorithm, version, encryptedKeyMaterial}]}. The list must
+   * name every DEK of the KEK, soft-deleted ones included, else 409 (a DEK appeared since the caller
+   * listed them: list again). DEK timestamps are kept, so expiry-based rotation is not reset.
+   */
+  router.add('POST', `${P}/:name/x-recrypt-rekey`, async ({ req, res, params }) => {
+    const name = params['name'] as string;
+    checkName(name);
+    const body = await readObject(req);
+    const kmsType = body['kmsType'];
+    const kmsKeyId = body['kmsKeyId'];
+    if (typeof kmsType !== 'string' || kmsType === '') throw invalidKey('kmsType');
+    if (typeof kmsKeyId !== 'string' || kmsKeyId === '') throw invalidKey('kmsKeyId');
+    const kmsProps = body['kmsProps'];
+    if (kmsProps !== undefined && kmsProps !== null && !isStringMap(kmsProps)) throw invalidKey('kmsProps');
+    const deks = body['deks'];
+    if (!Array.isArray(deks)) throw invalidKey('deks');
+    const wanted = new Map<string, string>();
+    for (const d of deks as unknown[]) {
+      const e = d as Record<string, unknown> | null;
+      if (e === null || typeof e !== 'object') throw invalidKey('deks');
+      checkSubject(e['subject']);
+      const algorithm = e['algorithm'];
+      const version = e['version'];
+      const material = e['encryptedKeyMaterial'];
+      if (typeof algorithm !== 'string' || !(ALGORITHMS as readonly string[]).includes(algorithm)) throw invalidKey('algorithm');
+      if (!Number.isInteger(version) || (version as number) < 1 || (version as number) > MAX_VERSION) throw invalidKey('version');
+      if (typeof material !== 'string' || material === '' || !/^[A-Za-z0-9+/]*={0,2}$/.test(material)) throw invalidKey('encryptedKeyMaterial');
+      wanted.set(dekKey(name, e['subject'], algorithm, version as number), material);
+    }
+    const result = await store.exclusive(async () => {
+      const k = kek(name, false);
+      if (k === undefined) throw keyNotFound(name);
+      if (k.shared) throw invalidKey('shared');
+      const current = [...store.deks.entries()].filter(([, d]) => d.kekName === name);
+      if (current.length !== wanted.size || current.some(([key]) => !wanted.has(key))) {
+        throw new ApiError(409, 40971, `the DEKs of ${name} changed since they were listed`);
+      }
+      const updated: KekRecord = {
+        ...k, kmsType: normalizeKmsType(kmsType), kmsKeyId, kmsProps: isStringMap(kmsProps) ? { ...kmsProps } : k.kmsProps, ts: Date.now(),
+      };
+      await store.commit([
+        ...current.map(([key, d]) => ({ op: 'dek' as const, rec: { ...d, encryptedKeyMaterial: wanted.get(key)! } })),
+        { op: 'kek', rec: updated },
+      ]);
+      return updated;
+    });
+    sendJson(res, 200, kekBody(result));
+  });
   router.add('POST', `${P}/:name/deks/:subject`, (ctx) => createDek(ctx, ctx.params['subject']));
 
   const getDek = async ({ res, params, query }: RequestContext, rawVersion: string): Promise<void> => {
