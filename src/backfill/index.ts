@@ -7,3 +7,4 @@ export * from './types.js';
 export * from './verify.js';
 export * from './worker.js';
 export * from './digest.js';
+export * from './kafka-offsets.js';
