@@ -37,3 +37,4 @@ if [[ "$(cat "$ROOT/node_modules/.recrypt-lock" 2>/dev/null)" != "$lock_sum" ]];
   (cd "$ROOT" && CKJS_LINKING=dynamic npm ci --no-audit --no-fund --loglevel=error)
   echo "$lock_sum" > "$ROOT/node_modules/.recrypt-lock"
 fi
+bash "$ROOT/scripts/tools.sh"  # helm, hadolint, kubernetes-validate for the shipping checks (test/unit/ship)
