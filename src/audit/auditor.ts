@@ -183,10 +183,17 @@ export class Auditor {
   }
 
   #useKey(kek: string, algorithm: string, version: number): void {
+    this.#usage(kek, algorithm, version).values++;
+  }
+
+  #usage(kek: string, algorithm: string, version: number): KeyUsage {
     const key = `${kek}\u0000${algorithm}\u0000${version}`;
-    const usage = this.#keys.get(key);
-    if (usage !== undefined) usage.values++;
-    else this.#keys.set(key, { kek, algorithm, version, values: 1 });
+    let usage = this.#keys.get(key);
+    if (usage === undefined) {
+      usage = { kek, algorithm, version, values: 0 };
+      this.#keys.set(key, usage);
+    }
+    return usage;
   }
 
   async #compile(topic: string, miss: PlanMiss): Promise<void> {
@@ -266,11 +273,13 @@ export class Auditor {
       const { kekName, algorithm, expiryDays } = step.params;
       const versioned = expiryDays > 0;
       const rule = step.rule.name;
+      // Usage counters resolved once per DEK version (the hot path does no string building).
+      const usages: KeyUsage[] = [];
       checks.push({
         walker: step.walker,
         visit: (value: unknown, field: FieldInfo) => {
           const c = classifyValue(value, algorithm, versioned);
-          if (c.kind === 'ciphertext') this.#useKey(kekName, algorithm, c.version);
+          if (c.kind === 'ciphertext') (usages[c.version] ??= this.#usage(kekName, algorithm, c.version)).values++;
           else if (c.kind === 'plaintext') this.#plaintext(field.fullName, rule, c.reason);
           return value;
         },

@@ -45,27 +45,22 @@ export function classifyBytes(bytes: Uint8Array, algorithm: DekAlgorithm, versio
   const min = minCiphertextSize(algorithm);
   if (!versioned) return bytes.length >= min ? CIPHERTEXT_V1 : plaintext('too-short');
   if (bytes.length < PREFIX_SIZE + min) return plaintext(bytes.length >= PREFIX_SIZE && bytes[0] === 0 ? 'too-short' : 'no-version-prefix');
-  if (bytes[0] !== 0) return plaintext('no-version-prefix');
-  const version = ((bytes[1]! << 24) | (bytes[2]! << 16) | (bytes[3]! << 8) | bytes[4]!) >>> 0;
-  // Versions are positive int32s; 0 is read as 1 by the clients.
+  return fromPrefix(bytes);
+}
+
+/** The DEK version of a prefix whose size was checked: 0x00 | int32 BE (0 reads as 1, as the clients do). */
+function fromPrefix(head: Uint8Array): Classification {
+  if (head[0] !== 0) return plaintext('no-version-prefix');
+  const version = ((head[1]! << 24) | (head[2]! << 16) | (head[3]! << 8) | head[4]!) >>> 0;
   if (version > 0x7fffffff) return plaintext('no-version-prefix');
   return version <= 1 ? CIPHERTEXT_V1 : { kind: 'ciphertext', version };
 }
 
-const B64 = new Uint8Array(128);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/') B64[c.charCodeAt(0)] = 1;
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 /** Strict standard base64 with padding: length % 4 == 0, alphabet only, `=` only as the last 1-2 chars. */
 export function isStrictBase64(text: string): boolean {
-  const len = text.length;
-  if (len % 4 !== 0) return false;
-  let end = len;
-  if (len > 0 && text.charCodeAt(len - 1) === 0x3d) end = text.charCodeAt(len - 2) === 0x3d ? len - 2 : len - 1;
-  for (let i = 0; i < end; i++) {
-    const c = text.charCodeAt(i);
-    if (c >= 128 || B64[c] === 0) return false;
-  }
-  return true;
+  return text.length % 4 === 0 && BASE64.test(text);
 }
 
 /** A field value against one ENCRYPT rule's parameters. */
@@ -73,7 +68,14 @@ export function classifyValue(value: unknown, algorithm: DekAlgorithm, versioned
   if (value === null || value === undefined) return NULL_VALUE;
   if (typeof value === 'string') {
     if (!isStrictBase64(value)) return plaintext('not-base64');
-    return classifyBytes(Buffer.from(value, 'base64'), algorithm, versioned);
+    // Only the length and (with expiry) the first 5 bytes matter: decode no more than that.
+    const len = value.length;
+    const pads = len === 0 ? 0 : value.charCodeAt(len - 1) === 0x3d ? (value.charCodeAt(len - 2) === 0x3d ? 2 : 1) : 0;
+    const size = (len / 4) * 3 - pads;
+    if (!versioned) return size >= minCiphertextSize(algorithm) ? CIPHERTEXT_V1 : plaintext('too-short');
+    const head = Buffer.from(value.slice(0, 8), 'base64');
+    if (size < PREFIX_SIZE + minCiphertextSize(algorithm)) return plaintext(size >= PREFIX_SIZE && head[0] === 0 ? 'too-short' : 'no-version-prefix');
+    return fromPrefix(head);
   }
   if (value instanceof Uint8Array) return classifyBytes(value, algorithm, versioned);
   return plaintext('not-string-or-bytes');

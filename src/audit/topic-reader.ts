@@ -68,7 +68,9 @@ export class TopicReader {
       'isolation.level': 'read_committed',
       'enable.partition.eof': true,
       'fetch.max.bytes': 52_428_800,
+      // Prefetch deep: the audit loop is faster than one fetch round trip per batch.
       'queued.max.messages.kbytes': 65_536,
+      'queued.min.messages': 500_000,
       ...this.#options.consumerConfig,
     }, { 'auto.offset.reset': 'earliest' }) as NativeConsumer;
     consumer.setDefaultConsumeTimeout(200);
