@@ -57,14 +57,58 @@ export interface Side {
   readonly disabledByEnableAt: boolean;
 }
 
-/** Rules whose field type is not string or bytes are selected too: writing them is an error. */
-function fieldSelector(rule: Rule, schema: LoadedSchema): (field: FieldInfo) => boolean {
-  const metadataTags = schema.info.metadata?.tags;
+/**
+ * The fields a rule selects under a schema's `metadata.tags`. Rules whose field type is not string or
+ * bytes are selected too: writing them is an error.
+ */
+export function ruleFieldSelector(rule: Rule, metadataTags: Readonly<Record<string, readonly string[]>> | undefined): (field: FieldInfo) => boolean {
   const tagless = (rule.tags ?? []).length === 0;
   return (field) => {
     // A rule with no tags covers every string and bytes field (CSFLE-NOTES section 4).
     if (tagless) return field.kind !== 'other';
     return ruleAppliesToTags(rule.tags, fieldTags(field, metadataTags));
+  };
+}
+
+function fieldSelector(rule: Rule, schema: LoadedSchema): (field: FieldInfo) => boolean {
+  return ruleFieldSelector(rule, schema.info.metadata?.tags);
+}
+
+/**
+ * Which fields of `writer` are tagged for the DLQ (dlq/): selected by any ENCRYPT rule of the writer or
+ * the target schema, whatever its mode or state, under either schema's metadata tags, or sharing a full
+ * name with a target field a target rule selects. An ENCRYPT_PAYLOAD rule on either side makes every
+ * field tagged. `covered`: selected by a writer rule that encrypts on write and fails closed (the source holds ciphertext).
+ */
+export interface DlqTagging {
+  readonly tagged: (field: FieldInfo) => boolean;
+  readonly covered: (field: FieldInfo) => boolean;
+}
+
+/** A writer whose rule says NONE on write failure may have written the field in plaintext. */
+function writeFailureIsNotNone(rule: Rule): boolean {
+  try {
+    return actionFor(rule, 'write', 'failure') !== 'NONE';
+  } catch {
+    return false;
+  }
+}
+
+export function dlqTagging(writer: LoadedSchema, target: LoadedSchema, targetCodec: Codec): DlqTagging {
+  const encrypting = (schema: LoadedSchema) => (schema.info.ruleSet?.domainRules ?? []).filter((r) => r.type === 'ENCRYPT');
+  const payload = (schema: LoadedSchema) => (schema.info.ruleSet?.encodingRules ?? []).filter((r) => r.type === 'ENCRYPT_PAYLOAD');
+  const writerMeta = writer.info.metadata?.tags;
+  const targetMeta = target.info.metadata?.tags;
+  const writerRules = encrypting(writer).map((r) => ({ rule: r, select: ruleFieldSelector(r, writerMeta) }));
+  const targetRules = encrypting(target).flatMap((r) => [ruleFieldSelector(r, targetMeta), ruleFieldSelector(r, writerMeta)]);
+  const targetNames = new Set(targetCodec.fields().filter((f) => targetRules.some((s) => s(f))).map((f) => f.fullName));
+  const everything = payload(writer).length > 0 || payload(target).length > 0;
+  const writesEncrypted = (r: Rule) => r.disabled !== true && ['WRITE', 'WRITEREAD'].includes(r.mode ?? 'WRITEREAD')
+    && (r.kind ?? 'TRANSFORM') === 'TRANSFORM' && writeFailureIsNotNone(r);
+  const writerPayload = payload(writer).some(writesEncrypted);
+  return {
+    tagged: (f) => everything || targetNames.has(f.fullName) || writerRules.some((w) => w.select(f)) || targetRules.some((s) => s(f)),
+    covered: (f) => writerPayload || (f.kind !== 'other' && writerRules.some((w) => writesEncrypted(w.rule) && w.select(f))),
   };
 }
 

@@ -8,13 +8,15 @@
  * backs off and retries the batch); permanent ones take the failing rule's action.
  */
 import type { FieldCipher } from '../crypto/index.js';
+import type { DlqRuleInfo, DlqWriter } from '../dlq/index.js';
 import type { FieldInfo } from '../formats/index.js';
 import { createValueConverter, type ValueConverter } from '../formats/index.js';
 import type { OutputRecord, ProcessedRecord, RecordHeader, SourceRecord } from '../util/records.js';
 import type { DekManager, WriteDek } from '../keys/index.js';
 import type { RuleAction, RuleDirection } from '../rules/index.js';
-import { RecryptError, isTransient } from '../util/errors.js';
+import { RecryptError, isTransient, type ErrorCode } from '../util/errors.js';
 import { decodeFrame, encodeFrame, isIdRef, peekSchemaRef, VALUE_SCHEMA_ID_HEADER, type SchemaRef } from '../wire/index.js';
+import { buildSourceView, schemaIdOf, unreadableRecord } from './dlq-view.js';
 import { DekMiss, decryptField, encryptField } from './field-crypto.js';
 import { compileSide, unsupportedRuleError, type FieldStep, type PayloadStep, type Side, type Step } from './plan.js';
 import type { LoadedSchema, SchemaStore } from './schema-store.js';
@@ -44,7 +46,20 @@ export interface TransformerOptions {
   /** Lets write-side NONE send a field out unencrypted; off unless a job opts in by name. */
   readonly allowPlaintextOnEncryptFailure?: boolean;
   readonly onRuleFailure?: (event: RuleFailureEvent) => void;
+  /**
+   * Where records go whose rule action is DLQ (and, when the job has a dlq section, unreadable records).
+   * Without it, DLQ actions fail closed: the partition halts.
+   */
+  readonly dlq?: DlqWriter;
 }
+
+/**
+ * Permanent failures that are not a rule's: the record's bytes cannot be read. They take no rule action;
+ * with a job-level DLQ they go there (reference payload only), else the partition halts.
+ */
+const UNREADABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  'WIRE_TRUNCATED', 'WIRE_UNKNOWN_MAGIC', 'WIRE_BAD_INDEXES', 'WIRE_BAD_HEADER', 'FORMAT_DECODE', 'ENGINE_UNKNOWN_SCHEMA',
+]);
 
 /** Raised when a record names a writer schema no plan exists for yet. */
 class PlanMiss {
@@ -54,6 +69,11 @@ class PlanMiss {
 /** Raised to rerun a record with one more rule skipped (the NONE action on read). */
 class SkipAndRetry {
   constructor(readonly step: Step) {}
+}
+
+/** Raised when a rule failed permanently and its action is DLQ. */
+class DivertToDlq {
+  constructor(readonly step: Step, readonly direction: RuleDirection, readonly error: RecryptError) {}
 }
 
 interface Plan {
@@ -70,6 +90,8 @@ export class RecordTransformer {
   private readonly writeSides = new Map<string, Side>();
   /** DEK per write step, resolved once per batch (cached by keys/ with a TTL). */
   private readonly writeDeks = new Map<Step, WriteDek>();
+  /** Write steps whose DEK failed permanently in this batch: their records take the rule's action. */
+  private readonly writeDekFailures = new Map<Step, unknown>();
 
   constructor(private readonly options: TransformerOptions) {}
 
@@ -103,25 +125,27 @@ export class RecordTransformer {
       } catch (err) {
         signal = err;
       }
+      let outcome: RecryptError | DivertToDlq | undefined;
       try {
         if (signal instanceof SkipAndRetry) skipped.add(signal.step);
         else if (signal instanceof PlanMiss) await this.compilePlan(signal);
         else if (signal instanceof MissingDek) await this.fetchDek(signal);
+        else if (signal instanceof DivertToDlq) outcome = signal;
         else throw signal;
       } catch (err) {
         if (isTransient(err)) throw err;
-        const halt = this.permanentOutcome(err, signal, skipped);
-        if (halt) return { halt };
+        outcome = this.permanentOutcome(err, signal, skipped);
       }
+      if (outcome !== undefined) return this.failed(record, outcome);
     }
     return { halt: new RecryptError('INTERNAL', `record ${record.topic}/${record.partition}@${record.offset} kept missing keys or schemas`) };
   }
 
   /**
    * A permanent failure: a DEK that cannot be had goes through its rule's action (NONE skips the rule
-   * and the record is retried); anything else halts. Returns the halt error, or undefined to retry.
+   * and the record is retried, DLQ diverts it); anything else halts. Undefined means retry.
    */
-  private permanentOutcome(err: unknown, signal: unknown, skipped: Set<Step>): RecryptError | undefined {
+  private permanentOutcome(err: unknown, signal: unknown, skipped: Set<Step>): RecryptError | DivertToDlq | undefined {
     // A tolerant read step whose KEK or DEK does not exist: the writer skipped that rule.
     if (signal instanceof MissingDek && signal.step.tolerant === true && signal.version !== undefined) {
       skipped.add(signal.step);
@@ -135,10 +159,54 @@ export class RecordTransformer {
           skipped.add(outcome.step);
           return undefined;
         }
+        if (outcome instanceof DivertToDlq) return outcome;
         err = outcome;
       }
     }
     return err instanceof RecryptError ? err : new RecryptError('INTERNAL', 'unexpected failure transforming a record', { cause: err });
+  }
+
+  /** A record that failed for good: to the DLQ when its rule (or, unreadable, the job) says so, else a halt. */
+  private async failed(record: SourceRecord, outcome: RecryptError | DivertToDlq): Promise<ProcessedRecord> {
+    const dlq = this.options.dlq;
+    if (!(outcome instanceof DivertToDlq)) {
+      return dlq !== undefined && UNREADABLE.has(outcome.code) ? dlq.divert(unreadableRecord(record, outcome)) : { halt: outcome };
+    }
+    const { step, direction, error } = outcome;
+    const dlqTopic = step.rule.params?.['dlq.topic'];
+    const rule: DlqRuleInfo = {
+      name: step.rule.name,
+      mode: direction === 'write' ? 'WRITE' : 'READ',
+      subject: step.subject,
+      topic: direction === 'write' ? this.options.target.topicFor(record.topic) : record.topic,
+      ...(dlqTopic ? { dlqTopic } : {}),
+    };
+    const plan = this.planOf(record);
+    let view;
+    try {
+      view = plan === undefined ? undefined : await buildSourceView(record, plan, this.options.keys);
+    } catch (err) {
+      if (isTransient(err)) throw err;
+      return { halt: new RecryptError('DLQ_BUILD_FAILED', `record ${record.topic}/${record.partition}@${record.offset}: the source could not be read for the DLQ`, { cause: err }) };
+    }
+    const schemaId = schemaIdOf(record);
+    return dlq!.divert({ record, error, rule, ...(schemaId === undefined ? {} : { schemaId }), ...(view ? { view } : {}) });
+  }
+
+  /** The compiled plan a record uses, when there is one (no fetching). */
+  private planOf(record: SourceRecord): Plan | undefined {
+    if (record.value === null) return undefined;
+    try {
+      const header = findHeader(record.headers, VALUE_SCHEMA_ID_HEADER);
+      const ref = peekSchemaRef(record.value, header);
+      const refKey = `${record.topic}\u0000${isIdRef(ref) ? `id:${ref.id}` : `guid:${ref.guid}`}`;
+      const schemaType = this.schemaTypes.get(refKey);
+      if (schemaType !== 'PROTOBUF') return this.plans.get(refKey);
+      const frame = decodeFrame(record.value, { header, messageIndexes: true });
+      return this.plans.get(`${refKey}\u0000${(frame.indexes ?? [0]).join('.')}`);
+    } catch {
+      return undefined;
+    }
   }
 
   private transformSync(record: SourceRecord, skipped: ReadonlySet<Step>): OutputRecord {
@@ -214,11 +282,18 @@ export class RecordTransformer {
     let action = step.onFailure;
     // Write-side NONE would let plaintext out; only a job that opted in by name may do that.
     if (action === 'NONE' && direction === 'write' && !this.options.allowPlaintextOnEncryptFailure) action = 'ERROR';
-    // DLQ needs the dlq/ module's guarded writer; until a job wires one, fail closed.
-    if (action === 'DLQ') action = 'ERROR';
+    // DLQ goes through dlq/'s guarded writer; without one, or without a DLQ topic, fail closed.
+    if (action === 'DLQ' && !this.dlqAccepts(step)) action = 'ERROR';
     this.options.onRuleFailure?.({ rule: step.rule.name, direction, action, code: error.code });
     if (action === 'NONE') throw new SkipAndRetry(step);
+    if (action === 'DLQ') throw new DivertToDlq(step, direction, error);
     throw new RecryptError(error.code, `rule ${step.rule.name} (${direction}): ${error.message}`, { cause: error });
+  }
+
+  private dlqAccepts(step: Step): boolean {
+    const dlq = this.options.dlq;
+    const own = step.rule.params?.['dlq.topic'];
+    return dlq !== undefined && dlq.topicFor('', own ? { dlqTopic: own } : {}) !== undefined;
   }
 
   private encryptVisitor(step: FieldStep | PayloadStep): (value: unknown, field: FieldInfo) => unknown {
@@ -263,16 +338,28 @@ export class RecordTransformer {
     };
   }
 
+  /**
+   * Resolves every write DEK before the batch. A permanent failure is remembered for the batch: each
+   * record then takes the failing rule's action (without asking the KMS again per record).
+   */
   private async prepareWriteDeks(side: Side): Promise<void> {
+    this.writeDekFailures.clear();
     for (const step of [...side.domain, ...side.encoding]) {
       if (step.kind === 'unsupported') continue;
-      this.writeDeks.set(step, await this.options.keys.dekForWrite(step.params, step.subject));
+      try {
+        this.writeDeks.set(step, await this.options.keys.dekForWrite(step.params, step.subject));
+      } catch (err) {
+        if (isTransient(err)) throw err;
+        this.writeDeks.delete(step);
+        this.writeDekFailures.set(step, err);
+      }
     }
   }
 
   private async fetchDek(miss: MissingDek): Promise<void> {
     const { step, version } = miss;
     if (version === undefined) {
+      if (this.writeDekFailures.has(step)) throw this.writeDekFailures.get(step);
       this.writeDeks.set(step, await this.options.keys.dekForWrite(step.params, step.subject));
     } else {
       await this.options.keys.dekForRead(step.params, step.subject, version);

@@ -8,7 +8,8 @@ import type { RuleSet } from '../registry/types.js';
 import type { Job } from './job-types.js';
 import type { LoadedDocument } from './load.js';
 import { formatPath, type PathSegment, type Problem } from './problem.js';
-import { checkRuleSet, ENCRYPTING_RULE_TYPES, type RuleFinding } from './rule-checks.js';
+import { parseActions } from '../rules/actions.js';
+import { checkRuleSet, ENCRYPTING_RULE_TYPES, isWriteEncryptRule, type RuleFinding } from './rule-checks.js';
 import { findSecrets } from './secrets.js';
 import { hasPlaceholder, hasSeveralSources, renderTemplate, topicRegExp, TOPIC_PLACEHOLDER } from './templates.js';
 import { locate, type Anchor, type SourceDocument } from './yaml-source.js';
@@ -248,6 +249,37 @@ export function checkJobAgainstTargetRules(job: Job, targetRuleSet: RuleSet | un
       expected: 'reference, redacted or encrypted',
       job: name,
     });
+  }
+  return problems;
+}
+
+/**
+ * DLQ payload `source` against the source subject's own rules (fetched by the planner): refused wherever
+ * a tagged source field may be plaintext. Besides mode encrypt and a source without ENCRYPT rules
+ * (checkJobAgainstTargetRules), that is a source ENCRYPT rule whose write-side onFailure is NONE (a
+ * Confluent producer then writes the field in plaintext when encryption fails) or that is disabled or
+ * read-only (the producer never encrypted). At run time dlq/ also checks, per writer schema, that every
+ * tagged field is covered by such a rule, and the guard scans the outgoing bytes.
+ */
+export function checkDlqSourcePolicy(job: Job, sourceRuleSet: RuleSet | undefined): Problem[] {
+  if (job.spec.dlq?.payload !== 'source') return [];
+  const problems: Problem[] = [];
+  const refuse = (message: string): void => {
+    problems.push({ code: 'JOB_UNSAFE', severity: 'error', path: 'spec.dlq.payload', message, expected: 'reference, redacted or encrypted', job: job.metadata.name });
+  };
+  const rules = [...(sourceRuleSet?.domainRules ?? []), ...(sourceRuleSet?.encodingRules ?? [])].filter((r) => r.type !== undefined && ENCRYPTING_RULE_TYPES.has(r.type));
+  for (const rule of rules) {
+    if (!isWriteEncryptRule(rule)) {
+      refuse(`payload source: source rule ${rule.name} does not encrypt on write (disabled, read-only or not a transform), so its fields may be plaintext`);
+      continue;
+    }
+    let writeAction: string;
+    try {
+      writeAction = parseActions(rule, 'failure').write;
+    } catch {
+      writeAction = 'NONE';
+    }
+    if (writeAction === 'NONE') refuse(`payload source: source rule ${rule.name} lets producers write fields in plaintext when encryption fails (onFailure NONE on write)`);
   }
   return problems;
 }

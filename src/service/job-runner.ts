@@ -4,12 +4,14 @@
  * mirrors the target topic, and wires engine -> kafka. `prepareJob` is shared by `recrypt plan`
  * (dry run, no Kafka writes) and `recrypt run` / `recrypt serve`.
  */
+import { DlqWriter, type DlqEvents } from '../dlq/index.js';
 import { RecordTransformer, SchemaStore, type LoadedSchema } from '../engine/index.js';
 import {
-  checkJobAgainstTargetRules, formatProblems, sourceTopicsOf, targetSubjectFor, targetTopicFor, type Job,
+  checkJobAgainstTargetRules, dlqTopicFor, formatProblems, sourceTopicsOf, targetSubjectFor, targetTopicFor, type Job,
 } from '../jobs/index.js';
+import { checkDlqSourcePolicy } from '../jobs/semantic.js';
 import { TransactionalPipeline, type PipelineObserver, type PipelineSummary, type PartitionRange } from '../kafka/pipeline.js';
-import { ensureMirroredTopic, listTopics, snapshotOffsets } from '../kafka/topics.js';
+import { describeTopic, ensureMirroredTopic, listTopics, snapshotOffsets } from '../kafka/topics.js';
 import type { ProcessedRecord, SourceRecord } from '../kafka/types.js';
 import { DekManager } from '../keys/index.js';
 import type { KmsDriverRegistry } from '../kms/kms-driver.js';
@@ -34,6 +36,8 @@ export interface TopicRoute {
   readonly targetSchema: LoadedSchema;
   readonly sourceSchema?: RegisteredSchema;
   readonly transformer: RecordTransformer;
+  /** The job-level DLQ topic of this source, when the job has a dlq section. */
+  readonly dlqTopic?: string;
 }
 
 export interface PreparedJob {
@@ -138,12 +142,23 @@ export async function prepareJob(job: Job, deps: RunnerDeps): Promise<PreparedJo
     const sourceSchema = await latestOrNull(schemaRegistry, `${source}-value`);
     await applyJobRules(job, schemaRegistry, targetSubject, sourceSchema);
     const registered = await targetSchemaFor(job, schemaRegistry, targetSubject);
-    const problems = checkJobAgainstTargetRules(job, registered.ruleSet, hasEncryptRule(sourceSchema?.ruleSet))
+    const problems = [...checkJobAgainstTargetRules(job, registered.ruleSet, hasEncryptRule(sourceSchema?.ruleSet)), ...checkDlqSourcePolicy(job, sourceSchema?.ruleSet)]
       .filter((p) => p.severity === 'error');
     if (problems.length) {
       throw new RecryptError('JOB_UNSAFE', `job ${job.metadata.name} refused for ${source} -> ${target}:\n  ${formatProblems(problems).join('\n  ')}`);
     }
     const targetSchema = await schemas.adopt(registered, targetSubject);
+    const dlqTopic = dlqTopicFor(job, source);
+    const dlq = new DlqWriter({
+      ...(dlqTopic !== undefined ? { topic: dlqTopic } : {}),
+      policy: job.spec.dlq?.payload ?? 'reference',
+      ...(job.spec.dlq?.kek ? { kek: job.spec.dlq.kek } : {}),
+      catchPoison: job.spec.dlq !== undefined,
+      registry: schemaRegistry,
+      keys,
+      topics: { partitions: (topic, sourceTopic) => dlqPartitions(config, topic, sourceTopic, job.spec.target.createTopic) },
+      events: dlqEvents(job.metadata.name, deps),
+    });
     const transformer = new RecordTransformer({
       schemas, keys, mode: job.spec.mode, subjectNameStrategy: job.spec.source.subjectNameStrategy,
       target: { schema: targetSchema, subject: targetSubject, topicFor: () => target },
@@ -152,10 +167,42 @@ export async function prepareJob(job: Job, deps: RunnerDeps): Promise<PreparedJo
         logger.warn('rule failed', { job: job.metadata.name, rule: e.rule, direction: e.direction, action: e.action, code: e.code });
         deps.metrics?.ruleFailure(job.metadata.name, e.rule, e.action, e.code);
       },
+      dlq,
     });
-    routes.set(source, { source, target, targetSubject, targetSchema, ...(sourceSchema ? { sourceSchema } : {}), transformer });
+    routes.set(source, {
+      source, target, targetSubject, targetSchema, ...(sourceSchema ? { sourceSchema } : {}), transformer, ...(dlqTopic !== undefined ? { dlqTopic } : {}),
+    });
   }
   return { job, routes, schemas, keys };
+}
+
+/**
+ * Partition count of a DLQ topic; created (mirroring the source's partitions and configs, but never
+ * compacted: DLQ records have no key) when the job may create topics, else null when missing.
+ */
+async function dlqPartitions(config: ServiceConfig, topic: string, source: string, create: boolean): Promise<number | null> {
+  const existing = await describeTopic(config.kafka, topic);
+  if (existing) return existing.partitions;
+  if (!create) return null;
+  return (await ensureMirroredTopic(config.kafka, source, topic, { create: true, extraConfigs: { 'cleanup.policy': 'delete' } })).partitions;
+}
+
+/** DLQ metrics and log lines: topics, partitions, offsets, codes and where the guard hit; never a value. */
+function dlqEvents(job: string, deps: RunnerDeps): DlqEvents {
+  const { logger, metrics } = deps;
+  return {
+    routed: (e) => metrics?.dlqRouted(job, e.topic, e.policy, e.cause),
+    blocked: (e) => {
+      logger.error('DLQ guard blocked a record carrying tagged plaintext; partition halted', {
+        job, dlqTopic: e.topic, policy: e.policy, partition: e.partition, offset: e.offset, where: e.where, encoding: e.encoding,
+      });
+      metrics?.dlqBlocked(job, e.topic, e.policy);
+    },
+    failed: (e) => {
+      logger.error('DLQ record not written; partition halted', { job, dlqTopic: e.topic, policy: e.policy, partition: e.partition, offset: e.offset, code: e.code });
+      metrics?.dlqFailed(job, e.topic, e.policy, e.code);
+    },
+  };
 }
 
 /** Dispatches each record to its topic's transformer, keeping batch order. */
@@ -200,6 +247,10 @@ export async function startJob(prepared: PreparedJob, deps: RunnerDeps, options:
   for (const route of prepared.routes.values()) {
     const ensured = await ensureMirroredTopic(config.kafka, route.source, route.target, { create: job.spec.target.createTopic });
     if (ensured.created) deps.logger.info('created target topic', { job: name, topic: route.target, partitions: ensured.partitions });
+    if (route.dlqTopic !== undefined) {
+      const partitions = await dlqPartitions(config, route.dlqTopic, route.source, job.spec.target.createTopic);
+      if (partitions === null) deps.logger.warn('DLQ topic does not exist and createTopic is false: records sent to the DLQ will halt their partition', { job: name, topic: route.dlqTopic });
+    }
   }
   const sources = [...prepared.routes.keys()];
   let ranges = options.ranges;

@@ -24,6 +24,9 @@ export class JobMetrics {
   private readonly kmsSeconds = new client.Histogram({ name: 'recrypt_kms_call_seconds', help: 'KMS call latency', labelNames: ['kms_type', 'operation'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
   private readonly commitSeconds = new client.Histogram({ name: 'recrypt_transaction_commit_seconds', help: 'Time to produce, send offsets and commit one transaction', labelNames: ['job'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry] });
   private readonly recordsIn = new client.Counter({ name: 'recrypt_records_in_total', help: 'Source records consumed and processed (committed)', labelNames: ['job'], registers: [this.registry] });
+  private readonly dlqRecords = new client.Counter({ name: 'recrypt_dlq_records_total', help: 'DLQ records that passed the plaintext guard (counted when built; committed with their batch)', labelNames: ['job', 'topic', 'policy', 'cause'], registers: [this.registry] });
+  private readonly dlqBlocks = new client.Counter({ name: 'recrypt_dlq_guard_blocks_total', help: 'DLQ records the plaintext guard blocked (the partition halts)', labelNames: ['job', 'topic', 'policy'], registers: [this.registry] });
+  private readonly dlqFailures = new client.Counter({ name: 'recrypt_dlq_failures_total', help: 'DLQ records that could not be built or had no topic (the partition halts)', labelNames: ['job', 'topic', 'policy', 'code'], registers: [this.registry] });
   readonly lag = new client.Gauge({ name: 'recrypt_consumer_lag', help: 'Records between the committed offset and the partition end', labelNames: ['job', 'topic', 'partition'], registers: [this.registry] });
   readonly jobUp = new client.Gauge({ name: 'recrypt_job_running', help: '1 while the job runs without halted partitions', labelNames: ['job'], registers: [this.registry] });
 
@@ -45,6 +48,18 @@ export class JobMetrics {
 
   ruleFailure(job: string, rule: string, action: string, code: string): void {
     this.rules.inc({ job, rule, action, code });
+  }
+
+  dlqRouted(job: string, topic: string, policy: string, cause: string): void {
+    this.dlqRecords.inc({ job, topic, policy, cause });
+  }
+
+  dlqBlocked(job: string, topic: string, policy: string): void {
+    this.dlqBlocks.inc({ job, topic, policy });
+  }
+
+  dlqFailed(job: string, topic: string, policy: string, code: string): void {
+    this.dlqFailures.inc({ job, topic, policy, code });
   }
 
   observer(job: string, extra: PipelineObserver = {}): PipelineObserver {

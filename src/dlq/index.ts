@@ -1,0 +1,10 @@
+/**
+ * dlq/: DLQ records under a payload policy, guarded against tagged plaintext. The public API is the
+ * writer (which always runs the guard) and the types the engine fills in; the policies themselves are
+ * not exported, so nothing can build a DLQ record without the guard.
+ */
+export { DlqWriter, type DlqWriterOptions } from './dlq-writer.js';
+export { DLQ_HEADERS } from './headers.js';
+export { DLQ_RULE_NAME, DLQ_TAG, dlqSubject, type DlqKek } from './dlq-schemas.js';
+export { MIN_SCAN_BYTES } from './guard.js';
+export type { DecodedSource, DlqEvents, DlqPolicy, DlqRuleInfo, DlqTopics, FailedRecord, Plaintext, SourceView } from './types.js';
