@@ -84,7 +84,7 @@ export class AwsKmsDriver implements KmsDriver {
     const client = await this.#client(kmsKeyId, props, 'wrap');
     const { EncryptCommand } = await loadSdk();
     try {
-      const out = await client.send(new EncryptCommand({ KeyId: kmsKeyId, Plaintext: plaintext }));
+      const out = await client.send(new EncryptCommand({ KeyId: kmsKeyId, Plaintext: plaintext }), { abortSignal: this.#deadline() });
       if (out.CiphertextBlob === undefined) throw missing('wrap', kmsKeyId);
       return out.CiphertextBlob;
     } catch (err) {
@@ -96,7 +96,7 @@ export class AwsKmsDriver implements KmsDriver {
     const client = await this.#client(kmsKeyId, props, 'unwrap');
     const { DecryptCommand } = await loadSdk();
     try {
-      const out = await client.send(new DecryptCommand({ KeyId: kmsKeyId, CiphertextBlob: ciphertext }));
+      const out = await client.send(new DecryptCommand({ KeyId: kmsKeyId, CiphertextBlob: ciphertext }), { abortSignal: this.#deadline() });
       if (out.Plaintext === undefined) throw missing('unwrap', kmsKeyId);
       return out.Plaintext;
     } catch (err) {
@@ -122,12 +122,20 @@ export class AwsKmsDriver implements KmsDriver {
     return client;
   }
 
+  /**
+   * The SDK's requestTimeout only logs a warning by default and leaves the call hanging; a KMS that
+   * does not answer must fail (transiently) instead, so every call also carries an abort deadline.
+   */
+  #deadline(): AbortSignal {
+    return AbortSignal.timeout(this.#options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS);
+  }
+
   async #newClient(region: string, auth: AuthPlan): Promise<AwsKmsClientLike> {
     const timeout = this.#options.requestTimeoutMs ?? DEFAULT_TIMEOUT_MS;
     const config: KMSClientConfig = {
       region,
       maxAttempts: 1,
-      requestHandler: { requestTimeout: timeout, connectionTimeout: timeout },
+      requestHandler: { requestTimeout: timeout, connectionTimeout: timeout, throwOnRequestTimeout: true },
       ...(this.#options.endpoint === undefined ? {} : { endpoint: this.#options.endpoint }),
     };
     const credentials = await auth.credentials(region);

@@ -27,6 +27,8 @@ export interface ServiceConfig {
   /** Identifies this process in transactional ids and logs (the pod name on Kubernetes). */
   readonly instanceId: string;
   readonly shutdownTimeoutMs: number;
+  /** Per KMS request; a KMS that does not answer in time is a transient failure. */
+  readonly kmsTimeoutMs: number;
 }
 
 /** `NAME` from env, else the contents of the file at `NAME_FILE` (trailing newline trimmed). */
@@ -80,6 +82,7 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
     // ids, which aborts the open transaction a crashed predecessor left behind at once.
     instanceId: env.POD_NAME ?? env.HOSTNAME ?? hostname(),
     shutdownTimeoutMs: intFromEnv(env, 'RECRYPT_SHUTDOWN_TIMEOUT_MS', 30_000, 1000, 600_000),
+    kmsTimeoutMs: intFromEnv(env, 'RECRYPT_KMS_TIMEOUT_MS', 10_000, 100, 600_000),
   };
   return deepFreeze(config);
 }

@@ -9,7 +9,9 @@ import type { JobMetrics } from './metrics.js';
 
 export function kmsRegistryFor(config: ServiceConfig, metrics?: JobMetrics): KmsDriverRegistry {
   const secret = config.kmsProps['secret'];
+  const requestTimeoutMs = config.kmsTimeoutMs;
   return createKmsDriverRegistry({
+    aws: { requestTimeoutMs }, azure: { requestTimeoutMs }, gcp: { requestTimeoutMs }, hcvault: { requestTimeoutMs },
     ...(secret ? { local: { secret } } : {}),
     ...(metrics ? { count: metrics.kmsCount, time: metrics.kmsTime } : {}),
   });

@@ -12,7 +12,7 @@ import { RecordTransformer, SchemaStore, type JobMode, type SubjectNameStrategy 
 import type { SourceRecord } from '../../../src/kafka/types.js';
 import { DekManager } from '../../../src/keys/index.js';
 import { LocalKmsDriver as RecryptLocalKms } from '../../../src/kms/local-kms.js';
-import type { KmsDriver } from '../../../src/kms/kms-driver.js';
+import type { KmsDriver, KmsDriverRegistry } from '../../../src/kms/kms-driver.js';
 import { DekRegistryClient, SchemaRegistryClient as RecryptSchemaRegistry } from '../../../src/registry/index.js';
 import type { Rule, SchemaInfo } from '../../../src/registry/types.js';
 import { RecryptError } from '../../../src/util/errors.js';
@@ -71,6 +71,8 @@ export interface EngineOptions {
   targetTopic: string;
   strategy?: SubjectNameStrategy;
   kms?: KmsDriver[];
+  /** A whole KMS driver registry (e.g. createKmsDriverRegistry with counters); overrides `kms`. */
+  kmsRegistry?: KmsDriverRegistry;
   allowPlaintextOnEncryptFailure?: boolean;
   /** Epoch-ms clock for the DekManager (DEK expiry); Date.now by default. */
   clock?: () => number;
@@ -87,7 +89,8 @@ export async function recryptEngine(url: string, options: EngineOptions) {
   const keys = new DekManager({
     dekRegistry: new DekRegistryClient({ baseUrls: [engineUrl] }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
-    kms: { get: (type) => { const d = drivers.get(type); if (!d) throw new RecryptError('KMS_UNSUPPORTED_TYPE', `no ${type}`); return d; } },
+    kms: options.kmsRegistry ?? { get: (type) => { const d = drivers.get(type); if (!d) throw new RecryptError('KMS_UNSUPPORTED_TYPE', `no ${type}`); return d; } },
+    kmsProps: { secret: LOCAL_SECRET },
   });
   const schemas = new SchemaStore(schemaRegistry);
   const targetSchema = await new RecryptSchemaRegistry({ baseUrls: [url] }).getLatest(options.targetSubject);

@@ -99,6 +99,9 @@ export async function consumeRaw(topic: string, options: ConsumeOptions = {}): P
       readUncommitted: isolation === 'read_uncommitted' },
   });
   const records: RawRecord[] = [];
+  // A consumer subscribed before its topic exists may not see it for minutes (metadata refresh):
+  // wait for the topic first (it may be created by the process under test).
+  if (!(await waitForTopic(topic, idleMs))) return records;
   await consumer.connect();
   try {
     await consumer.subscribe({ topics: [topic] });
@@ -122,4 +125,19 @@ export async function consumeRaw(topic: string, options: ConsumeOptions = {}): P
     await consumer.disconnect();
   }
   return records.sort((a, b) => a.partition - b.partition || Number(a.offset) - Number(b.offset));
+}
+
+export async function waitForTopic(topic: string, timeoutMs: number): Promise<boolean> {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if ((await admin.listTopics()).includes(topic)) return true;
+      if (Date.now() > deadline) return false;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } finally {
+    await admin.disconnect();
+  }
 }
