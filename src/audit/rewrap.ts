@@ -100,7 +100,8 @@ export async function rewrapDeks(options: RewrapOptions): Promise<RewrapResult> 
     : options.switchPrimary === true || newType !== kek.kmsType ? 'switch' : 'alternate';
   const dryRun = options.dryRun === true;
   const kekUpdates: string[] = [];
-  const target: Kek = { ...kek, kmsType: newType, kmsKeyId: newKmsKeyId, kmsProps: withoutAlternate(kek.kmsProps, newKmsKeyId) };
+  // Another kms type starts from empty kmsProps: the old ones (credentials, alternates) belong to the old KMS.
+  const target: Kek = { ...kek, kmsType: newType, kmsKeyId: newKmsKeyId, kmsProps: newType === kek.kmsType ? withoutAlternate(kek.kmsProps, newKmsKeyId) ?? {} : {} };
 
   if (mode === 'switch' && options.schemas !== undefined) await assertNoPinnedRule(options.schemas, kek, target);
   if (mode === 'alternate' && !dryRun) {
