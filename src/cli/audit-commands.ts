@@ -11,8 +11,8 @@ import { rewrapDeks, type RewrapResult } from '../audit/rewrap.js';
 import { parseOffsetSpec, type OffsetSpec } from '../audit/topic-reader.js';
 import type { SubjectNameStrategy } from '../engine/index.js';
 import { DekManager } from '../keys/index.js';
-import { createKmsDriverRegistry } from '../kms/driver-registry.js';
-import { loadServiceConfig, type ServiceConfig } from '../service/config.js';
+import { loadServiceConfig } from '../service/config.js';
+import { kmsRegistryFor } from '../service/kms.js';
 import { registryClients } from '../service/job-runner.js';
 
 export const AUDIT_USAGE = `  audit --topic T [--from earliest|OFFSET|TIME] [--to end|OFFSET|TIME] [--subject-strategy topic|record|topic-record] [--json]
@@ -52,11 +52,6 @@ function offsetOf(name: string, value: string | undefined, fallback: OffsetSpec)
 function intOf(name: string, value: string | undefined): number {
   if (value === undefined || !/^[0-9]+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new CommandUsageError(`${name} must be a whole number`);
   return Number(value);
-}
-
-function kmsFor(config: ServiceConfig) {
-  const secret = config.kmsProps['secret'];
-  return createKmsDriverRegistry({ local: secret ? { secret } : {} });
 }
 
 export function audit(args: string[]): Promise<void> {
@@ -116,7 +111,7 @@ export function inspect(args: string[]): Promise<void> {
     const strategy = strategyOf(values['subject-strategy']);
     const config = loadServiceConfig();
     const { schemaRegistry, dekRegistry } = registryClients(config);
-    const keys = values.decrypt ? new DekManager({ dekRegistry, kms: kmsFor(config), kmsProps: config.kmsProps }) : undefined;
+    const keys = values.decrypt ? new DekManager({ dekRegistry, kms: kmsRegistryFor(config), kmsProps: config.kmsProps }) : undefined;
     const result = await inspectRecord({
       connection: config.kafka, schemaRegistry, topic: values.topic, partition, offset, subjectNameStrategy: strategy,
       ...(keys ? { keys } : {}),
@@ -176,7 +171,7 @@ export function rewrap(args: string[]): Promise<void> {
     const config = loadServiceConfig();
     const { schemaRegistry, dekRegistry } = registryClients(config);
     const result = await rewrapDeks({
-      dekRegistry, kms: kmsFor(config), kmsProps: config.kmsProps, schemas: schemaRegistry,
+      dekRegistry, kms: kmsRegistryFor(config), kmsProps: config.kmsProps, schemas: schemaRegistry,
       kekName: values.kek, newKmsKeyId: values['kms-key-id'],
       ...(values['kms-type'] ? { newKmsType: values['kms-type'] } : {}),
       switchPrimary: values.switch === true, dryRun: values['dry-run'] === true,
