@@ -76,10 +76,11 @@ export async function countRecords(connection: KafkaConnection, ranges: readonly
       pending.delete(key);
       consumer.pause([{ topic: r.topic, partition: r.partition }]);
     };
+    // EOF events of a consume call can arrive before its records are handed over: act on them after.
+    const eofAt = new Map<string, number>();
     consumer.on('partition.eof', (eof) => {
       const key = partitionKey(eof.topic, eof.partition);
-      const r = pending.get(key);
-      if (r && eof.offset >= r.to) finish(key);
+      eofAt.set(key, Math.max(eof.offset, eofAt.get(key) ?? -1));
     });
     consumer.setDefaultConsumeTimeout(200);
     consumer.assign([...pending.values()].map((r) => ({ topic: r.topic, partition: r.partition, offset: r.from })));
@@ -94,6 +95,8 @@ export async function countRecords(connection: KafkaConnection, ranges: readonly
         if (record.offset >= r.from) counts.set(key, (counts.get(key) ?? 0) + 1);
         if (record.offset === r.to - 1) finish(key);
       }
+      for (const [key, offset] of eofAt) if (offset >= (pending.get(key)?.to ?? Infinity)) finish(key);
+      eofAt.clear();
     }
   }, { 'enable.partition.eof': true, 'fetch.max.bytes': 52_428_800 });
   return counts;

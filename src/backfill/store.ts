@@ -9,7 +9,10 @@ import type { BackfillPlan, BackfillState, TaskProgress, VerifyReport } from './
 
 export function redisClient(url: string): Redis {
   // BullMQ needs maxRetriesPerRequest: null; ioredis reconnects on its own after a Redis restart.
-  return new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
+  const redis = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
+  // Connection errors surface on the calls that need Redis; the client reconnects by itself.
+  redis.on('error', () => undefined);
+  return redis;
 }
 
 export class BackfillStore {
