@@ -3,7 +3,7 @@
 // a streaming job with no gap and no duplicate at the seam, and a halted partition failing only its task.
 import { afterAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
-import { QUEUE_PREFIX, groupOffsets, jobGroupId } from '../../../src/backfill/index.js';
+import { BackfillStore, QUEUE_PREFIX, groupOffsets, jobGroupId } from '../../../src/backfill/index.js';
 import { recrypt, writeJobFile } from '../helpers/cli.js';
 import { register } from '../helpers/csfle.js';
 import { CUSTOMER_SCHEMA, customers } from '../helpers/customers.js';
@@ -130,4 +130,30 @@ describe('backfill lifecycle', () => {
       ctx.close();
     }
   }, 120_000);
+
+  it('verify exits non-zero when source, target and DLQ do not add up', async () => {
+    const source = await createTopic('bf-verify', 2);
+    const target = await createTopic('bf-verify-enc', 2);
+    created.push(source, target);
+    await produceRaw(source, Array.from({ length: 10 }, (_, i) => ({ key: Buffer.from(`k${i}`), value: `v${i}`, partition: i % 2 })));
+    // Partition 1 of the target lacks a record.
+    await produceRaw(target, Array.from({ length: 9 }, (_, i) => ({ key: Buffer.from(`k${i}`), value: `e${i}`, partition: i % 2 })));
+    const name = uniqueName('bf-verify').toLowerCase();
+    const ctx = context();
+    try {
+      await new BackfillStore(ctx.redis).create({
+        job: name, specDigest: 'x', createdAt: Date.now(), relaxOrdering: false, continueStreaming: false, taskRecords: 10,
+        partitions: [0, 1].map((partition) => ({ topic: source, partition, targetTopic: target, from: 0, to: 5, targetStart: 0 })),
+        tasks: [],
+      });
+      const result = await recrypt(['backfill', 'verify', name]);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toContain('MISMATCH');
+      expect(result.stdout).toMatch(new RegExp(`${source}/1 +\\[0, 5\\) +5 +4 +0  <- does not add up`));
+      expect(result.stdout).not.toMatch(new RegExp(`${source}/0 .*does not add up`));
+    } finally {
+      await new BackfillStore(ctx.redis).clear(name);
+      ctx.close();
+    }
+  });
 });
