@@ -40,9 +40,12 @@ export class BackfillStore {
   }
 
   async clear(job: string): Promise<void> {
-    const keys = stateKeys(job);
-    const stale = await this.redis.keys(keys.pattern);
-    if (stale.length) await this.redis.del(...stale);
+    let cursor = '0';
+    do {
+      const [next, stale] = await this.redis.scan(cursor, 'MATCH', stateKeys(job).pattern, 'COUNT', 500);
+      cursor = next;
+      if (stale.length) await this.redis.del(...stale);
+    } while (cursor !== '0');
   }
 
   async state(job: string): Promise<BackfillState | null> {

@@ -7,7 +7,7 @@ import { register } from '../helpers/csfle.js';
 import { CUSTOMER_SCHEMA, customers } from '../helpers/customers.js';
 import { createTopic, deleteTopics, produceRaw } from '../helpers/kafka.js';
 import { stack, uniqueName } from '../helpers/stack.js';
-import { backfillJobYaml, context, spawnWorker, waitForStatus } from './harness.js';
+import { backfillJobYaml, context, forget, spawnWorker, waitForStatus } from './harness.js';
 
 const RECORDS = Number(process.env.BACKFILL_RECORDS ?? 200_000);
 const created: string[] = [];
@@ -43,6 +43,7 @@ describe.skipIf(!process.env.BACKFILL_BENCH)('backfill throughput', () => {
       };
       for (const p of procs) p.child.kill('SIGTERM');
       await Promise.all(procs);
+      await forget(ctx, name);
       ctx.close();
     }
     console.log(JSON.stringify({ records: RECORDS, partitions: 6, ...results }));

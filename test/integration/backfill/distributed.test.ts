@@ -11,7 +11,7 @@ import { officialSerdes, register } from '../helpers/csfle.js';
 import { CUSTOMER_SCHEMA, customers } from '../helpers/customers.js';
 import { consumeRaw, createTopic, deleteTopics, produceRaw } from '../helpers/kafka.js';
 import { stack, uniqueName } from '../helpers/stack.js';
-import { backfillJobYaml, context, dumpRedis, spawnWorker, waitForStatus } from './harness.js';
+import { backfillJobYaml, context, dumpRedis, forget, spawnWorker, waitForStatus } from './harness.js';
 
 const RECORDS = Number(process.env.BACKFILL_RECORDS ?? 200_000);
 const PARTITIONS = 6;
@@ -145,6 +145,7 @@ describe('recrypt backfill with two workers, one killed twice', () => {
         recordsPerSecond: Math.round(RECORDS / ((finishedAt - started) / 1000)), kills,
       }));
     } finally {
+      await forget(ctx, name);
       ctx.close();
     }
   }, 360_000);

@@ -1,7 +1,7 @@
 // Shared pieces of the backfill integration tests: job files, worker processes, status polling through
 // the backfill module itself (fast), and a full dump of a backfill's Redis keys.
 import { Redis } from 'ioredis';
-import { backfillStatus, redisClient, type BackfillContext, type BackfillStatus } from '../../../src/backfill/index.js';
+import { BackfillStore, backfillStatus, openQueue, redisClient, type BackfillContext, type BackfillStatus } from '../../../src/backfill/index.js';
 import { connectionFromEnv } from '../../../src/kafka/connection.js';
 import { recrypt } from '../helpers/cli.js';
 import { stack } from '../helpers/stack.js';
@@ -108,4 +108,15 @@ export async function dumpRedis(redis: Redis, job: string): Promise<Map<string, 
     } while (cursor !== '0');
   }
   return out;
+}
+
+/** Removes a finished test backfill's keys (plan, state, progress, queue) from Redis. */
+export async function forget(ctx: BackfillContext, job: string): Promise<void> {
+  const queue = openQueue(ctx.redisUrl, job);
+  try {
+    await queue.obliterate({ force: true });
+  } finally {
+    await queue.close();
+  }
+  await new BackfillStore(ctx.redis).clear(job);
 }

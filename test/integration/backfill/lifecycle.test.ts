@@ -9,7 +9,7 @@ import { register } from '../helpers/csfle.js';
 import { CUSTOMER_SCHEMA, customers } from '../helpers/customers.js';
 import { consumeRaw, createTopic, deleteTopics, produceRaw } from '../helpers/kafka.js';
 import { stack, uniqueName } from '../helpers/stack.js';
-import { backfillJobYaml, context, spawnWorker, waitForStatus } from './harness.js';
+import { backfillJobYaml, context, forget, spawnWorker, waitForStatus } from './harness.js';
 
 const created: string[] = [];
 const children: Array<ReturnType<typeof spawnWorker>> = [];
@@ -94,6 +94,7 @@ describe('backfill lifecycle', () => {
       expect(last.code, last.stderr.slice(-2000)).toBe(0);
       expect(last.stderr + term.stderr).not.toContain(canary);
     } finally {
+      await forget(ctx, name);
       ctx.close();
     }
   }, 240_000);
@@ -127,6 +128,7 @@ describe('backfill lifecycle', () => {
       w.child.kill('SIGTERM');
       expect((await w).code).toBe(0);
     } finally {
+      await forget(ctx, name);
       ctx.close();
     }
   }, 120_000);
