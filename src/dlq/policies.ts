@@ -2,7 +2,9 @@
  * The DLQ payload policies (shared/JOBS.md). Each builds the value (and the extra headers) of a DLQ
  * record from the SOURCE record, never from the half-transformed value: whichever rule failed, the
  * policy starts again from the source bytes the engine decoded afresh.
- * - reference: an empty value (not null: null is a tombstone on compacted topics);
+ * - reference: no value at all (null). An empty value is not an option: the Kafka client sends a
+ *   zero-length value as null. DLQ records carry no key, so a DLQ topic cannot be compacted anyway
+ *   (the broker refuses keyless records there); recrypt creates DLQ topics with cleanup.policy delete;
  * - redacted: the writer's record with every tagged field emptied ("" / empty bytes; numbers 0, booleans
  *   false), framed with the redacted schema registered under the DLQ subject;
  * - source: the original bytes (and their `__value_schema_id` header), only when every tagged field of
@@ -22,7 +24,7 @@ import type { GuardStructure } from './guard.js';
 import type { DecodedSource, DlqPolicy, FailedRecord, SourceView } from './types.js';
 
 export interface Candidate {
-  readonly value: Buffer;
+  readonly value: Buffer | null;
   readonly headers: readonly RecordHeader[];
   /** How the guard decodes the value again; absent when the value is not a decodable record. */
   readonly structure?: GuardStructure;
@@ -73,7 +75,7 @@ function encode(decoded: DecodedSource, id: number, view: SourceView): Buffer {
 export async function buildPayload(policy: DlqPolicy, failed: FailedRecord, ctx: PolicyContext): Promise<Candidate> {
   switch (policy) {
     case 'reference':
-      return { value: Buffer.alloc(0), headers: [] };
+      return { value: null, headers: [] };
     case 'redacted': {
       const { view, decoded } = decodedOf(failed.view, policy);
       decoded.tagged?.(decoded.value, redactValue);
