@@ -341,6 +341,27 @@ describe('DLQ fault injection', () => {
     });
   });
 
+  it('payload source where the target tags a field the source leaves in plaintext: refused at run time, halt', async () => {
+    const topic = await createTopic('dlq-src-pt', 1);
+    const target = uniqueName('dlq-tgt');
+    const dlqTopic = uniqueName('dlq-dlq');
+    created.push(topic, target, dlqTopic);
+    const onlyA = { name: 'piiA', kind: 'TRANSFORM' as const, mode: 'WRITEREAD' as const, type: 'ENCRYPT', tags: ['A'], onFailure: 'ERROR,DLQ', disabled: false,
+      params: { 'encrypt.kek.name': uniqueName('kek-src'), 'encrypt.kms.type': 'local-kms', 'encrypt.kms.key.id': 'mykey' } };
+    await registry().register(`${topic}-value`, { schemaType: 'AVRO', schema: schemaText, ruleSet: { domainRules: [onlyA] } });
+    const official = officialSerdes(stack.registryUrl, 'AVRO', {}, { secret: stack.localSecret });
+    const good = Buffer.from(await official.serializer.serialize(topic, customer(0)));
+    const bad = avroType.fromBuffer(good.subarray(5)) as Customer;
+    bad.name = `${bad.name.slice(0, 20)}${bad.name[20] === 'A' ? 'B' : 'A'}${bad.name.slice(21)}`; // tampered: fails authentication
+    await produceRaw(topic, [{ key: Buffer.from('o0'), value: encodeFrame(good.readInt32BE(1), avroType.toBuffer(bad)) }]);
+    const running = await runToEnd(loadJob(jobYaml({
+      mode: 'reencrypt', source: topic, target, dlqTopic, payload: 'source', rules: rule('all', ['A', 'B', 'C'], uniqueName('kek-tgt'), 'ERROR,ERROR'),
+    })));
+    expect(running.summary.partitions[0]).toMatchObject({ committed: 0, halted: { offset: 0, code: 'DLQ_BUILD_FAILED' } });
+    const outcome = await assertNoCanaryAnywhere(running, { target: [target], dlq: [dlqTopic] }, allCanaries);
+    expect([...outcome.dlq, ...outcome.target]).toHaveLength(0);
+  });
+
   it('the DLQ topic unavailable (createTopic false, topic missing): halt, nothing written, offset not committed', async () => {
     const { topic, id } = await plaintextSource(5);
     // offset 5: unreadable; offsets 6..8: fine again
