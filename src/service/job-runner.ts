@@ -128,7 +128,7 @@ export async function prepareJob(job: Job, deps: RunnerDeps): Promise<PreparedJo
   const schemas = new SchemaStore(schemaRegistry);
   const keys = new DekManager({
     dekRegistry, kms, kmsProps: config.kmsProps,
-    logger: { warn: (message, fields) => logger.warn(message, { job: job.metadata.name, ...fields }) },
+    logger: { warn: (message, fields) => logger.warn(message, fields) },
     ...(deps.metrics ? { metrics: deps.metrics.keysHook } : {}),
   });
   const existing = job.spec.source.topicPattern !== undefined ? await listTopics(config.kafka) : [];
@@ -164,7 +164,7 @@ export async function prepareJob(job: Job, deps: RunnerDeps): Promise<PreparedJo
       target: { schema: targetSchema, subject: targetSubject, topicFor: () => target },
       allowPlaintextOnEncryptFailure: job.spec.allowPlaintextOnEncryptFailure,
       onRuleFailure: (e) => {
-        logger.warn('rule failed', { job: job.metadata.name, rule: e.rule, direction: e.direction, action: e.action, code: e.code });
+        logger.warn('rule failed', { rule: e.rule, direction: e.direction, action: e.action, code: e.code });
         deps.metrics?.ruleFailure(job.metadata.name, e.rule, e.action, e.code);
       },
       dlq,
@@ -246,10 +246,10 @@ export async function startJob(prepared: PreparedJob, deps: RunnerDeps, options:
   const name = job.metadata.name;
   for (const route of prepared.routes.values()) {
     const ensured = await ensureMirroredTopic(config.kafka, route.source, route.target, { create: job.spec.target.createTopic });
-    if (ensured.created) deps.logger.info('created target topic', { job: name, topic: route.target, partitions: ensured.partitions });
+    if (ensured.created) deps.logger.info('created target topic', { topic: route.target, partitions: ensured.partitions });
     if (route.dlqTopic !== undefined) {
       const partitions = await dlqPartitions(config, route.dlqTopic, route.source, job.spec.target.createTopic);
-      if (partitions === null) deps.logger.warn('DLQ topic does not exist and createTopic is false: records sent to the DLQ will halt their partition', { job: name, topic: route.dlqTopic });
+      if (partitions === null) deps.logger.warn('DLQ topic does not exist and createTopic is false: records sent to the DLQ will halt their partition', { topic: route.dlqTopic });
     }
   }
   const sources = [...prepared.routes.keys()];
