@@ -83,6 +83,7 @@ interface Plan {
 }
 
 const MAX_ATTEMPTS = 32;
+const NO_SKIPS: ReadonlySet<Step> = new Set();
 
 export class RecordTransformer {
   private readonly plans = new Map<string, Plan>();
@@ -90,6 +91,8 @@ export class RecordTransformer {
   private readonly writeSides = new Map<string, Side>();
   /** DEK per write step, resolved once per batch (cached by keys/ with a TTL). */
   private readonly writeDeks = new Map<Step, WriteDek>();
+  private readonly encryptVisitors = new Map<Step, { dek: WriteDek; visit: (value: unknown, field: FieldInfo) => unknown }>();
+  private readonly decryptVisitors = new Map<Step, (value: unknown, field: FieldInfo) => unknown>();
   /** Write steps whose DEK failed permanently in this batch: their records take the rule's action. */
   private readonly writeDekFailures = new Map<Step, unknown>();
 
@@ -111,19 +114,38 @@ export class RecordTransformer {
   /** A RecordProcessor for kafka/'s pipeline. */
   readonly process = async (batch: readonly SourceRecord[]): Promise<ProcessedRecord[]> => {
     await this.prepareWriteDeks(this.targetSide());
-    const out: ProcessedRecord[] = [];
-    for (const record of batch) out.push(await this.processRecord(record));
+    const out: ProcessedRecord[] = new Array(batch.length);
+    for (let i = 0; i < batch.length; i++) {
+      const record = batch[i]!;
+      // The common case stays synchronous: no promise, no allocation beyond the output.
+      try {
+        out[i] = { outputs: [this.transformSync(record, NO_SKIPS)] };
+      } catch (signal) {
+        out[i] = await this.processRecord(record, signal);
+      }
+    }
     return out;
   };
 
-  async processRecord(record: SourceRecord): Promise<ProcessedRecord> {
+  /**
+   * The slow path of one record: resolves what the synchronous attempt signalled (a schema or DEK to
+   * fetch, a rule to skip, a DLQ diversion) and retries. `firstSignal` is what a synchronous attempt
+   * already threw, so its side effects (rule failure events) are not repeated.
+   */
+  async processRecord(record: SourceRecord, firstSignal?: unknown): Promise<ProcessedRecord> {
     const skipped = new Set<Step>();
+    let pending = firstSignal;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       let signal: unknown;
-      try {
-        return { outputs: [this.transformSync(record, skipped)] };
-      } catch (err) {
-        signal = err;
+      if (pending !== undefined) {
+        signal = pending;
+        pending = undefined;
+      } else {
+        try {
+          return { outputs: [this.transformSync(record, skipped)] };
+        } catch (err) {
+          signal = err;
+        }
       }
       let outcome: RecryptError | DivertToDlq | undefined;
       try {
@@ -249,7 +271,7 @@ export class RecordTransformer {
       try {
         if (step.kind === 'unsupported') throw unsupportedRuleError(step);
         if (step.kind !== 'field' || step.walker === null) continue;
-        value = step.walker(value, direction === 'write' ? this.encryptVisitor(step) : this.decryptVisitor(step, peeled));
+        value = step.walker(value, direction === 'write' ? this.encryptVisitor(step) : this.cachedDecryptVisitor(step, peeled));
       } catch (err) {
         this.onStepFailure(step, direction, err);
       }
@@ -266,7 +288,7 @@ export class RecordTransformer {
         const field: FieldInfo = { name: '(payload)', fullName: '(payload)', inlineTags: [], kind: 'bytes' };
         payload = (direction === 'write'
           ? this.encryptVisitor(step)(payload, field)
-          : this.decryptVisitor(step)(payload, field)) as Buffer;
+          : this.cachedDecryptVisitor(step)(payload, field)) as Buffer;
       } catch (err) {
         this.onStepFailure(step, direction, err);
       }
@@ -299,8 +321,24 @@ export class RecordTransformer {
   private encryptVisitor(step: FieldStep | PayloadStep): (value: unknown, field: FieldInfo) => unknown {
     const dek = this.writeDeks.get(step) ?? this.options.keys.peekWrite(step.params, step.subject);
     if (!dek) throw new MissingDek(step, undefined);
+    // One closure per (step, DEK), not per record.
+    const cached = this.encryptVisitors.get(step);
+    if (cached && cached.dek === dek) return cached.visit;
     const version = step.params.expiryDays > 0 ? dek.version : undefined;
-    return (value, field) => encryptField(value, field, dek.cipher, version);
+    const visit = (value: unknown, field: FieldInfo) => encryptField(value, field, dek.cipher, version);
+    this.encryptVisitors.set(step, { dek, visit });
+    return visit;
+  }
+
+  /** Decrypt visitors hold no per-record state unless tolerant steps share a `peeled` set. */
+  private cachedDecryptVisitor(step: FieldStep | PayloadStep, peeled?: Set<unknown>): (value: unknown, field: FieldInfo) => unknown {
+    if (peeled !== undefined) return this.decryptVisitor(step, peeled);
+    let visit = this.decryptVisitors.get(step);
+    if (!visit) {
+      visit = this.decryptVisitor(step);
+      this.decryptVisitors.set(step, visit);
+    }
+    return visit;
   }
 
   /**
