@@ -14,6 +14,7 @@ import { DekManager } from '../keys/index.js';
 import { loadServiceConfig } from '../service/config.js';
 import { kmsRegistryFor } from '../service/kms.js';
 import { registryClients } from '../service/job-runner.js';
+import { UsageError, withUsage } from './common.js';
 
 export const AUDIT_USAGE = `  audit --topic T [--from earliest|OFFSET|TIME] [--to end|OFFSET|TIME] [--subject-strategy topic|record|topic-record] [--json]
                             report plaintext in encrypted fields (by partition/offset), keys in use,
@@ -24,45 +25,35 @@ export const AUDIT_USAGE = `  audit --topic T [--from earliest|OFFSET|TIME] [--t
   rewrap-deks --kek NAME --kms-key-id NEW [--kms-type TYPE] [--switch] [--dry-run] [--json]
                             re-wrap every DEK of a KEK under another KMS key, without touching topics`;
 
-class CommandUsageError extends Error {}
 
-async function withUsage(command: string, body: () => Promise<void>): Promise<void> {
-  try {
-    await body();
-  } catch (err) {
-    if (!(err instanceof CommandUsageError)) throw err;
-    console.error(`recrypt ${command}: ${err.message}\n\nusage:\n${AUDIT_USAGE}`);
-    process.exitCode = 2;
-  }
-}
 
 function strategyOf(value: string | undefined): SubjectNameStrategy {
   const s = value ?? 'topic';
-  if (s !== 'topic' && s !== 'record' && s !== 'topic-record') throw new CommandUsageError('--subject-strategy must be topic, record or topic-record');
+  if (s !== 'topic' && s !== 'record' && s !== 'topic-record') throw new UsageError('--subject-strategy must be topic, record or topic-record');
   return s;
 }
 
 function offsetOf(name: string, value: string | undefined, fallback: OffsetSpec): OffsetSpec {
   if (value === undefined) return fallback;
   const spec = parseOffsetSpec(value);
-  if (spec === undefined) throw new CommandUsageError(`${name} must be earliest, end, an offset or an ISO-8601 time`);
+  if (spec === undefined) throw new UsageError(`${name} must be earliest, end, an offset or an ISO-8601 time`);
   return spec;
 }
 
 function intOf(name: string, value: string | undefined): number {
-  if (value === undefined || !/^[0-9]+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new CommandUsageError(`${name} must be a whole number`);
+  if (value === undefined || !/^[0-9]+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new UsageError(`${name} must be a whole number`);
   return Number(value);
 }
 
 export function audit(args: string[]): Promise<void> {
-  return withUsage('audit', async () => {
+  return withUsage(`usage:\n${AUDIT_USAGE}`, async () => {
     const { values } = parseArgs({
       args, options: {
         topic: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' },
         'subject-strategy': { type: 'string' }, json: { type: 'boolean' }, 'batch-size': { type: 'string' },
       },
     });
-    if (!values.topic) throw new CommandUsageError('--topic is required');
+    if (!values.topic) throw new UsageError('--topic is required');
     const from = offsetOf('--from', values.from, { kind: 'earliest' });
     const to = offsetOf('--to', values.to, { kind: 'end' });
     const strategy = strategyOf(values['subject-strategy']);
@@ -98,14 +89,14 @@ export function audit(args: string[]): Promise<void> {
 }
 
 export function inspect(args: string[]): Promise<void> {
-  return withUsage('inspect', async () => {
+  return withUsage(`usage:\n${AUDIT_USAGE}`, async () => {
     const { values } = parseArgs({
       args, options: {
         topic: { type: 'string' }, partition: { type: 'string' }, offset: { type: 'string' },
         decrypt: { type: 'boolean' }, json: { type: 'boolean' }, 'subject-strategy': { type: 'string' },
       },
     });
-    if (!values.topic) throw new CommandUsageError('--topic is required');
+    if (!values.topic) throw new UsageError('--topic is required');
     const partition = intOf('--partition', values.partition);
     const offset = intOf('--offset', values.offset);
     const strategy = strategyOf(values['subject-strategy']);
@@ -159,15 +150,15 @@ function formatInspect(r: InspectResult): string[] {
 }
 
 export function rewrap(args: string[]): Promise<void> {
-  return withUsage('rewrap-deks', async () => {
+  return withUsage(`usage:\n${AUDIT_USAGE}`, async () => {
     const { values } = parseArgs({
       args, options: {
         kek: { type: 'string' }, 'kms-key-id': { type: 'string' }, 'kms-type': { type: 'string' },
         'dry-run': { type: 'boolean' }, switch: { type: 'boolean' }, json: { type: 'boolean' },
       },
     });
-    if (!values.kek) throw new CommandUsageError('--kek is required');
-    if (!values['kms-key-id']) throw new CommandUsageError('--kms-key-id is required');
+    if (!values.kek) throw new UsageError('--kek is required');
+    if (!values['kms-key-id']) throw new UsageError('--kms-key-id is required');
     const config = loadServiceConfig();
     const { schemaRegistry, dekRegistry } = registryClients(config);
     const result = await rewrapDeks({

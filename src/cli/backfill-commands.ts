@@ -4,15 +4,13 @@
  * pipeline factory, handed to the worker as `runTask`.
  */
 import cliProgress from 'cli-progress';
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   BackfillWorker, DEFAULT_SETTINGS, backfillStatus, cancelBackfill, formatReport, jobDigest, pauseBackfill, redisClient,
   resumeBackfill, submitBackfill, verify, type BackfillContext, type BackfillSettings, type BackfillStatus, type TaskRun,
   type TaskSpec,
 } from '../backfill/index.js';
-import { formatProblems, validateJobFiles, type Job } from '../jobs/index.js';
+import type { Job } from '../jobs/index.js';
 import type { PipelineObserver } from '../kafka/pipeline.js';
 import { ensureMirroredTopic } from '../kafka/topics.js';
 import { loadServiceConfig, type ServiceConfig } from '../service/config.js';
@@ -20,6 +18,7 @@ import { prepareJob, startJob, type PreparedJob, type RunnerDeps } from '../serv
 import { kmsRegistryFor } from '../service/kms.js';
 import { RecryptError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/logger.js';
+import { loadJobs, pickJob, UsageError, withUsage } from './common.js';
 
 export const BACKFILL_USAGE = `usage:
   recrypt backfill submit FILE [--job NAME]     snapshot the source, split it into tasks, enqueue them
@@ -31,40 +30,9 @@ export const BACKFILL_USAGE = `usage:
   recrypt worker FILE|DIR... [--job NAME] [--concurrency N]
                                                 process backfill tasks of the jobs in FILE|DIR`;
 
-class BackfillUsageError extends Error {}
 
-async function usageGuard(body: () => Promise<void>): Promise<void> {
-  try {
-    await body();
-  } catch (err) {
-    if (!(err instanceof BackfillUsageError)) throw err;
-    console.error(`recrypt: ${err.message}\n\n${BACKFILL_USAGE}`);
-    process.exitCode = 2;
-  }
-}
-
-async function loadJobs(paths: string[]): Promise<Job[] | undefined> {
-  const files = paths.flatMap((p) => statSync(p, { throwIfNoEntry: false })?.isDirectory()
-    ? readdirSync(p).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(p, f))
-    : [p]);
-  if (files.length === 0) throw new BackfillUsageError('no job files given');
-  const result = await validateJobFiles(files);
-  for (const line of formatProblems(result.problems)) console.error(line);
-  if (!result.ok) {
-    process.exitCode = 1;
-    return undefined;
-  }
-  return [...result.jobs];
-}
-
-function pickJob(jobs: Job[], name: string | undefined): Job {
-  if (name) {
-    const job = jobs.find((j) => j.metadata.name === name);
-    if (!job) throw new BackfillUsageError(`no job named ${name} (have: ${jobs.map((j) => j.metadata.name).join(', ')})`);
-    return job;
-  }
-  if (jobs.length !== 1) throw new BackfillUsageError(`the file holds ${jobs.length} jobs: choose one with --job NAME`);
-  return jobs[0]!;
+function usageGuard(body: () => Promise<void>): Promise<void> {
+  return withUsage(BACKFILL_USAGE, body);
 }
 
 function intFromEnv(name: string, fallback: number): number {
@@ -111,14 +79,14 @@ export async function backfill(args: string[]): Promise<void> {
       case '-h': case '--help': case 'help':
         console.log(BACKFILL_USAGE);
         return;
-      default: throw new BackfillUsageError(sub ? `unknown backfill command ${sub}` : 'backfill needs a command');
+      default: throw new UsageError(sub ? `unknown backfill command ${sub}` : 'backfill needs a command');
     }
   });
 }
 
 async function submit(args: string[]): Promise<void> {
   const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { job: { type: 'string' } } });
-  if (positionals.length !== 1) throw new BackfillUsageError('backfill submit needs exactly one FILE');
+  if (positionals.length !== 1) throw new UsageError('backfill submit needs exactly one FILE');
   const jobs = await loadJobs(positionals);
   if (!jobs) return;
   const job = pickJob(jobs, values.job);
@@ -176,7 +144,7 @@ async function status(args: string[]): Promise<void> {
   const { positionals, values } = parseArgs({ args, allowPositionals: true, options: {
     json: { type: 'boolean' }, wait: { type: 'boolean' }, interval: { type: 'string', default: '2' },
   } });
-  if (positionals.length !== 1) throw new BackfillUsageError('backfill status needs exactly one NAME');
+  if (positionals.length !== 1) throw new UsageError('backfill status needs exactly one NAME');
   const name = positionals[0]!;
   const intervalMs = Math.max(Number(values.interval) || 2, 0.2) * 1000;
   const config = loadServiceConfig();
@@ -210,7 +178,7 @@ async function status(args: string[]): Promise<void> {
 
 async function verifyCommand(args: string[]): Promise<void> {
   const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
-  if (positionals.length !== 1) throw new BackfillUsageError('backfill verify needs exactly one NAME');
+  if (positionals.length !== 1) throw new UsageError('backfill verify needs exactly one NAME');
   const report = await withContext(loadServiceConfig(), (ctx) => verify(ctx, positionals[0]!));
   if (values.json) console.log(JSON.stringify(report, null, 2));
   else for (const line of formatReport(report)) console.log(line);
@@ -218,7 +186,7 @@ async function verifyCommand(args: string[]): Promise<void> {
 }
 
 async function control(command: 'pause' | 'resume' | 'cancel', args: string[]): Promise<void> {
-  if (args.length !== 1) throw new BackfillUsageError(`backfill ${command} needs exactly one NAME`);
+  if (args.length !== 1) throw new UsageError(`backfill ${command} needs exactly one NAME`);
   const name = args[0]!;
   await withContext(loadServiceConfig(), async (ctx) => {
     if (command === 'pause') await pauseBackfill(ctx, name);
@@ -251,9 +219,9 @@ export async function worker(args: string[]): Promise<void> {
     const { positionals, values } = parseArgs({ args, allowPositionals: true, options: {
       job: { type: 'string', multiple: true }, queue: { type: 'string', multiple: true }, concurrency: { type: 'string' },
     } });
-    if (positionals.length === 0) throw new BackfillUsageError('worker needs the job definitions: FILE or DIR');
+    if (positionals.length === 0) throw new UsageError('worker needs the job definitions: FILE or DIR');
     const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
-    if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) throw new BackfillUsageError('--concurrency must be a positive integer');
+    if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) throw new UsageError('--concurrency must be a positive integer');
     const jobs = await loadJobs(positionals);
     if (!jobs) return;
     const wanted = [...(values.job ?? []), ...(values.queue ?? [])];

@@ -2,12 +2,11 @@
  * The `recrypt` command. Exit codes: 0 success; 1 invalid input or a failed run; 2 usage error;
  * 3 a run that finished with halted partitions.
  */
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { backfill, worker } from './backfill-commands.js';
 import { startDevRegistry } from '../devregistry/index.js';
-import { formatProblems, validateJobFiles, type Job } from '../jobs/index.js';
+import { formatProblems } from '../jobs/index.js';
+import { jobFilesIn, loadJobs, pickJob, UsageError } from './common.js';
 import type { PipelineSummary } from '../kafka/pipeline.js';
 import { loadServiceConfig } from '../service/config.js';
 import { planJob } from '../service/job-plan.js';
@@ -38,7 +37,6 @@ commands:
 Connections come from the environment: KAFKA_BOOTSTRAP_SERVERS, SCHEMA_REGISTRY_URL, LOCAL_SECRET,
 the KMS SDKs' own variables (see the README's configuration reference).`;
 
-class UsageError extends Error {}
 
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
@@ -72,26 +70,6 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = 1;
     }
   }
-}
-
-async function loadJobs(files: string[]): Promise<Job[] | undefined> {
-  const result = await validateJobFiles(files);
-  for (const line of formatProblems(result.problems)) console.error(line);
-  if (!result.ok) {
-    process.exitCode = 1;
-    return undefined;
-  }
-  return [...result.jobs];
-}
-
-function pickJob(jobs: Job[], name: string | undefined): Job {
-  if (name) {
-    const job = jobs.find((j) => j.metadata.name === name);
-    if (!job) throw new UsageError(`no job named ${name} (have: ${jobs.map((j) => j.metadata.name).join(', ')})`);
-    return job;
-  }
-  if (jobs.length !== 1) throw new UsageError(`the file holds ${jobs.length} jobs: choose one with --job NAME`);
-  return jobs[0]!;
 }
 
 async function validate(args: string[]): Promise<void> {
@@ -158,11 +136,6 @@ async function run(args: string[]): Promise<void> {
   const summary = await running.done;
   printSummary(job.metadata.name, summary);
   if (summary.halted) process.exitCode = 3;
-}
-
-function jobFilesIn(dir: string): string[] {
-  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`${dir} is not a directory`);
-  return readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(dir, f));
 }
 
 async function serve(args: string[]): Promise<void> {

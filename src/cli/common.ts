@@ -1,0 +1,49 @@
+/**
+ * What every `recrypt` command shares: usage errors (exit 2 with the command's usage text), and job
+ * files given as files or directories, validated with file:line:column problems.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatProblems, validateJobFiles, type Job } from '../jobs/index.js';
+
+export class UsageError extends Error {}
+
+/** Runs a command; a UsageError prints its message and `usage`, and sets exit code 2. */
+export async function withUsage(usage: string, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`recrypt: ${err.message}\n\n${usage}`);
+    process.exitCode = 2;
+  }
+}
+
+/** The .yaml/.yml files of a directory, sorted. */
+export function jobFilesIn(dir: string): string[] {
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`${dir} is not a directory`);
+  return readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(dir, f));
+}
+
+/** Validates job files (directories are expanded); prints problems; undefined (exit 1) when invalid. */
+export async function loadJobs(paths: readonly string[]): Promise<Job[] | undefined> {
+  const files = paths.flatMap((p) => (statSync(p, { throwIfNoEntry: false })?.isDirectory() ? jobFilesIn(p) : [p]));
+  if (files.length === 0) throw new UsageError('no job files given');
+  const result = await validateJobFiles(files);
+  for (const line of formatProblems(result.problems)) console.error(line);
+  if (!result.ok) {
+    process.exitCode = 1;
+    return undefined;
+  }
+  return [...result.jobs];
+}
+
+export function pickJob(jobs: readonly Job[], name: string | undefined): Job {
+  if (name) {
+    const job = jobs.find((j) => j.metadata.name === name);
+    if (!job) throw new UsageError(`no job named ${name} (have: ${jobs.map((j) => j.metadata.name).join(', ')})`);
+    return job;
+  }
+  if (jobs.length !== 1) throw new UsageError(`the file holds ${jobs.length} jobs: choose one with --job NAME`);
+  return jobs[0]!;
+}
