@@ -1,5 +1,5 @@
 export { RecordTransformer } from './record-transformer.js';
-export type { JobMode, RuleFailureEvent, TransformTarget, TransformerOptions } from './record-transformer.js';
+export type { EngineStats, JobMode, RuleFailureEvent, TransformTarget, TransformerOptions } from './record-transformer.js';
 export { SchemaStore, schemaTypeOf } from './schema-store.js';
 export type { LoadedSchema } from './schema-store.js';
 export { compileSide, encryptingSteps, idleSteps } from './plan.js';

@@ -10,6 +10,7 @@
 import type { FieldCipher } from '../crypto/index.js';
 import type { DlqRuleInfo, DlqWriter } from '../dlq/index.js';
 import type { FieldInfo } from '../formats/index.js';
+import type { DekAlgorithm } from '../registry/types.js';
 import { createValueConverter, type ValueConverter } from '../formats/index.js';
 import type { OutputRecord, ProcessedRecord, RecordHeader, SourceRecord } from '../util/records.js';
 import type { DekManager, WriteDek } from '../keys/index.js';
@@ -83,6 +84,22 @@ interface Plan {
 }
 
 const MAX_ATTEMPTS = 32;
+
+export interface EngineStats {
+  readonly encrypted: Record<DekAlgorithm, number>;
+  readonly decrypted: Record<DekAlgorithm, number>;
+  dekMisses: number;
+  schemaMisses: number;
+}
+
+function newCounters(): EngineStats {
+  return {
+    encrypted: { AES128_GCM: 0, AES256_GCM: 0, AES256_SIV: 0 },
+    decrypted: { AES128_GCM: 0, AES256_GCM: 0, AES256_SIV: 0 },
+    dekMisses: 0,
+    schemaMisses: 0,
+  };
+}
 const NO_SKIPS: ReadonlySet<Step> = new Set();
 
 export class RecordTransformer {
@@ -91,6 +108,8 @@ export class RecordTransformer {
   private readonly writeSides = new Map<string, Side>();
   /** DEK per write step, resolved once per batch (cached by keys/ with a TTL). */
   private readonly writeDeks = new Map<Step, WriteDek>();
+  /** Field operations and cache misses since the last drainStats(): plain integers on the hot path. */
+  private counters = newCounters();
   private readonly encryptVisitors = new Map<Step, { dek: WriteDek; visit: (value: unknown, field: FieldInfo) => unknown }>();
   private readonly decryptVisitors = new Map<Step, (value: unknown, field: FieldInfo) => unknown>();
   /** Write steps whose DEK failed permanently in this batch: their records take the rule's action. */
@@ -109,6 +128,16 @@ export class RecordTransformer {
       this.writeSides.set(key, side);
     }
     return side;
+  }
+
+  /** What the engine did since the last call (for metrics); resets the counters. */
+  drainStats(): EngineStats {
+    const stats = this.counters;
+    this.counters = newCounters();
+    // Visitors hold the counter objects: rebuild them against the fresh ones.
+    this.encryptVisitors.clear();
+    this.decryptVisitors.clear();
+    return stats;
   }
 
   /** A RecordProcessor for kafka/'s pipeline. */
@@ -150,8 +179,13 @@ export class RecordTransformer {
       let outcome: RecryptError | DivertToDlq | undefined;
       try {
         if (signal instanceof SkipAndRetry) skipped.add(signal.step);
-        else if (signal instanceof PlanMiss) await this.compilePlan(signal);
-        else if (signal instanceof MissingDek) await this.fetchDek(signal);
+        else if (signal instanceof PlanMiss) {
+          this.counters.schemaMisses += 1;
+          await this.compilePlan(signal);
+        } else if (signal instanceof MissingDek) {
+          this.counters.dekMisses += 1;
+          await this.fetchDek(signal);
+        }
         else if (signal instanceof DivertToDlq) outcome = signal;
         else throw signal;
       } catch (err) {
@@ -325,7 +359,12 @@ export class RecordTransformer {
     const cached = this.encryptVisitors.get(step);
     if (cached && cached.dek === dek) return cached.visit;
     const version = step.params.expiryDays > 0 ? dek.version : undefined;
-    const visit = (value: unknown, field: FieldInfo) => encryptField(value, field, dek.cipher, version);
+    const counts = this.counters.encrypted;
+    const algorithm = step.params.algorithm;
+    const visit = (value: unknown, field: FieldInfo) => {
+      if (value !== null && value !== undefined) counts[algorithm] += 1;
+      return encryptField(value, field, dek.cipher, version);
+    };
     this.encryptVisitors.set(step, { dek, visit });
     return visit;
   }
@@ -361,9 +400,11 @@ export class RecordTransformer {
       return cipher;
     };
     const tolerant = step.tolerant === true;
+    const decrypted = this.counters.decrypted;
     return (value, field) => {
       try {
         const plaintext = decryptField(value, field, expiryDays > 0, cipherFor);
+        if (value !== null && value !== undefined) decrypted[algorithm] += 1;
         if (tolerant) peeled?.add(plaintext);
         return plaintext;
       } catch (err) {

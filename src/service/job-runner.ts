@@ -12,7 +12,7 @@ import {
 import { checkDlqSourcePolicy } from '../jobs/semantic.js';
 import { TransactionalPipeline, type PipelineObserver, type PipelineSummary, type PartitionRange } from '../kafka/pipeline.js';
 import { describeTopic, ensureMirroredTopic, listTopics, snapshotOffsets } from '../kafka/topics.js';
-import type { ProcessedRecord, SourceRecord } from '../kafka/types.js';
+import type { ProcessedRecord, RecordProcessor, SourceRecord } from '../kafka/types.js';
 import { DekManager } from '../keys/index.js';
 import type { KmsDriverRegistry } from '../kms/kms-driver.js';
 import { DekRegistryClient, SchemaRegistryClient } from '../registry/index.js';
@@ -228,6 +228,21 @@ function routingProcessor(prepared: PreparedJob) {
   };
 }
 
+/** Times each batch's transform and publishes the engines' field operation and cache-miss counts. */
+function measuredProcessor(processor: RecordProcessor, prepared: PreparedJob, metrics: JobMetrics | undefined): RecordProcessor {
+  if (!metrics) return processor;
+  const job = prepared.job.metadata.name;
+  return async (batch) => {
+    const started = process.hrtime.bigint();
+    try {
+      return await processor(batch);
+    } finally {
+      metrics.transformed(job, Number(process.hrtime.bigint() - started) / 1e9);
+      for (const route of prepared.routes.values()) metrics.engineStats(job, route.transformer.drainStats());
+    }
+  };
+}
+
 export interface RunOptions {
   readonly observer?: PipelineObserver;
   /** Explicit ranges (backfill tasks); default: from stopAt. */
@@ -266,7 +281,7 @@ export async function startJob(prepared: PreparedJob, deps: RunnerDeps, options:
     topics: sources,
     ...(ranges ? { ranges } : {}),
     startAt: job.spec.source.startAt,
-    processor: routingProcessor(prepared),
+    processor: measuredProcessor(routingProcessor(prepared), prepared, deps.metrics),
     batchSize: processing.batchSize,
     transactionTimeoutMs: processing.transactionTimeoutMs,
     backoff: { initialMs: processing.retryBackoffMs, maxMs: processing.retryBackoffMaxMs },

@@ -3,6 +3,7 @@
  * never record values, keys, key ids or secrets.
  */
 import client from 'prom-client';
+import type { EngineStats } from '../engine/index.js';
 import type { PipelineObserver } from '../kafka/pipeline.js';
 import type { KeysMetricsHook } from '../keys/index.js';
 import type { KmsCallCounter, KmsCallTimer } from '../kms/metrics.js';
@@ -28,6 +29,10 @@ export class JobMetrics {
   private readonly dlqBlocks = new client.Counter({ name: 'recrypt_dlq_guard_blocks_total', help: 'DLQ records the plaintext guard blocked (the partition halts)', labelNames: ['job', 'topic', 'policy'], registers: [this.registry] });
   private readonly dlqFailures = new client.Counter({ name: 'recrypt_dlq_failures_total', help: 'DLQ records that could not be built or had no topic (the partition halts)', labelNames: ['job', 'topic', 'policy', 'code'], registers: [this.registry] });
   readonly lag = new client.Gauge({ name: 'recrypt_consumer_lag', help: 'Records between the committed offset and the partition end', labelNames: ['job', 'topic', 'partition'], registers: [this.registry] });
+  private readonly fieldOps = new client.Counter({ name: 'recrypt_field_operations_total', help: 'Fields encrypted and decrypted, by DEK algorithm', labelNames: ['job', 'operation', 'algorithm'], registers: [this.registry] });
+  private readonly dekMisses = new client.Counter({ name: 'recrypt_dek_cache_misses_total', help: 'Records that needed a DEK not yet cached (registry and, once per DEK, KMS)', labelNames: ['job'], registers: [this.registry] });
+  private readonly schemaMisses = new client.Counter({ name: 'recrypt_schema_cache_misses_total', help: 'Records whose writer schema had no compiled plan yet', labelNames: ['job'], registers: [this.registry] });
+  private readonly transformSeconds = new client.Histogram({ name: 'recrypt_transform_seconds', help: 'Time to transform one batch (decode, rules, encode)', labelNames: ['job'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry] });
   readonly jobUp = new client.Gauge({ name: 'recrypt_job_running', help: '1 while the job runs without halted partitions', labelNames: ['job'], registers: [this.registry] });
 
   constructor() {
@@ -45,6 +50,17 @@ export class JobMetrics {
   readonly kmsTime: KmsCallTimer = (labels, seconds) => {
     this.kmsSeconds.observe({ kms_type: labels.kmsType, operation: labels.operation }, seconds);
   };
+
+  transformed(job: string, seconds: number): void {
+    this.transformSeconds.observe({ job }, seconds);
+  }
+
+  engineStats(job: string, stats: EngineStats): void {
+    for (const [algorithm, n] of Object.entries(stats.encrypted)) if (n) this.fieldOps.inc({ job, operation: 'encrypt', algorithm }, n);
+    for (const [algorithm, n] of Object.entries(stats.decrypted)) if (n) this.fieldOps.inc({ job, operation: 'decrypt', algorithm }, n);
+    if (stats.dekMisses) this.dekMisses.inc({ job }, stats.dekMisses);
+    if (stats.schemaMisses) this.schemaMisses.inc({ job }, stats.schemaMisses);
+  }
 
   ruleFailure(job: string, rule: string, action: string, code: string): void {
     this.rules.inc({ job, rule, action, code });

@@ -69,6 +69,11 @@ spec:
       return /recrypt_records_total\{job="[^"]+",outcome="written"\} 200/.test(m.body) ? m.body : undefined;
     });
     expect(metrics).toContain('recrypt_kms_calls_total');
+    // 200 records, two PII fields each, under the default algorithm.
+    await waitFor('field metrics', async () => {
+      const m = await get(port, '/metrics');
+      return /recrypt_field_operations_total\{job="[^"]+",operation="encrypt",algorithm="AES256_GCM"\} 400/.test(m.body) ? true : undefined;
+    });
     expect(metrics).not.toContain(batch.canary);
 
     // A poison record (not Confluent framing) halts its partition: unready, offset stays.
