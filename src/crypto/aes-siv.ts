@@ -4,7 +4,7 @@
  * vectors), a 64-byte key is AES-SIV-CMAC-512 (what CSFLE's AES256_SIV DEK holds).
  * Output: SIV(16) | CTR ciphertext. Same key, associated data and plaintext give the same output.
  */
-import { createCipheriv, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
+import { createCipheriv, createSecretKey, timingSafeEqual, type Cipher, type KeyObject } from 'node:crypto';
 import { RecryptError } from '../util/errors.js';
 import { AesCmac } from './aes-cmac.js';
 import { aesCipherName, BLOCK_SIZE, dbl, xorBlockInto } from './block.js';
@@ -16,6 +16,13 @@ export const MAX_ASSOCIATED_DATA = 126;
 const ZERO_BLOCK = Buffer.alloc(BLOCK_SIZE);
 const EMPTY = new Uint8Array(0);
 
+/**
+ * Up to this many bytes, CTR runs as one persistent AES-ECB stream over the counter blocks plus a JS
+ * XOR (no Cipher object per message: creating one costs more than the AES work on a field). Above it,
+ * JS XOR and counter building cost more than a new native CTR cipher (measured crossover ~1 KiB).
+ */
+export const SIV_ECB_CTR_MAX = 512;
+
 /** A deterministic AEAD with its associated data fixed in advance. */
 export interface BoundSiv {
   encrypt(plaintext: Uint8Array): Buffer;
@@ -26,6 +33,13 @@ export class AesSiv {
   readonly #cmac: AesCmac;
   readonly #ctr: string;
   readonly #ctrKey: KeyObject;
+  /**
+   * AES-ECB under K2, never finalized: ECB has no state between blocks, so keystream block i is just
+   * AES(K2, Q + i) whatever came before. Private, like the key it holds.
+   */
+  #ecb: Cipher;
+  /** Set while #ecb may hold bytes back (after a failed update); the next message then starts a fresh one. */
+  #ecbSuspect = false;
   /** CMAC(K1, 0^128): the S2V starting value depends on the key only, so compute it once. */
   readonly #d0: Buffer;
 
@@ -39,6 +53,7 @@ export class AesSiv {
     this.#cmac = new AesCmac(key.subarray(0, half));
     this.#ctr = ctr;
     this.#ctrKey = createSecretKey(key.subarray(half));
+    this.#ecb = this.#freshEcb();
     this.#d0 = this.#cmac.mac(ZERO_BLOCK);
   }
 
@@ -109,15 +124,81 @@ export class AesSiv {
     return plaintext;
   }
 
-  /** AES-CTR from Q = V with bits 63 and 31 cleared (RFC 5297 2.5), so 32-bit counters never carry. */
+  /**
+   * AES-CTR from Q = V with bits 63 and 31 cleared (RFC 5297 2.5): a native CTR cipher above
+   * SIV_ECB_CTR_MAX bytes, else the persistent ECB stream over sivCounterBlocks XORed in JS.
+   */
   #ctrInto(v: Uint8Array, input: Uint8Array, out: Buffer, offset: number): void {
-    const q = Buffer.from(v);
-    q[8]! &= 0x7f;
-    q[12]! &= 0x7f;
-    const cipher = createCipheriv(this.#ctr, this.#ctrKey, q);
-    const n = cipher.update(input).copy(out, offset);
-    cipher.final().copy(out, offset + n);
+    const len = input.length;
+    if (len === 0) return;
+    if (len > SIV_ECB_CTR_MAX) {
+      const q = Buffer.from(v.subarray(0, BLOCK_SIZE));
+      q[8]! &= 0x7f;
+      q[12]! &= 0x7f;
+      const cipher = createCipheriv(this.#ctr, this.#ctrKey, q);
+      const n = cipher.update(input).copy(out, offset);
+      cipher.final().copy(out, offset + n);
+      return;
+    }
+    const counters = sivCounterBlocks(v, (len + BLOCK_SIZE - 1) >>> 4);
+    if (this.#ecbSuspect) this.#resetEcb();
+    let keystream: Buffer;
+    try {
+      keystream = this.#ecb.update(counters);
+    } catch (err) {
+      this.#resetEcb(); // never reuse a stream whose state is unknown
+      throw err;
+    }
+    if (keystream.length !== counters.length) {
+      // Cannot happen with padding off and whole blocks; a stream holding bytes back would misalign.
+      this.#resetEcb();
+      throw new RecryptError('INTERNAL', 'AES-SIV: ECB stream returned a partial output');
+    }
+    for (let i = 0; i < len; i++) {
+      out[offset + i] = input[i]! ^ keystream[i]!;
+      keystream[i] = 0; // keystream XOR ciphertext is the plaintext: do not leave it around
+    }
+    for (let i = len; i < keystream.length; i++) keystream[i] = 0;
   }
+
+  /** If creating the new stream throws, #ecbSuspect stays set and the next message retries. */
+  #resetEcb(): void {
+    this.#ecbSuspect = true;
+    this.#ecb = this.#freshEcb();
+    this.#ecbSuspect = false;
+  }
+
+  #freshEcb(): Cipher {
+    const ecb = createCipheriv(this.#ctr.replace('-ctr', '-ecb'), this.#ctrKey, null);
+    ecb.setAutoPadding(false);
+    return ecb;
+  }
+}
+
+/**
+ * The CTR counter blocks Q, Q+1, ..., Q+blocks-1 where Q is V with bits 63 and 31 cleared (RFC 5297
+ * 2.5). Clearing bit 31 keeps the low 32-bit word below 2^31, so adding fewer than 2^31 blocks never
+ * carries out of it: incrementing the low word alone equals OpenSSL's 128-bit CTR increment.
+ * Exported for tests only (not in index.ts); holds no key.
+ */
+export function sivCounterBlocks(v: Uint8Array, blocks: number): Buffer {
+  if (v.length < BLOCK_SIZE || !(Number.isInteger(blocks) && blocks >= 0 && blocks <= 2 ** 27)) {
+    throw new RecryptError('INTERNAL', 'AES-SIV counter blocks: bad arguments');
+  }
+  const counters = Buffer.allocUnsafe(blocks * BLOCK_SIZE);
+  if (blocks === 0) return counters;
+  for (let i = 0; i < 12; i++) counters[i] = v[i]!;
+  counters[8]! &= 0x7f;
+  const low = (((v[12]! & 0x7f) << 24) | (v[13]! << 16) | (v[14]! << 8) | v[15]!) >>> 0;
+  for (let b = 0, o = 0; b < blocks; b++, o += BLOCK_SIZE) {
+    if (b > 0) for (let i = 0; i < 12; i++) counters[o + i] = counters[i]!;
+    const c = low + b; // < 2^31 + 2^27: never carries out of the low word
+    counters[o + 12] = c >>> 24;
+    counters[o + 13] = (c >>> 16) & 0xff;
+    counters[o + 14] = (c >>> 8) & 0xff;
+    counters[o + 15] = c & 0xff;
+  }
+  return counters;
 }
 
 /**

@@ -11,7 +11,9 @@ for (let i = 0; i < ALPHABET.length; i++) IS_B64[ALPHABET.charCodeAt(i)] = 1;
 const PAD = 0x3d; // '='
 
 export function encodeBase64(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  // Most callers hand over a Buffer (cipher output): no view to build then.
+  const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return buf.toString('base64');
 }
 
 /** Strict decode: length a multiple of 4, alphabet only, `=` only as 1 or 2 final characters. */

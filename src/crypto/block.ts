@@ -27,7 +27,7 @@ export function xorBlockInto(target: Uint8Array, offset: number, mask: Uint8Arra
 }
 
 /** Node cipher name for a raw AES key, e.g. `aes-256-cbc`; undefined for a size AES does not have. */
-export function aesCipherName(keyLength: number, mode: 'cbc' | 'ctr'): string | undefined {
+export function aesCipherName(keyLength: number, mode: 'cbc' | 'ctr' | 'ecb'): string | undefined {
   switch (keyLength) {
     case 16:
       return `aes-128-${mode}`;

@@ -15,6 +15,14 @@ describe('base64', () => {
     expect(encodeBase64(backing.subarray(2))).toBe('+/8=');
   });
 
+  it('encodes only the view of a Buffer slice (Buffer fast path), from a pooled slab too', () => {
+    const slab = Buffer.from([1, 2, 0xfb, 0xff, 3]);
+    expect(encodeBase64(slab.subarray(2, 4))).toBe('+/8=');
+    const pooled = Buffer.allocUnsafe(10).fill(0xfb); // small allocUnsafe: a view into Node's shared pool
+    expect(pooled.byteOffset === 0 && pooled.buffer.byteLength === 10).toBe(false);
+    expect(encodeBase64(pooled.subarray(1, 3))).toBe('+/s=');
+  });
+
   it('round-trips any bytes and agrees with Buffer (property)', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
