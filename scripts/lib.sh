@@ -28,3 +28,12 @@ wait_until() {
     sleep 0.5
   done
 }
+
+# The stack's ports (overridable, e.g. to run CI beside a developer's stack).
+stack_ports() {
+  KAFKA_PORT="${RECRYPT_KAFKA_PORT:-9092}"
+  CONTROLLER_PORT="${RECRYPT_CONTROLLER_PORT:-9093}"
+  REDIS_PORT="${RECRYPT_REDIS_PORT:-6379}"
+  MOTO_PORT="${RECRYPT_MOTO_PORT:-4566}"
+  REGISTRY_PORT="${RECRYPT_REGISTRY_PORT:-8081}"
+}

@@ -8,7 +8,8 @@ source "$(dirname "$0")/../lib.sh"
 PIDS="$STACK_DIR/pids"; LOGS="$STACK_DIR/logs"
 mkdir -p "$PIDS" "$LOGS"
 
-KAFKA_PORT=9092; CONTROLLER_PORT=9093; REDIS_PORT=6379; MOTO_PORT=4566; REGISTRY_PORT=8081
+# Ports can be moved (RECRYPT_*_PORT) to run a second stack beside one that is already up.
+stack_ports
 
 # start NAME PORT COMMAND...: runs COMMAND detached in its own session, recording its pid.
 start() {
