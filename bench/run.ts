@@ -3,11 +3,13 @@
  * JSON results to .bench/<suite>-<timestamp>.json. Targets are reported, not asserted: the process
  * exits non-zero only when a suite fails (an error, or outputs that do not check out).
  *
- *   node --import tsx bench/run.ts [--only engine] [--quick]
+ *   node --import tsx bench/run.ts [--only engine] [--only e2e] [--quick]
  */
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DEFAULT_E2E_OPTIONS, QUICK_E2E_OPTIONS, runE2eBench, withEnvOverrides } from './e2e.js';
+import { e2eSummary } from './e2e-report.js';
 import { DEFAULT_ENGINE_OPTIONS, runEngineBench, TARGETS, type EngineBenchResult } from './engine.js';
 import { machine, mib, rate, table, writeResults, type Machine } from './report.js';
 
@@ -64,7 +66,14 @@ const SUITES: readonly Suite[] = [
       return { summary: engineSummary(results), results };
     },
   },
-  // Issue 10 adds the end-to-end suites (recrypt run, Confluent baseline, pipe limit) here.
+  {
+    // Issue 10: recrypt run vs Confluent's libraries vs the bare pipe, on the local stack (both cores).
+    name: 'e2e',
+    async run(quick) {
+      const results = await runE2eBench(withEnvOverrides(quick ? QUICK_E2E_OPTIONS : DEFAULT_E2E_OPTIONS));
+      return { summary: e2eSummary(results), results };
+    },
+  },
 ];
 
 async function main(): Promise<void> {

@@ -1,18 +1,56 @@
 #!/usr/bin/env bash
 # `npm run bench`: installs what is missing (scripts/bootstrap.sh, a no-op when all is there), then runs
-# the benchmark suites in one process: node --import tsx bench/run.ts. Extra arguments go to the
-# runner, e.g. `npm run bench -- --only engine` or `npm run bench -- --quick` (a smoke run).
-# The engine suite runs on one core: pinned to one CPU with taskset when it exists (BENCH_CPU picks
-# which, BENCH_CPU=none disables pinning). Results land in .bench/<suite>-<timestamp>.json.
+# the benchmark suites: node --import tsx bench/run.ts, once per suite. Extra arguments go to the
+# runner, e.g. `npm run bench -- --only engine`, `npm run bench -- --only e2e` or `npm run bench -- --quick`
+# (a smoke run). Results land in .bench/<suite>-<timestamp>.json.
+#
+# - engine: one core, pinned to one CPU with taskset when it exists (BENCH_CPU picks which,
+#   BENCH_CPU=none disables pinning).
+# - e2e: recrypt, the broker and the baselines on the local stack, never pinned (both cores). The stack
+#   is started when it is not up, and stopped again afterwards (only when this script started it).
+#
 # Exit status: non-zero only when a suite fails; missed targets are reported, not fatal.
 source "$(dirname "$0")/lib.sh"
 [[ "${RECRYPT_SKIP_BOOTSTRAP:-0}" == 1 ]] || bash "$ROOT/scripts/bootstrap.sh"
 
 cd "$ROOT"
+ALL_SUITES=(engine e2e)   # bench/run.ts's suites, in its order
+PINNED_SUITES=" engine "
+STACK_SUITES=" e2e "
+
+# --only NAME / --only=NAME select suites (in the order given); every other argument is passed on.
+suites=()
+rest=()
+while (($#)); do
+  case "$1" in
+    --only) [[ $# -ge 2 ]] || die "--only needs a suite name"; suites+=("$2"); shift 2 ;;
+    --only=*) suites+=("${1#--only=}"); shift ;;
+    *) rest+=("$1"); shift ;;
+  esac
+done
+((${#suites[@]})) || suites=("${ALL_SUITES[@]}")
+
 pin=()
 cpu="${BENCH_CPU:-0}"
 if [[ "$cpu" != none ]] && command -v taskset >/dev/null; then
   pin=(taskset -c "$cpu")
 fi
-# --expose-gc: the runner collects garbage between timed runs, so one run's garbage is not billed to the next.
-exec "${pin[@]}" node --expose-gc --import tsx bench/run.ts "$@"
+
+started_stack=0
+cleanup() { ((started_stack)) && bash "$ROOT/scripts/stack/down.sh" || true; }
+trap cleanup EXIT
+for suite in "${suites[@]}"; do
+  if [[ "$STACK_SUITES" == *" $suite "* ]] && { [[ ! -f "$STACK_DIR/env" ]] || ! pid_alive "$STACK_DIR/pids/kafka.pid"; }; then
+    RECRYPT_SKIP_BOOTSTRAP=1 bash "$ROOT/scripts/stack/up.sh"
+    started_stack=1
+  fi
+done
+
+status=0
+for suite in "${suites[@]}"; do
+  cmd=(node --expose-gc --import tsx bench/run.ts --only "$suite" "${rest[@]}")
+  # --expose-gc: the runner collects garbage between timed runs, so one run's garbage is not billed to the next.
+  if [[ "$PINNED_SUITES" == *" $suite "* ]]; then cmd=("${pin[@]}" "${cmd[@]}"); fi
+  "${cmd[@]}" || status=$?
+done
+exit "$status"
