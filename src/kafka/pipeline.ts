@@ -319,18 +319,35 @@ export class TransactionalPipeline {
 
   private async loop(): Promise<void> {
     const batchSize = this.options.batchSize ?? 2000;
+    // The next batch is fetched while the current transaction commits (the commit is a broker round
+    // trip the JavaScript thread would otherwise idle through). A batch fetched ahead of a cycle that
+    // did not commit is dropped: the rewind moved the positions back under it.
+    let prefetched: Promise<SourceRecord[]> | undefined;
     while (!this.stopRequested && !this.allDone()) {
       await this.rebalancing;
       this.resumeDuePartitions();
-      const polled = await consumeBatch(this.consumer!, batchSize).catch((err: unknown) => {
-        const e = classifyKafkaError('consume', err);
-        if (!e.transient) throw e;
-        return [] as SourceRecord[];
-      });
+      const polled = await (prefetched ?? this.poll(batchSize));
+      prefetched = undefined;
       const batch = this.acceptable(polled);
-      if (batch.length > 0) await this.cycle(batch);
+      if (batch.length > 0) {
+        const committed = await this.cycle(batch, () => { prefetched = this.poll(batchSize); });
+        if (!committed && prefetched) {
+          await prefetched;
+          prefetched = undefined;
+        }
+      }
       this.finishRangesAtEnd();
     }
+    // Records fetched ahead and not processed are simply not committed: the next run reads them again.
+    if (prefetched) await prefetched;
+  }
+
+  private poll(batchSize: number): Promise<SourceRecord[]> {
+    return consumeBatch(this.consumer!, batchSize).catch((err: unknown) => {
+      const e = classifyKafkaError('consume', err);
+      if (!e.transient) throw e;
+      return [] as SourceRecord[];
+    });
   }
 
   /** Drops records of partitions that are halted, paused, not owned, past their range, or stale. */
@@ -383,7 +400,11 @@ export class TransactionalPipeline {
     }
   }
 
-  private async cycle(batch: SourceRecord[]): Promise<void> {
+  /**
+   * One batch: process, then write and commit in one transaction. Returns whether it committed.
+   * `whileCommitting` runs once the outputs and offsets are in the transaction, before the commit.
+   */
+  private async cycle(batch: SourceRecord[], whileCommitting: () => void): Promise<boolean> {
     const started = Date.now();
     let processed;
     try {
@@ -391,7 +412,7 @@ export class TransactionalPipeline {
     } catch (err) {
       if (!isTransient(err)) throw err;
       await this.backOff(batch, err as RecryptError);
-      return;
+      return false;
     }
     this.failures = 0;
 
@@ -421,7 +442,7 @@ export class TransactionalPipeline {
 
     const commitStarted = Date.now();
     try {
-      await this.commitTransaction(outputs, [...nextOffsets.values()]);
+      await this.commitTransaction(outputs, [...nextOffsets.values()], whileCommitting);
     } catch (err) {
       const e = classifyKafkaError('transaction', err);
       this.options.observer?.onAbort?.(e);
@@ -429,7 +450,7 @@ export class TransactionalPipeline {
       if (e.code === 'KAFKA_FENCED') throw e;
       await this.rewind(batch);
       await this.backOff([], e);
-      return;
+      return false;
     }
 
     for (const [key, next] of nextOffsets) {
@@ -448,6 +469,7 @@ export class TransactionalPipeline {
     const totals = [...counts.values()].reduce((t, c) => ({ records: t.records + c.records, written: t.written + c.written, dlq: t.dlq + c.dlq }), { records: 0, written: 0, dlq: 0 });
     this.lastProgressAt = Date.now();
     this.options.observer?.onBatchCommitted?.({ ...totals, latencyMs: this.lastProgressAt - started, commitMs: this.lastProgressAt - commitStarted });
+    return true;
   }
 
   private newProgress(tp: TopicPartition): PartitionProgress {
@@ -456,13 +478,28 @@ export class TransactionalPipeline {
     return p;
   }
 
-  private async commitTransaction(outputs: OutputRecord[], offsets: TopicPartitionOffset[]): Promise<void> {
+  private async commitTransaction(outputs: OutputRecord[], offsets: TopicPartitionOffset[], whileCommitting: () => void): Promise<void> {
     if (outputs.length === 0 && offsets.length === 0) return;
     const producer = this.producer!;
     await transactions.begin(producer);
-    for (const record of outputs) await this.produceWithBackpressure(record);
+    for (const record of outputs) {
+      // Synchronous unless librdkafka's local queue is full.
+      if (!this.tryProduce(record)) await this.produceWithBackpressure(record);
+    }
     if (offsets.length) await transactions.sendOffsets(producer, offsets, this.consumer!, this.txTimeoutMs);
+    whileCommitting();
     await transactions.commit(producer, this.txTimeoutMs);
+  }
+
+  /** Produces one record; false when the local queue is full (the caller waits and retries). */
+  private tryProduce(record: OutputRecord): boolean {
+    try {
+      produce(this.producer!, record);
+      return true;
+    } catch (err) {
+      if (isQueueFull(err)) return false;
+      throw err;
+    }
   }
 
   private async produceWithBackpressure(record: OutputRecord): Promise<void> {
@@ -472,7 +509,7 @@ export class TransactionalPipeline {
         return;
       } catch (err) {
         // Local queue full: let librdkafka drain, then retry the same record.
-        if ((err as RecryptError).cause && ((err as RecryptError).cause as { code?: number }).code === kafka.CODES.ERRORS.ERR__QUEUE_FULL) {
+        if (isQueueFull(err)) {
           await new Promise((r) => setTimeout(r, 20));
           continue;
         }
@@ -532,6 +569,11 @@ export class TransactionalPipeline {
     if (this.consumer) await disconnect(this.consumer);
     if (this.producer) await disconnect(this.producer);
   }
+}
+
+function isQueueFull(err: unknown): boolean {
+  const cause = (err as RecryptError | undefined)?.cause as { code?: number } | undefined;
+  return cause?.code === kafka.CODES.ERRORS.ERR__QUEUE_FULL;
 }
 
 export { OFFSET_BEGINNING, OFFSET_END };

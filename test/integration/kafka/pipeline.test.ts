@@ -115,6 +115,39 @@ describe('TransactionalPipeline', () => {
     expect(await consumeRaw(target, { idleMs: 2000 })).toHaveLength(100);
   });
 
+  it('aborts a transaction the broker refuses at commit, drops the batch fetched ahead, and replays', async () => {
+    const source = await createTopic('pipe-src', 2);
+    // The broker refuses records over 1 KiB on the target: the failure surfaces at commit time, after
+    // the next batch was already fetched ahead.
+    const target = await createTopic('pipe-dst', 2, { 'max.message.bytes': '1024' });
+    created.push(source, target);
+    await produceRaw(source, records(600, 2));
+    let failuresLeft = 3;
+    let cycles = 0;
+    const aborts: string[] = [];
+    const failing = async (batch: readonly SourceRecord[]) => {
+      const ok = await upper(target)(batch);
+      cycles += 1;
+      if (cycles >= 2 && failuresLeft > 0) {
+        failuresLeft -= 1;
+        return ok.map((r) => ('outputs' in r ? { outputs: r.outputs.map((o) => ({ ...o, value: Buffer.alloc(4096, 1) })) } : r));
+      }
+      return ok;
+    };
+    const summary = await (await bounded(source, { processor: failing, batchSize: 50, observer: { onAbort: (e) => aborts.push(e.code) } })).run();
+    expect(aborts.length).toBeGreaterThanOrEqual(3);
+    expect(summary.records).toBe(600);
+    const out = await consumeRaw(target, { count: 600 });
+    expect(out).toHaveLength(600);
+    expect(new Set(out.map((r) => r.key!.toString())).size).toBe(600);
+    for (const p of [0, 1]) {
+      const ids = out.filter((r) => r.partition === p).map((r) => Number(r.key!.toString().slice(1)));
+      expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    }
+    expect(out.every((r) => r.value === null || r.value.length < 100)).toBe(true);
+    expect(await consumeRaw(target, { idleMs: 2000 })).toHaveLength(600);
+  });
+
   it('streams a subscribed topic until stopped', async () => {
     const [source, target] = await topics(2);
     await produceRaw(source, records(20, 2));
