@@ -45,7 +45,8 @@ describe('recrypt backfill with two workers, one killed twice', () => {
 
     const name = uniqueName('bf').toLowerCase();
     const kek = uniqueName('bf-kek');
-    const jobFile = writeJobFile(backfillJobYaml({ name, source, target, kek }));
+    // Small transactions keep the run long enough for two kills on a fast machine.
+    const jobFile = writeJobFile(backfillJobYaml({ name, source, target, kek, batchSize: 250 }));
     const submitted = await recrypt(['backfill', 'submit', jobFile]);
     expect(submitted.code, submitted.stderr).toBe(0);
     expect(submitted.stdout).toContain(`${PARTITIONS} tasks over ${PARTITIONS} partitions, ${RECORDS} offsets`);
@@ -68,7 +69,7 @@ describe('recrypt backfill with two workers, one killed twice', () => {
         const deadline = Date.now() + 60_000;
         while (!(await activeWorkers(name)).includes(me) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
         // Let it commit a few transactions of its own first.
-        await new Promise((r) => setTimeout(r, 1500));
+        await new Promise((r) => setTimeout(r, 500));
         if (!(await activeWorkers(name)).includes(me)) break;
         a.child.kill('SIGKILL');
         await a;
