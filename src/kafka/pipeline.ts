@@ -20,7 +20,7 @@ import {
   committedOffsets, connect, consumeBatch, disconnect, produce, seek, transactions, watermarks,
   type NativeConsumer, type NativeProducer, type TopicPartitionOffset,
 } from './native.js';
-import { partitionKey, type OutputRecord, type ProcessedRecord, type RecordProcessor, type SourceRecord, type TopicPartition } from './types.js';
+import { partitionKey, type OutputRecord, type RecordProcessor, type SourceRecord, type TopicPartition } from './types.js';
 
 export type StartAt = 'earliest' | 'latest' | 'committed';
 
@@ -319,48 +319,36 @@ export class TransactionalPipeline {
 
   private async loop(): Promise<void> {
     const batchSize = this.options.batchSize ?? 2000;
-    // While a transaction commits (a broker round trip the JavaScript thread would idle through), the
-    // next batch is fetched and transformed. Nothing of it is written before that commit succeeded; a
-    // batch worked ahead of a cycle that did not commit is dropped, since the rewind moved the
-    // positions back under it.
-    let ahead: Promise<WorkedAhead> | undefined;
+    // The next batch is fetched while the current transaction commits (the commit is a broker round
+    // trip the JavaScript thread would otherwise idle through). Transforming it then too was measured
+    // slower (the commit's completion waits for the JavaScript thread) and held two batches in memory.
+    // A batch fetched ahead of a cycle that did not commit is dropped and its partitions sought back.
+    let prefetched: Promise<SourceRecord[]> | undefined;
     while (!this.stopRequested && !this.allDone()) {
       await this.rebalancing;
       this.resumeDuePartitions();
-      let batch: SourceRecord[];
-      let processed: Promise<ProcessedRecord[]> | undefined;
-      if (ahead) {
-        ({ batch, processed } = await ahead);
-        ahead = undefined;
-      } else {
-        batch = this.acceptable(await this.poll(batchSize));
-      }
+      const polled = await (prefetched ?? this.poll(batchSize));
+      prefetched = undefined;
+      const batch = this.acceptable(polled);
       if (batch.length > 0) {
-        const committed = await this.cycle(batch, processed, () => { ahead = this.workAhead(batchSize); });
-        if (!committed && ahead) {
-          await this.drop(ahead);
-          ahead = undefined;
+        const committed = await this.cycle(batch, () => { prefetched = this.poll(batchSize); });
+        if (!committed && prefetched) {
+          await this.drop(await prefetched);
+          prefetched = undefined;
         }
       }
       this.finishRangesAtEnd();
     }
-    // Records worked ahead and not written are not committed either: the next run reads them again.
-    if (ahead) await settle(ahead);
+    // Records fetched ahead and not processed are simply not committed: the next run reads them again.
+    if (prefetched) await prefetched;
   }
 
   /**
-   * Drops work done ahead of a cycle that did not commit. The consumer has already moved past those
-   * records, so every partition in them is sought back to its first dropped record, unless the failed
+   * Drops records fetched ahead of a cycle that did not commit. The consumer has already moved past
+   * them, so every partition in them is sought back to its first dropped record, unless the failed
    * cycle's own rewind put it further back already.
    */
-  private async drop(ahead: Promise<WorkedAhead>): Promise<void> {
-    let records: SourceRecord[] = [];
-    try {
-      records = (await ahead).fetched;
-    } catch {
-      // the fetch itself failed: nothing was consumed
-    }
-    await settle(ahead);
+  private async drop(records: readonly SourceRecord[]): Promise<void> {
     const firsts = new Map<string, TopicPartitionOffset>();
     for (const r of records) {
       const key = partitionKey(r.topic, r.partition);
@@ -375,30 +363,12 @@ export class TransactionalPipeline {
     }
   }
 
-  private workAhead(batchSize: number): Promise<WorkedAhead> {
-    const ahead = this.poll(batchSize).then((fetched) => {
-      const batch = this.acceptable(fetched);
-      const processed = batch.length > 0 ? this.options.processor(batch) : Promise.resolve([]);
-      processed.catch(() => undefined); // awaited, and its error handled, by the next cycle
-      return { fetched, batch, processed };
-    });
-    ahead.catch(() => undefined); // likewise: the loop awaits it after the commit
-    return ahead;
-  }
-
   private poll(batchSize: number): Promise<SourceRecord[]> {
     return consumeBatch(this.consumer!, batchSize).catch((err: unknown) => {
       const e = classifyKafkaError('consume', err);
       if (!e.transient) throw e;
       return [] as SourceRecord[];
     });
-  }
-
-  private stillWanted(r: SourceRecord): boolean {
-    const key = partitionKey(r.topic, r.partition);
-    if (!this.owned.has(key) || this.halted.has(key)) return false;
-    const p = this.progress.get(key);
-    return !(p?.done || (p?.end !== undefined && r.offset >= p.end));
   }
 
   /** Drops records of partitions that are halted, paused, not owned, past their range, or stale. */
@@ -455,30 +425,17 @@ export class TransactionalPipeline {
    * One batch: process, then write and commit in one transaction. Returns whether it committed.
    * `whileCommitting` runs once the outputs and offsets are in the transaction, before the commit.
    */
-  private async cycle(
-    fetched: SourceRecord[], processedAhead: Promise<ProcessedRecord[]> | undefined, whileCommitting: () => void,
-  ): Promise<boolean> {
+  private async cycle(batch: SourceRecord[], whileCommitting: () => void): Promise<boolean> {
     const started = Date.now();
-    let batch = fetched;
-    let processed: ProcessedRecord[];
+    let processed;
     try {
-      processed = await (processedAhead ?? this.options.processor(batch));
+      processed = await this.options.processor(batch);
     } catch (err) {
       if (!isTransient(err)) throw err;
       await this.backOff(batch, err as RecryptError);
       return false;
     }
     this.failures = 0;
-    if (processedAhead) {
-      // Worked ahead during the previous commit: drop what a halt, a revoke or a finished range in
-      // that commit made unwanted since.
-      const keep = batch.map((r) => this.stillWanted(r));
-      if (keep.includes(false)) {
-        batch = batch.filter((_, i) => keep[i]);
-        processed = processed.filter((_, i) => keep[i]);
-      }
-      if (batch.length === 0) return true;
-    }
 
     // Per partition, keep records up to (not including) the first halt.
     const outputs: OutputRecord[] = [];
@@ -632,23 +589,6 @@ export class TransactionalPipeline {
   private async close(): Promise<void> {
     if (this.consumer) await disconnect(this.consumer);
     if (this.producer) await disconnect(this.producer);
-  }
-}
-
-interface WorkedAhead {
-  /** Everything the consumer returned (the position is past all of it). */
-  readonly fetched: SourceRecord[];
-  /** The records accepted for processing. */
-  readonly batch: SourceRecord[];
-  readonly processed: Promise<ProcessedRecord[]>;
-}
-
-/** Waits for work done ahead and ignores its outcome (it is being dropped). */
-async function settle(ahead: Promise<WorkedAhead>): Promise<void> {
-  try {
-    await (await ahead).processed;
-  } catch {
-    // dropped work: its failure does not matter
   }
 }
 
