@@ -319,56 +319,18 @@ export class TransactionalPipeline {
 
   private async loop(): Promise<void> {
     const batchSize = this.options.batchSize ?? 2000;
-    // The next batch is fetched while the current transaction commits (the commit is a broker round
-    // trip the JavaScript thread would otherwise idle through). Transforming it then too was measured
-    // slower (the commit's completion waits for the JavaScript thread) and held two batches in memory.
-    // A batch fetched ahead of a cycle that did not commit is dropped and its partitions sought back.
-    let prefetched: Promise<SourceRecord[]> | undefined;
     while (!this.stopRequested && !this.allDone()) {
       await this.rebalancing;
       this.resumeDuePartitions();
-      const polled = await (prefetched ?? this.poll(batchSize));
-      prefetched = undefined;
+      const polled = await consumeBatch(this.consumer!, batchSize).catch((err: unknown) => {
+        const e = classifyKafkaError('consume', err);
+        if (!e.transient) throw e;
+        return [] as SourceRecord[];
+      });
       const batch = this.acceptable(polled);
-      if (batch.length > 0) {
-        const committed = await this.cycle(batch, () => { prefetched = this.poll(batchSize); });
-        if (!committed && prefetched) {
-          await this.drop(await prefetched);
-          prefetched = undefined;
-        }
-      }
+      if (batch.length > 0) await this.cycle(batch);
       this.finishRangesAtEnd();
     }
-    // Records fetched ahead and not processed are simply not committed: the next run reads them again.
-    if (prefetched) await prefetched;
-  }
-
-  /**
-   * Drops records fetched ahead of a cycle that did not commit. The consumer has already moved past
-   * them, so every partition in them is sought back to its first dropped record, unless the failed
-   * cycle's own rewind put it further back already.
-   */
-  private async drop(records: readonly SourceRecord[]): Promise<void> {
-    const firsts = new Map<string, TopicPartitionOffset>();
-    for (const r of records) {
-      const key = partitionKey(r.topic, r.partition);
-      if (!firsts.has(key)) firsts.set(key, { topic: r.topic, partition: r.partition, offset: r.offset });
-    }
-    for (const [key, first] of firsts) {
-      if (!this.owned.has(key) || this.halted.has(key)) continue;
-      const expected = this.expected.get(key);
-      const target = expected !== undefined && expected < first.offset ? expected : first.offset;
-      this.expected.set(key, target);
-      await seek(this.consumer!, { ...first, offset: target }).catch(() => undefined);
-    }
-  }
-
-  private poll(batchSize: number): Promise<SourceRecord[]> {
-    return consumeBatch(this.consumer!, batchSize).catch((err: unknown) => {
-      const e = classifyKafkaError('consume', err);
-      if (!e.transient) throw e;
-      return [] as SourceRecord[];
-    });
   }
 
   /** Drops records of partitions that are halted, paused, not owned, past their range, or stale. */
@@ -421,11 +383,7 @@ export class TransactionalPipeline {
     }
   }
 
-  /**
-   * One batch: process, then write and commit in one transaction. Returns whether it committed.
-   * `whileCommitting` runs once the outputs and offsets are in the transaction, before the commit.
-   */
-  private async cycle(batch: SourceRecord[], whileCommitting: () => void): Promise<boolean> {
+  private async cycle(batch: SourceRecord[]): Promise<void> {
     const started = Date.now();
     let processed;
     try {
@@ -433,7 +391,7 @@ export class TransactionalPipeline {
     } catch (err) {
       if (!isTransient(err)) throw err;
       await this.backOff(batch, err as RecryptError);
-      return false;
+      return;
     }
     this.failures = 0;
 
@@ -463,7 +421,7 @@ export class TransactionalPipeline {
 
     const commitStarted = Date.now();
     try {
-      await this.commitTransaction(outputs, [...nextOffsets.values()], whileCommitting);
+      await this.commitTransaction(outputs, [...nextOffsets.values()]);
     } catch (err) {
       const e = classifyKafkaError('transaction', err);
       this.options.observer?.onAbort?.(e);
@@ -471,7 +429,7 @@ export class TransactionalPipeline {
       if (e.code === 'KAFKA_FENCED') throw e;
       await this.rewind(batch);
       await this.backOff([], e);
-      return false;
+      return;
     }
 
     for (const [key, next] of nextOffsets) {
@@ -490,7 +448,6 @@ export class TransactionalPipeline {
     const totals = [...counts.values()].reduce((t, c) => ({ records: t.records + c.records, written: t.written + c.written, dlq: t.dlq + c.dlq }), { records: 0, written: 0, dlq: 0 });
     this.lastProgressAt = Date.now();
     this.options.observer?.onBatchCommitted?.({ ...totals, latencyMs: this.lastProgressAt - started, commitMs: this.lastProgressAt - commitStarted });
-    return true;
   }
 
   private newProgress(tp: TopicPartition): PartitionProgress {
@@ -499,28 +456,13 @@ export class TransactionalPipeline {
     return p;
   }
 
-  private async commitTransaction(outputs: OutputRecord[], offsets: TopicPartitionOffset[], whileCommitting: () => void): Promise<void> {
+  private async commitTransaction(outputs: OutputRecord[], offsets: TopicPartitionOffset[]): Promise<void> {
     if (outputs.length === 0 && offsets.length === 0) return;
     const producer = this.producer!;
     await transactions.begin(producer);
-    for (const record of outputs) {
-      // Synchronous unless librdkafka's local queue is full.
-      if (!this.tryProduce(record)) await this.produceWithBackpressure(record);
-    }
+    for (const record of outputs) await this.produceWithBackpressure(record);
     if (offsets.length) await transactions.sendOffsets(producer, offsets, this.consumer!, this.txTimeoutMs);
-    whileCommitting();
     await transactions.commit(producer, this.txTimeoutMs);
-  }
-
-  /** Produces one record; false when the local queue is full (the caller waits and retries). */
-  private tryProduce(record: OutputRecord): boolean {
-    try {
-      produce(this.producer!, record);
-      return true;
-    } catch (err) {
-      if (isQueueFull(err)) return false;
-      throw err;
-    }
   }
 
   private async produceWithBackpressure(record: OutputRecord): Promise<void> {
@@ -530,7 +472,7 @@ export class TransactionalPipeline {
         return;
       } catch (err) {
         // Local queue full: let librdkafka drain, then retry the same record.
-        if (isQueueFull(err)) {
+        if ((err as RecryptError).cause && ((err as RecryptError).cause as { code?: number }).code === kafka.CODES.ERRORS.ERR__QUEUE_FULL) {
           await new Promise((r) => setTimeout(r, 20));
           continue;
         }
@@ -590,11 +532,6 @@ export class TransactionalPipeline {
     if (this.consumer) await disconnect(this.consumer);
     if (this.producer) await disconnect(this.producer);
   }
-}
-
-function isQueueFull(err: unknown): boolean {
-  const cause = (err as RecryptError | undefined)?.cause as { code?: number } | undefined;
-  return cause?.code === kafka.CODES.ERRORS.ERR__QUEUE_FULL;
 }
 
 export { OFFSET_BEGINNING, OFFSET_END };
