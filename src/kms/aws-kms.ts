@@ -27,6 +27,7 @@ import {
 } from './kms-error.js';
 import { prop, type Env } from './settings.js';
 import { RecryptError, type ErrorCode } from '../util/errors.js';
+import { ClientCache } from './client-cache.js';
 
 export const AWS_KMS_TYPE = 'aws-kms';
 
@@ -42,7 +43,6 @@ export const AWS_KMS_PROPS = {
 
 const DEFAULT_SESSION_NAME = 'confluent-encrypt';
 const DEFAULT_TIMEOUT_MS = 10_000;
-const MAX_CLIENTS = 64;
 
 /** The part of KMSClient the driver uses (so tests can inject a stub). */
 export type AwsKmsClientLike = Pick<KMSClient, 'send'>;
@@ -73,7 +73,7 @@ export class AwsKmsDriver implements KmsDriver {
   readonly #options: AwsKmsOptions;
   readonly #env: Env;
   /** Clients by (region, credential identity, endpoint). Values are promises so concurrent first calls share one. */
-  readonly #clients = new Map<string, Promise<AwsKmsClientLike>>();
+  readonly #clients = new ClientCache<AwsKmsClientLike>();
 
   constructor(options: AwsKmsOptions = {}) {
     this.#options = options;
@@ -109,17 +109,7 @@ export class AwsKmsDriver implements KmsDriver {
     const auth = this.#auth(props);
     const endpoint = this.#options.endpoint ?? this.#env['AWS_ENDPOINT_URL_KMS'] ?? this.#env['AWS_ENDPOINT_URL'] ?? '';
     const cacheKey = JSON.stringify([region, endpoint, auth.identity]);
-    let client = this.#clients.get(cacheKey);
-    if (client === undefined) {
-      client = this.#newClient(region, auth);
-      client.catch(() => this.#clients.delete(cacheKey));
-      if (this.#clients.size >= MAX_CLIENTS) {
-        const oldest = this.#clients.keys().next().value;
-        if (oldest !== undefined) this.#clients.delete(oldest);
-      }
-      this.#clients.set(cacheKey, client);
-    }
-    return client;
+    return this.#clients.get(cacheKey, () => this.#newClient(region, auth));
   }
 
   /**

@@ -20,6 +20,7 @@ import { RecryptError, type ErrorCode } from '../util/errors.js';
 import type { KmsDriver, KmsProps } from './kms-driver.js';
 import { isNetworkFailure, isTransientStatus, kmsError, numberProp, refusedCode, safeToken, stringProp, type KmsOperation } from './kms-error.js';
 import { prop } from './settings.js';
+import { ClientCache } from './client-cache.js';
 
 export const AZURE_KMS_TYPE = 'azure-kms';
 export const AZURE_ALGORITHM = 'RSA-OAEP-256';
@@ -32,7 +33,6 @@ export const AZURE_KMS_PROPS = {
 } as const;
 
 const DEFAULT_TIMEOUT_MS = 10_000;
-const MAX_CLIENTS = 64;
 
 export interface AzureKmsOptions {
   /** Used when a KEK's props carry no client secret. Default: DefaultAzureCredential. */
@@ -58,7 +58,7 @@ export class AzureKmsDriver implements KmsDriver {
   readonly #timeoutMs: number;
   #defaultCredential: Promise<TokenCredential> | undefined;
   readonly #credentials = new Map<string, Promise<TokenCredential>>();
-  readonly #clients = new Map<string, Promise<CryptographyClient>>();
+  readonly #clients = new ClientCache<CryptographyClient>();
 
   constructor(options: AzureKmsOptions = {}) {
     this.#options = options;
@@ -93,20 +93,13 @@ export class AzureKmsDriver implements KmsDriver {
     const explicit = tenantId !== undefined && clientId !== undefined && clientSecret !== undefined;
     const identity = explicit ? JSON.stringify([tenantId, clientId, fingerprint(clientSecret)]) : 'default';
     const cacheKey = JSON.stringify([kmsKeyId, identity]);
-    let client = this.#clients.get(cacheKey);
-    if (client === undefined) {
+    const client = this.#clients.get(cacheKey, () => {
       const credential = explicit ? this.#secretCredential(identity, tenantId, clientId, clientSecret) : this.#fallbackCredential();
-      client = credential.then(async (cred) => {
+      return credential.then(async (cred) => {
         const { CryptographyClient: Client } = await loadKeys();
         return new Client(kmsKeyId, cred, { ...this.#options.clientOptions, retryOptions: { maxRetries: 0 } });
       });
-      client.catch(() => this.#clients.delete(cacheKey));
-      if (this.#clients.size >= MAX_CLIENTS) {
-        const oldest = this.#clients.keys().next().value;
-        if (oldest !== undefined) this.#clients.delete(oldest);
-      }
-      this.#clients.set(cacheKey, client);
-    }
+    });
     try {
       return await client;
     } catch (err) {

@@ -24,6 +24,7 @@ import { RecryptError, type ErrorCode } from '../util/errors.js';
 import type { KmsDriver, KmsProps } from './kms-driver.js';
 import { isNetworkFailure, isTransientStatus, kmsError, numberProp, refusedCode, stringProp, type KmsOperation } from './kms-error.js';
 import { envSetting, prop, setting, truthy, type Env } from './settings.js';
+import { ClientCache } from './client-cache.js';
 
 export const GCP_KMS_TYPE = 'gcp-kms';
 
@@ -39,7 +40,6 @@ export const GCP_KMS_PROPS = {
 } as const;
 
 const DEFAULT_TIMEOUT_MS = 10_000;
-const MAX_CLIENTS = 64;
 const KEY_NAME = /^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/;
 
 /** The part of the client the driver uses. */
@@ -68,7 +68,7 @@ export class GcpKmsDriver implements KmsDriver {
   readonly #options: GcpKmsOptions;
   readonly #env: Env;
   readonly #timeoutMs: number;
-  readonly #clients = new Map<string, Promise<GcpKmsClientLike>>();
+  readonly #clients = new ClientCache<GcpKmsClientLike>();
 
   constructor(options: GcpKmsOptions = {}) {
     this.#options = options;
@@ -104,20 +104,11 @@ export class GcpKmsDriver implements KmsDriver {
     const credentials = credentialsFrom(props);
     const identity = credentials === undefined ? 'adc' : [credentials.client_email, credentials.private_key_id, fingerprint(credentials.private_key)];
     const cacheKey = JSON.stringify([transport, identity]);
-    let client = this.#clients.get(cacheKey);
-    if (client === undefined) {
-      client = loadKms().then(({ KeyManagementServiceClient: Client }) => {
-        const opts: ClientOptions = { ...this.#options.clientOptions, ...transport };
-        if (credentials !== undefined) opts.credentials = credentials;
-        return new Client(opts);
-      });
-      client.catch(() => this.#clients.delete(cacheKey));
-      if (this.#clients.size >= MAX_CLIENTS) {
-        const oldest = this.#clients.keys().next().value;
-        if (oldest !== undefined) this.#clients.delete(oldest);
-      }
-      this.#clients.set(cacheKey, client);
-    }
+    const client = this.#clients.get(cacheKey, () => loadKms().then(({ KeyManagementServiceClient: Client }) => {
+      const opts: ClientOptions = { ...this.#options.clientOptions, ...transport };
+      if (credentials !== undefined) opts.credentials = credentials;
+      return new Client(opts);
+    }));
     try {
       return await client;
     } catch (err) {
