@@ -139,16 +139,22 @@ export async function backfillStatus(ctx: BackfillContext, job: string, settings
   const [state, done, progress, report] = await Promise.all([
     store.state(job), store.doneTasks(job), store.progress(job, plan.tasks.map((t) => t.id)), store.report(job),
   ]);
-  const stateOf = new Map<string, TaskQueueState>();
+  let stateOf = new Map<string, TaskQueueState>();
   const reasons = new Map<string, string>();
   const queue = openQueue(ctx.redisUrl, job);
   try {
-    for (const type of QUEUE_STATES) {
-      for (const j of await queue.getJobs([type])) {
-        if (!j?.id || j.name === FINALIZE_TASK) continue;
-        stateOf.set(j.id, type);
-        if (type === 'failed' && j.failedReason) reasons.set(j.id, j.failedReason);
+    // The lists are read one after another, so a task moving between two of them during the read can
+    // be missed (e.g. wait -> active after `active` was read): read again until every task is placed.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      stateOf = new Map();
+      for (const type of QUEUE_STATES) {
+        for (const j of await queue.getJobs([type])) {
+          if (!j?.id || j.name === FINALIZE_TASK) continue;
+          stateOf.set(j.id, type);
+          if (type === 'failed' && j.failedReason) reasons.set(j.id, j.failedReason);
+        }
       }
+      if (plan.tasks.every((t) => stateOf.has(t.id) || done.has(t.id))) break;
     }
   } finally {
     await queue.close();

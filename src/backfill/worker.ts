@@ -173,17 +173,24 @@ export class BackfillWorker {
     }
     const active: ActiveTask = { task, pipeline: run.pipeline, last: { committed: task.from, written: 0, dlq: 0, at: Date.now() } };
     this.active.set(job.id!, active);
+    // A pause or cancel seen by the watcher while this task was starting did not reach it: look again.
+    void this.store.state(this.options.job).then((now) => {
+      if (now === 'paused' || now === 'cancelled') this.stopTask(job.id!, now);
+    }, () => undefined);
     const timer = setInterval(() => void this.flush(active), this.settings.progressIntervalMs);
-    let summary: PipelineSummary;
+    let summary: PipelineSummary | undefined;
+    let failure: unknown;
     try {
       summary = await run.done;
     } catch (err) {
-      return this.interrupted(job, token, task, err, active.reason);
-    } finally {
-      clearInterval(timer);
-      this.active.delete(job.id!);
-      await this.flush(active);
+      failure = err;
     }
+    // The final progress lands before the task leaves `active`, so a status that shows no active task
+    // never shows stale progress either.
+    clearInterval(timer);
+    this.active.delete(job.id!);
+    await this.flush(active);
+    if (summary === undefined) return this.interrupted(job, token, task, failure, active.reason);
     const p = summary.partitions.find((x) => x.topic === task.topic && x.partition === task.partition);
     if (p?.halted) {
       this.options.logger.error('task failed: partition halted', { task: id, offset: p.halted.offset, code: p.halted.code });

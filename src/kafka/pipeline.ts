@@ -319,17 +319,65 @@ export class TransactionalPipeline {
 
   private async loop(): Promise<void> {
     const batchSize = this.options.batchSize ?? 2000;
-    while (!this.stopRequested && !this.allDone()) {
-      await this.rebalancing;
-      this.resumeDuePartitions();
-      const polled = await consumeBatch(this.consumer!, batchSize).catch((err: unknown) => {
-        const e = classifyKafkaError('consume', err);
-        if (!e.transient) throw e;
-        return [] as SourceRecord[];
-      });
-      const batch = this.acceptable(polled);
-      if (batch.length > 0) await this.cycle(batch);
-      this.finishRangesAtEnd();
+    // The next batch is fetched while the current transaction commits (the commit is a broker round
+    // trip the JavaScript thread would otherwise idle through). Transforming it then too was measured
+    // slower (the commit's completion waits for the JavaScript thread) and held two batches in memory.
+    // A batch fetched ahead of a cycle that did not commit is dropped and its partitions sought back.
+    let prefetched: Promise<SourceRecord[]> | undefined;
+    try {
+      while (!this.stopRequested && !this.allDone()) {
+        await this.rebalancing;
+        this.resumeDuePartitions();
+        const polled = await (prefetched ?? this.poll(batchSize));
+        prefetched = undefined;
+        const batch = this.acceptable(polled);
+        if (batch.length > 0) {
+          const committed = await this.cycle(batch, () => { prefetched = this.poll(batchSize); });
+          if (!committed && prefetched) {
+            await this.drop(await prefetched);
+            prefetched = undefined;
+          }
+          // Ends seen by fetches that overlapped a failed cycle may lie beyond records now unread
+          // again; the consumer reports the end anew when it gets there after the seek.
+          if (!committed) this.eofAt.clear();
+        }
+        // An end-of-partition seen by a fetch still in flight says nothing yet: its records have not
+        // been accepted, so `expected` does not show them. Judge the ranges only with no fetch pending.
+        if (!prefetched) this.finishRangesAtEnd();
+      }
+    } finally {
+      // Records fetched ahead and not processed are simply not committed: the next run reads them again.
+      if (prefetched) await prefetched.catch(() => undefined);
+    }
+  }
+
+  private poll(batchSize: number): Promise<SourceRecord[]> {
+    return consumeBatch(this.consumer!, batchSize).catch((err: unknown) => {
+      const e = classifyKafkaError('consume', err);
+      if (!e.transient) throw e;
+      return [] as SourceRecord[];
+    });
+  }
+
+  /**
+   * Drops records fetched ahead of a cycle that did not commit. The consumer has already moved past
+   * them, so every partition in them is sought back to its first dropped record, unless the failed
+   * cycle's own rewind put it further back already.
+   */
+  private async drop(records: readonly SourceRecord[]): Promise<void> {
+    const firsts = new Map<string, TopicPartitionOffset>();
+    for (const r of records) {
+      const key = partitionKey(r.topic, r.partition);
+      if (!firsts.has(key)) firsts.set(key, { topic: r.topic, partition: r.partition, offset: r.offset });
+    }
+    for (const [key, first] of firsts) {
+      // An end seen by the dropped fetch lies beyond records that are now unread again.
+      this.eofAt.delete(key);
+      if (!this.owned.has(key) || this.halted.has(key)) continue;
+      const expected = this.expected.get(key);
+      const target = expected !== undefined && expected < first.offset ? expected : first.offset;
+      this.expected.set(key, target);
+      await seek(this.consumer!, { ...first, offset: target }).catch(() => undefined);
     }
   }
 
@@ -360,7 +408,7 @@ export class TransactionalPipeline {
   private finishRangesAtEnd(): void {
     for (const [key, seen] of this.eofAt) {
       const p = this.progress.get(key);
-      if (!p || p.done || p.end === undefined || seen < p.end) continue;
+      if (!p || p.done || p.halted || p.end === undefined || seen < p.end) continue;
       const inFlight = (this.expected.get(key) ?? p.committed) > p.committed;
       if (inFlight) continue;
       p.done = true;
@@ -383,7 +431,11 @@ export class TransactionalPipeline {
     }
   }
 
-  private async cycle(batch: SourceRecord[]): Promise<void> {
+  /**
+   * One batch: process, then write and commit in one transaction. Returns whether it committed.
+   * `whileCommitting` runs once the outputs and offsets are in the transaction, before the commit.
+   */
+  private async cycle(batch: SourceRecord[], whileCommitting: () => void): Promise<boolean> {
     const started = Date.now();
     let processed;
     try {
@@ -391,7 +443,7 @@ export class TransactionalPipeline {
     } catch (err) {
       if (!isTransient(err)) throw err;
       await this.backOff(batch, err as RecryptError);
-      return;
+      return false;
     }
     this.failures = 0;
 
@@ -421,7 +473,7 @@ export class TransactionalPipeline {
 
     const commitStarted = Date.now();
     try {
-      await this.commitTransaction(outputs, [...nextOffsets.values()]);
+      await this.commitTransaction(outputs, [...nextOffsets.values()], whileCommitting);
     } catch (err) {
       const e = classifyKafkaError('transaction', err);
       this.options.observer?.onAbort?.(e);
@@ -429,7 +481,7 @@ export class TransactionalPipeline {
       if (e.code === 'KAFKA_FENCED') throw e;
       await this.rewind(batch);
       await this.backOff([], e);
-      return;
+      return false;
     }
 
     for (const [key, next] of nextOffsets) {
@@ -448,6 +500,7 @@ export class TransactionalPipeline {
     const totals = [...counts.values()].reduce((t, c) => ({ records: t.records + c.records, written: t.written + c.written, dlq: t.dlq + c.dlq }), { records: 0, written: 0, dlq: 0 });
     this.lastProgressAt = Date.now();
     this.options.observer?.onBatchCommitted?.({ ...totals, latencyMs: this.lastProgressAt - started, commitMs: this.lastProgressAt - commitStarted });
+    return true;
   }
 
   private newProgress(tp: TopicPartition): PartitionProgress {
@@ -456,13 +509,28 @@ export class TransactionalPipeline {
     return p;
   }
 
-  private async commitTransaction(outputs: OutputRecord[], offsets: TopicPartitionOffset[]): Promise<void> {
+  private async commitTransaction(outputs: OutputRecord[], offsets: TopicPartitionOffset[], whileCommitting: () => void): Promise<void> {
     if (outputs.length === 0 && offsets.length === 0) return;
     const producer = this.producer!;
     await transactions.begin(producer);
-    for (const record of outputs) await this.produceWithBackpressure(record);
+    for (const record of outputs) {
+      // Synchronous unless librdkafka's local queue is full.
+      if (!this.tryProduce(record)) await this.produceWithBackpressure(record);
+    }
     if (offsets.length) await transactions.sendOffsets(producer, offsets, this.consumer!, this.txTimeoutMs);
+    whileCommitting();
     await transactions.commit(producer, this.txTimeoutMs);
+  }
+
+  /** Produces one record; false when the local queue is full (the caller waits and retries). */
+  private tryProduce(record: OutputRecord): boolean {
+    try {
+      produce(this.producer!, record);
+      return true;
+    } catch (err) {
+      if (isQueueFull(err)) return false;
+      throw err;
+    }
   }
 
   private async produceWithBackpressure(record: OutputRecord): Promise<void> {
@@ -472,7 +540,7 @@ export class TransactionalPipeline {
         return;
       } catch (err) {
         // Local queue full: let librdkafka drain, then retry the same record.
-        if ((err as RecryptError).cause && ((err as RecryptError).cause as { code?: number }).code === kafka.CODES.ERRORS.ERR__QUEUE_FULL) {
+        if (isQueueFull(err)) {
           await new Promise((r) => setTimeout(r, 20));
           continue;
         }
@@ -492,6 +560,8 @@ export class TransactionalPipeline {
       if (!firsts.has(key)) firsts.set(key, { topic: r.topic, partition: r.partition, offset: r.offset });
     }
     for (const [key, tpo] of firsts) {
+      // An end seen in the same fetch lies beyond these records, which are unread again.
+      this.eofAt.delete(key);
       if (!this.owned.has(key)) continue;
       this.expected.set(key, tpo.offset);
       await seek(this.consumer!, tpo).catch(() => undefined);
@@ -532,6 +602,11 @@ export class TransactionalPipeline {
     if (this.consumer) await disconnect(this.consumer);
     if (this.producer) await disconnect(this.producer);
   }
+}
+
+function isQueueFull(err: unknown): boolean {
+  const cause = (err as RecryptError | undefined)?.cause as { code?: number } | undefined;
+  return cause?.code === kafka.CODES.ERRORS.ERR__QUEUE_FULL;
 }
 
 export { OFFSET_BEGINNING, OFFSET_END };

@@ -115,9 +115,10 @@ describe('TransactionalPipeline', () => {
     expect(await consumeRaw(target, { idleMs: 2000 })).toHaveLength(100);
   });
 
-  it('aborts a transaction the broker refuses at commit and replays from the last commit', async () => {
+  it('aborts a transaction the broker refuses at commit, drops the batch fetched ahead, and replays', async () => {
     const source = await createTopic('pipe-src', 2);
-    // The broker refuses records over 1 KiB on the target: the failure surfaces at commit time.
+    // The broker refuses records over 1 KiB on the target: the failure surfaces at commit time, after
+    // the next batch was already fetched ahead.
     const target = await createTopic('pipe-dst', 2, { 'max.message.bytes': '1024' });
     created.push(source, target);
     await produceRaw(source, records(600, 2));
@@ -145,6 +146,31 @@ describe('TransactionalPipeline', () => {
     }
     expect(out.every((r) => r.value === null || r.value.length < 100)).toBe(true);
     expect(await consumeRaw(target, { idleMs: 2000 })).toHaveLength(600);
+  });
+
+  it('does not finish a range on an end seen in the fetch of a batch that then failed', async () => {
+    // One fetch holds every record and the end of the partition; its transaction is refused once. The
+    // end it saw must not finish the range: the records are read again and written once. The range
+    // ends in a transaction marker, so only the end reported again after the seek can finish it.
+    const source = await createTopic('pipe-src', 1);
+    const target = await createTopic('pipe-dst', 1, { 'max.message.bytes': '1024' });
+    created.push(source, target);
+    await produceInTransaction(source, records(40, 1), 'commit');
+    let refuse = true;
+    const once = async (batch: readonly SourceRecord[]) => {
+      const ok = await upper(target)(batch);
+      if (!refuse) return ok;
+      refuse = false;
+      return ok.map((r) => ('outputs' in r ? { outputs: r.outputs.map((o) => ({ ...o, value: Buffer.alloc(4096, 1) })) } : r));
+    };
+    const aborts: string[] = [];
+    const summary = await (await bounded(source, { processor: once, batchSize: 1000, observer: { onAbort: (e) => aborts.push(e.code) } })).run();
+    expect(aborts.length).toBeGreaterThanOrEqual(1);
+    expect(summary.records).toBe(40);
+    expect(summary.partitions[0]).toMatchObject({ done: true, committed: 40 }); // 41 with the marker
+    const out = await consumeRaw(target, { count: 40 });
+    expect(new Set(out.map((r) => r.key!.toString())).size).toBe(40);
+    expect(await consumeRaw(target, { idleMs: 1500 })).toHaveLength(40);
   });
 
   it('streams a subscribed topic until stopped', async () => {
