@@ -84,10 +84,14 @@ class AesGcm implements FieldCipher {
     const out = Buffer.allocUnsafe(GCM_IV_SIZE + plaintext.length + GCM_TAG_SIZE);
     drawIv(out, 0);
     const iv = out.subarray(0, GCM_IV_SIZE);
-    const cipher = createCipheriv(this.#gcm, this.#key, iv, GCM_OPTIONS);
+    // No options object: GCM's default tag is 16 bytes, and validating the options costs ~6% of a
+    // field's encryption. The tag's length is checked below all the same.
+    const cipher = createCipheriv(this.#gcm, this.#key, iv);
     let n = GCM_IV_SIZE + cipher.update(plaintext).copy(out, GCM_IV_SIZE);
     n += cipher.final().copy(out, n);
-    cipher.getAuthTag().copy(out, n);
+    const tag = cipher.getAuthTag();
+    if (tag.length !== GCM_TAG_SIZE) throw new RecryptError('INTERNAL', 'AES-GCM produced a tag of an unexpected size');
+    tag.copy(out, n);
     return out;
   }
 

@@ -30,6 +30,21 @@ export function decodeBase64(text: string): Buffer {
   return Buffer.from(text, 'base64');
 }
 
+/** decodeBase64 over the text's ASCII bytes (a string field read straight from an encoded payload). */
+export function decodeBase64Bytes(ascii: Uint8Array): Buffer {
+  const len = ascii.length;
+  if (len % 4 !== 0) fail('length is not a multiple of 4');
+  let pads = 0;
+  if (len > 0 && ascii[len - 1] === PAD) pads = ascii[len - 2] === PAD ? 2 : 1;
+  const dataEnd = len - pads;
+  for (let i = 0; i < dataEnd; i++) {
+    const c = ascii[i]!;
+    if (c >= 128 || IS_B64[c] === 0) fail('invalid character');
+  }
+  const view = Buffer.isBuffer(ascii) ? ascii : Buffer.from(ascii.buffer, ascii.byteOffset, ascii.byteLength);
+  return Buffer.from(view.toString('latin1'), 'base64');
+}
+
 function fail(what: string): never {
   // The text itself stays out of the message: it may be ciphertext or, worse, misplaced plaintext.
   throw new RecryptError('CRYPTO_BAD_CIPHERTEXT', `field is not valid base64: ${what}`);

@@ -11,4 +11,4 @@ export {
   VERSION_PREFIX_SIZE,
   type VersionedCiphertext,
 } from './version-prefix.js';
-export { decodeBase64, encodeBase64 } from './base64.js';
+export { decodeBase64, decodeBase64Bytes, encodeBase64 } from './base64.js';

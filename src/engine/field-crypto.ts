@@ -4,7 +4,7 @@
  * ciphertext carries a 0x00|int32 version prefix. Null passes through. Synchronous: DEKs are resolved
  * before the walk (write) or on demand through a cache lookup that signals a miss (read).
  */
-import { decodeBase64, encodeBase64, splitVersionPrefix, withVersionPrefix, type FieldCipher } from '../crypto/index.js';
+import { decodeBase64, decodeBase64Bytes, encodeBase64, splitVersionPrefix, withVersionPrefix, type FieldCipher } from '../crypto/index.js';
 import type { FieldInfo } from '../formats/index.js';
 import { RecryptError } from '../util/errors.js';
 
@@ -23,15 +23,9 @@ function asBytes(value: unknown): Uint8Array | undefined {
 
 export function encryptField(value: unknown, field: FieldInfo, cipher: FieldCipher, version: number | undefined): unknown {
   if (value === null || value === undefined) return value;
-  if (typeof value === 'string') {
-    const ct = cipher.encrypt(Buffer.from(value, 'utf8'));
-    return encodeBase64(version === undefined ? ct : withVersionPrefix(version, ct));
-  }
+  if (typeof value === 'string') return encodeBase64(encryptBytes(Buffer.from(value, 'utf8'), cipher, version));
   const bytes = asBytes(value);
-  if (bytes) {
-    const ct = cipher.encrypt(bytes);
-    return version === undefined ? ct : withVersionPrefix(version, ct);
-  }
+  if (bytes) return encryptBytes(bytes, cipher, version);
   throw unsupported(field, 'write');
 }
 
@@ -41,20 +35,38 @@ export function encryptField(value: unknown, field: FieldInfo, cipher: FieldCiph
  */
 export function decryptField(value: unknown, field: FieldInfo, versioned: boolean, cipherFor: (version: number) => FieldCipher): unknown {
   if (value === null || value === undefined) return value;
-  let ciphertext: Uint8Array;
-  const isString = typeof value === 'string';
-  if (isString) ciphertext = decodeBase64(value);
-  else {
-    const bytes = asBytes(value);
-    if (!bytes) return value;
-    ciphertext = bytes;
-  }
+  if (typeof value === 'string') return decryptBytes(decodeBase64(value), versioned, cipherFor).toString('utf8');
+  const bytes = asBytes(value);
+  return bytes ? decryptBytes(bytes, versioned, cipherFor) : value;
+}
+
+/**
+ * The same two operations on a field's encoded form, as it sits in an Avro payload: a string field's
+ * UTF-8 bytes, a bytes field's bytes (see formats/avro-splice.ts). What comes back is the new encoded
+ * form: a string for an encrypted string field (base64 text), bytes otherwise.
+ */
+export function encryptEncoded(encoded: Buffer | null, field: FieldInfo, cipher: FieldCipher, version: number | undefined): Buffer | string | null {
+  if (encoded === null) return null;
+  const ciphertext = encryptBytes(encoded, cipher, version);
+  return field.kind === 'string' ? encodeBase64(ciphertext) : ciphertext;
+}
+
+export function decryptEncoded(encoded: Buffer | null, field: FieldInfo, versioned: boolean, cipherFor: (version: number) => FieldCipher): Buffer | null {
+  if (encoded === null) return null;
+  return decryptBytes(field.kind === 'string' ? decodeBase64Bytes(encoded) : encoded, versioned, cipherFor);
+}
+
+function encryptBytes(plaintext: Uint8Array, cipher: FieldCipher, version: number | undefined): Buffer {
+  const ciphertext = cipher.encrypt(plaintext);
+  return version === undefined ? ciphertext : withVersionPrefix(version, ciphertext);
+}
+
+function decryptBytes(ciphertext: Uint8Array, versioned: boolean, cipherFor: (version: number) => FieldCipher): Buffer {
   let version = 1;
   if (versioned) {
     const split = splitVersionPrefix(ciphertext);
     version = split.version;
     ciphertext = split.ciphertext;
   }
-  const plaintext = cipherFor(version).decrypt(ciphertext);
-  return isString ? plaintext.toString('utf8') : plaintext;
+  return cipherFor(version).decrypt(ciphertext);
 }

@@ -32,6 +32,8 @@ export interface FieldStep extends StepBase {
   readonly params: EncryptionParams;
   /** null when no field of the schema is selected by the rule: the step is a no-op. */
   readonly walker: FieldWalker | null;
+  /** The fields the rule selects (what the walker was compiled from). */
+  readonly select: (field: FieldInfo) => boolean;
 }
 
 export interface PayloadStep extends StepBase {
@@ -118,7 +120,8 @@ function compileStep(
   const onFailure = actionFor(rule, direction, 'failure');
   const base = { rule, onFailure, subject, ...(tolerant ? { tolerant } : {}) };
   if (phase === 'domain' && rule.type === 'ENCRYPT') {
-    return { ...base, kind: 'field', params: resolveEncryptionParams(rule, schema.info), walker: codec.compileWalker(fieldSelector(rule, schema)) };
+    const select = fieldSelector(rule, schema);
+    return { ...base, kind: 'field', params: resolveEncryptionParams(rule, schema.info), walker: codec.compileWalker(select), select };
   }
   if (phase === 'encoding' && rule.type === 'ENCRYPT_PAYLOAD') {
     return { ...base, kind: 'payload', params: resolveEncryptionParams(rule, schema.info) };

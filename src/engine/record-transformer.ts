@@ -11,14 +11,14 @@ import type { FieldCipher } from '../crypto/index.js';
 import type { DlqRuleInfo, DlqWriter } from '../dlq/index.js';
 import type { FieldInfo } from '../formats/index.js';
 import type { DekAlgorithm } from '../registry/types.js';
-import { createValueConverter, type ValueConverter } from '../formats/index.js';
+import { compileAvroSplicer, createValueConverter, isAvroCodec, type AvroSplicer, type SpliceState, type ValueConverter } from '../formats/index.js';
 import type { OutputRecord, ProcessedRecord, RecordHeader, SourceRecord } from '../util/records.js';
 import type { DekManager, WriteDek } from '../keys/index.js';
 import type { RuleAction, RuleDirection } from '../rules/index.js';
 import { RecryptError, isTransient, type ErrorCode } from '../util/errors.js';
 import { decodeFrame, encodeFrame, isIdRef, peekSchemaRef, VALUE_SCHEMA_ID_HEADER, type SchemaRef } from '../wire/index.js';
 import { buildSourceView, schemaIdOf, unreadableRecord } from './dlq-view.js';
-import { DekMiss, decryptField, encryptField } from './field-crypto.js';
+import { DekMiss, decryptEncoded, decryptField, encryptEncoded, encryptField } from './field-crypto.js';
 import { compileSide, unsupportedRuleError, type FieldStep, type PayloadStep, type Side, type Step } from './plan.js';
 import type { LoadedSchema, SchemaStore } from './schema-store.js';
 import { sourceSubject, type SubjectNameStrategy } from './subjects.js';
@@ -81,6 +81,15 @@ interface Plan {
   readonly read: Side;
   readonly write: Side;
   readonly convert: ValueConverter | null;
+  /** Avro whose writer and target schemas encode alike: the selected fields are rewritten in place. */
+  readonly spliced: SplicedPlan | null;
+}
+
+interface SplicedPlan {
+  readonly splicer: AvroSplicer;
+  readonly state: SpliceState;
+  /** The target's wire prefix (magic byte and schema id). */
+  readonly prefix: Buffer;
 }
 
 const MAX_ATTEMPTS = 32;
@@ -112,6 +121,8 @@ export class RecordTransformer {
   private counters = newCounters();
   private readonly encryptVisitors = new Map<Step, { dek: WriteDek; visit: (value: unknown, field: FieldInfo) => unknown }>();
   private readonly decryptVisitors = new Map<Step, (value: unknown, field: FieldInfo) => unknown>();
+  private readonly encodedEncryptVisitors = new Map<Step, { dek: WriteDek; visit: (encoded: Buffer | null, field: FieldInfo) => Buffer | string | null }>();
+  private readonly encodedDecryptVisitors = new Map<Step, (encoded: Buffer | null, field: FieldInfo) => Buffer | null>();
   /** Write steps whose DEK failed permanently in this batch: their records take the rule's action. */
   private readonly writeDekFailures = new Map<Step, unknown>();
 
@@ -137,6 +148,8 @@ export class RecordTransformer {
     // Visitors hold the counter objects: rebuild them against the fresh ones.
     this.encryptVisitors.clear();
     this.decryptVisitors.clear();
+    this.encodedEncryptVisitors.clear();
+    this.encodedDecryptVisitors.clear();
     return stats;
   }
 
@@ -284,6 +297,12 @@ export class RecordTransformer {
 
     let payload: Buffer = frame.payload;
     payload = this.runPayloadSteps(plan.read.encoding, payload, 'read', skipped);
+    // The id now travels in the payload: a stale id header would make readers pick the writer schema.
+    const headers = header === undefined ? record.headers : record.headers.filter((h) => h.key !== VALUE_SCHEMA_ID_HEADER);
+    if (plan.spliced !== null && plan.write.encoding.length === 0) {
+      const framed = this.spliceSync(plan, plan.spliced, payload, skipped);
+      if (framed !== undefined) return { topic: target, partition: record.partition, key: record.key, value: framed, headers, timestamp: record.timestamp };
+    }
     let value = plan.read.codec.decode(payload);
     value = this.runFieldSteps(plan.read.domain, value, 'read', skipped);
     if (plan.convert) value = plan.convert(value);
@@ -291,9 +310,49 @@ export class RecordTransformer {
     let encoded = plan.write.codec.encode(value);
     encoded = this.runPayloadSteps(plan.write.encoding, encoded, 'write', skipped);
     const framed = encodeFrame(plan.write.schema.id, encoded, plan.write.messageIndexes);
-    // The id now travels in the payload: a stale id header would make readers pick the writer schema.
-    const headers = header === undefined ? record.headers : record.headers.filter((h) => h.key !== VALUE_SCHEMA_ID_HEADER);
     return { topic: target, partition: record.partition, key: record.key, value: framed, headers, timestamp: record.timestamp };
+  }
+
+  /**
+   * The rules on the selected fields' encoded bytes, straight in the payload (formats/avro-splice.ts):
+   * the same steps, order, visitors' counters and failure handling as runFieldSteps over a decoded
+   * value. Undefined when the payload does not scan or a result does not fit: the general path then
+   * runs from the start and reports what is wrong.
+   */
+  private spliceSync(plan: Plan, spliced: SplicedPlan, payload: Buffer, skipped: ReadonlySet<Step>): Buffer | undefined {
+    const { splicer, state } = spliced;
+    if (!splicer.scan(payload, state)) return undefined;
+    const values = state.values as (Buffer | string | null)[];
+    const sides = [plan.read.domain, plan.write.domain] as const;
+    for (let side = 0; side < 2; side++) {
+      const steps = sides[side]!;
+      const direction: RuleDirection = side === 0 ? 'read' : 'write';
+      const leavesOf = side === 0 ? splicer.read : splicer.write;
+      for (let i = 0; i < steps.length; i++) {
+        const step = steps[i]!;
+        if (skipped.has(step)) continue;
+        try {
+          if (step.kind === 'unsupported') throw unsupportedRuleError(step);
+          if (step.kind !== 'field' || step.walker === null) continue;
+          const leaves = leavesOf[i]!;
+          if (side === 0) {
+            const visit = this.encodedDecryptVisitor(step);
+            for (const leaf of leaves) values[leaf.index] = visit(values[leaf.index] as Buffer | null, leaf.info);
+          } else {
+            const visit = this.encodedEncryptVisitor(step);
+            // A string field decrypted above is bytes here; encrypted above (a re-encrypt is never
+            // both), it would be text: encode it back.
+            for (const leaf of leaves) {
+              const v = values[leaf.index]!;
+              values[leaf.index] = visit(typeof v === 'string' ? Buffer.from(v, 'utf8') : v, leaf.info);
+            }
+          }
+        } catch (err) {
+          this.onStepFailure(step, direction, err);
+        }
+      }
+    }
+    return splicer.splice(payload, state, spliced.prefix);
   }
 
   private runFieldSteps(steps: readonly Step[], value: unknown, direction: RuleDirection, skipped: ReadonlySet<Step>): unknown {
@@ -366,6 +425,54 @@ export class RecordTransformer {
       return encryptField(value, field, dek.cipher, version);
     };
     this.encryptVisitors.set(step, { dek, visit });
+    return visit;
+  }
+
+  /** encryptVisitor's counterpart on encoded field bytes (spliceSync). */
+  private encodedEncryptVisitor(step: FieldStep): (encoded: Buffer | null, field: FieldInfo) => Buffer | string | null {
+    const dek = this.writeDeks.get(step) ?? this.options.keys.peekWrite(step.params, step.subject);
+    if (!dek) throw new MissingDek(step, undefined);
+    const cached = this.encodedEncryptVisitors.get(step);
+    if (cached && cached.dek === dek) return cached.visit;
+    const version = step.params.expiryDays > 0 ? dek.version : undefined;
+    const counts = this.counters.encrypted;
+    const algorithm = step.params.algorithm;
+    const visit = (encoded: Buffer | null, field: FieldInfo) => {
+      if (encoded !== null) counts[algorithm] += 1;
+      return encryptEncoded(encoded, field, dek.cipher, version);
+    };
+    this.encodedEncryptVisitors.set(step, { dek, visit });
+    return visit;
+  }
+
+  /** decryptVisitor's counterpart on encoded field bytes; spliced plans have no tolerant step. */
+  private encodedDecryptVisitor(step: FieldStep): (encoded: Buffer | null, field: FieldInfo) => Buffer | null {
+    let visit = this.encodedDecryptVisitors.get(step);
+    if (visit) return visit;
+    const { keys } = this.options;
+    const { kekName, algorithm, expiryDays } = step.params;
+    let lastVersion = -1;
+    let lastCipher: FieldCipher | undefined;
+    const cipherFor = (version: number): FieldCipher => {
+      if (version === lastVersion && lastCipher) return lastCipher;
+      const cipher = keys.peekRead(kekName, step.subject, version, algorithm);
+      if (!cipher) throw new DekMiss(version);
+      lastVersion = version;
+      lastCipher = cipher;
+      return cipher;
+    };
+    const decrypted = this.counters.decrypted;
+    visit = (encoded, field) => {
+      try {
+        const plaintext = decryptEncoded(encoded, field, expiryDays > 0, cipherFor);
+        if (encoded !== null) decrypted[algorithm] += 1;
+        return plaintext;
+      } catch (err) {
+        if (err instanceof DekMiss) throw new MissingDek(step, err.version);
+        throw err;
+      }
+    };
+    this.encodedDecryptVisitors.set(step, visit);
     return visit;
   }
 
@@ -457,8 +564,21 @@ export class RecordTransformer {
     const read = compileSide(writer, this.options.schemas.codec(writer, indexes), 'read', subject, indexes);
     const write = this.targetSide(this.options.target.schema.schemaType === 'PROTOBUF' ? indexes : undefined);
     const convert = writer.id === this.options.target.schema.id ? null : createValueConverter(read.codec, write.codec);
-    this.plans.set(isProtobuf ? `${refKey}\u0000${indexes!.join('.')}` : refKey, { read, write, convert });
+    this.plans.set(isProtobuf ? `${refKey}\u0000${indexes!.join('.')}` : refKey, { read, write, convert, spliced: splicedPlan(read, write) });
   }
+}
+
+/**
+ * The in-place plan, when it applies: Avro on both sides, schemas that encode alike, and no tolerant
+ * step (those compare decoded values across steps; the general path keeps that logic in one place).
+ */
+function splicedPlan(read: Side, write: Side): SplicedPlan | null {
+  if (!isAvroCodec(read.codec) || !isAvroCodec(write.codec)) return null;
+  if (read.domain.some((s) => s.tolerant === true)) return null;
+  const selects = (side: Side) => side.domain.map((s) => (s.kind === 'field' ? s.select : null));
+  const splicer = compileAvroSplicer(read.codec, write.codec, selects(read), selects(write));
+  if (splicer === null) return null;
+  return { splicer, state: splicer.newState(), prefix: encodeFrame(write.schema.id, Buffer.alloc(0), write.messageIndexes) };
 }
 
 /** A DEK not in keys/'s cache yet: version undefined means "the write DEK of this step". */

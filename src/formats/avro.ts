@@ -287,6 +287,8 @@ export interface AvroCodec extends Codec {
   readonly schemaType: 'AVRO';
   /** The compiled avsc type (for resolution and tests). */
   readonly avroType: Type;
+  /** The field infos of a record type reachable from the root, in field order. */
+  recordFields(recordType: Type): readonly FieldInfo[] | undefined;
 }
 
 const isRecordType = (type: Type): boolean => t(type).typeName === 'record' || t(type).typeName === 'error';
@@ -365,6 +367,10 @@ class AvroCodecImpl implements AvroCodec {
 
   fields(): readonly FieldInfo[] {
     return this.allFields;
+  }
+
+  recordFields(recordType: Type): readonly FieldInfo[] | undefined {
+    return this.records.get(recordType);
   }
 
   compileWalker(select: (field: FieldInfo) => boolean): FieldWalker | null {

@@ -7,3 +7,5 @@ export { createJsonCodec, isJsonCodec } from './json.js';
 export type { JsonCodec } from './json.js';
 export { createCodec, createValueConverter } from './codec-factory.js';
 export type { ValueConverter } from './codec-factory.js';
+export { compileAvroSplicer } from './avro-splice.js';
+export type { AvroSplicer, SelectedLeaf, SpliceState } from './avro-splice.js';

@@ -1,0 +1,423 @@
+/**
+ * Field surgery on encoded Avro: find the selected string and bytes fields in a payload without decoding
+ * the rest, then write a payload with their new values, every other byte copied as it is.
+ *
+ * The engine's general path decodes a whole record into objects, walks it, and encodes it again. When the
+ * writer and target schemas encode alike (same Parsing Canonical Form) and every selected field is a
+ * string or bytes field (optionally in a union with null) reached through record fields only, the leaves
+ * sit at fixed places in the field order: a compiled list of skip and leaf operations finds them, and
+ * only they become JavaScript values. Anything else (a selected field inside an array, a map or a union
+ * of records; a payload that does not scan) is left to the general path, which also reports the errors.
+ */
+import type avro from 'avsc';
+import type { AvroCodec } from './avro.js';
+import type { FieldInfo } from './types.js';
+
+type Type = avro.Type;
+type Select = (field: FieldInfo) => boolean;
+
+interface AnyType {
+  readonly typeName: string;
+  readonly fields?: ReadonlyArray<{ readonly name: string; readonly type: Type }>;
+  readonly itemsType?: Type;
+  readonly valuesType?: Type;
+  readonly types?: readonly Type[];
+  readonly size?: number;
+}
+const t = (type: Type): AnyType => type as unknown as AnyType;
+const isRecord = (type: Type): boolean => t(type).typeName === 'record' || t(type).typeName === 'error';
+
+/** One selected leaf as a rule sees it: its position among the leaves and its field info on that side. */
+export interface SelectedLeaf {
+  readonly index: number;
+  readonly info: FieldInfo;
+}
+
+/** Per-record scratch space of a splicer (one per plan; the engine's per-record path is synchronous). */
+export interface SpliceState {
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
+  /**
+   * The leaves' encoded values, replaced in place by the rules: null, or the bytes (a string field's
+   * UTF-8; scan() hands out views of the payload), or for a string field a JavaScript string.
+   */
+  readonly values: unknown[];
+}
+
+export interface AvroSplicer {
+  readonly leafCount: number;
+  /** Per read selector, the leaves it selects, in payload order, with the read schema's field infos. */
+  readonly read: readonly (readonly SelectedLeaf[])[];
+  /** Per write selector, likewise with the target schema's field infos. */
+  readonly write: readonly (readonly SelectedLeaf[])[];
+  newState(): SpliceState;
+  /** Finds the leaves and their encoded values; false when the payload does not scan (left to the general path). */
+  scan(payload: Buffer, state: SpliceState): boolean;
+  /**
+   * `prefix` then the payload with the leaves' current values; undefined when a value does not fit its
+   * leaf's type (left to the general path, which reports it).
+   */
+  splice(payload: Buffer, state: SpliceState, prefix: Buffer): Buffer | undefined;
+}
+
+/** Thrown by the scanner on malformed input; caught by scan(). */
+const MALFORMED = Symbol('malformed');
+
+class Cursor {
+  buf: Buffer = Buffer.alloc(0);
+  pos = 0;
+
+  /** A zig-zag varint as a number (exact to 2^53; lengths and indexes are far below). */
+  long(): number {
+    const buf = this.buf;
+    let b = buf[this.pos++]!;
+    let n = b & 0x7f;
+    let scale = 128;
+    while (b & 0x80) {
+      if (scale > 2 ** 63) throw MALFORMED;
+      b = buf[this.pos++]!;
+      n += (b & 0x7f) * scale;
+      scale *= 128;
+    }
+    if (this.pos > buf.length) throw MALFORMED;
+    return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
+  }
+
+  skipVarint(): void {
+    const buf = this.buf;
+    let i = 0;
+    while (buf[this.pos++]! & 0x80) if (++i > 9) throw MALFORMED;
+    if (this.pos > buf.length) throw MALFORMED;
+  }
+
+  skip(n: number): void {
+    if (n < 0) throw MALFORMED;
+    this.pos += n;
+    if (this.pos > this.buf.length) throw MALFORMED;
+  }
+}
+
+type Skip = (c: Cursor) => void;
+const skipNothing: Skip = () => undefined;
+
+/** A skipper for any Avro type; null for a type this module does not know (no splicer then). */
+function skipperFor(type: Type, records: Map<Type, { fn: Skip }>): Skip | null {
+  const a = t(type);
+  switch (a.typeName) {
+    case 'null':
+      return skipNothing;
+    case 'boolean':
+      return (c) => c.skip(1);
+    case 'int':
+    case 'long':
+    case 'enum':
+      return (c) => c.skipVarint();
+    case 'float':
+      return (c) => c.skip(4);
+    case 'double':
+      return (c) => c.skip(8);
+    case 'string':
+    case 'bytes':
+      return (c) => c.skip(c.long());
+    case 'fixed': {
+      const size = a.size ?? -1;
+      return size < 0 ? null : (c) => c.skip(size);
+    }
+    case 'array':
+    case 'map': {
+      const item = skipperFor((a.itemsType ?? a.valuesType)!, records);
+      if (item === null) return null;
+      const isMap = a.typeName === 'map';
+      return (c) => {
+        for (;;) {
+          let count = c.long();
+          if (count === 0) return;
+          if (count < 0) {
+            // A negative count is followed by the block's size in bytes: skip it whole.
+            c.skip(c.long());
+            continue;
+          }
+          for (; count > 0; count--) {
+            const before = c.pos;
+            if (isMap) c.skip(c.long());
+            item(c);
+            // Items of a zero-size type (null, a record of nulls) take no bytes: a count of 2^62 of
+            // them must not spin. Any other item takes a byte at least, so the end bounds the loop.
+            if (c.pos === before) break;
+          }
+        }
+      };
+    }
+    case 'union:wrapped':
+    case 'union:unwrapped': {
+      const branches = (a.types ?? []).map((b) => skipperFor(b, records));
+      if (branches.some((b) => b === null)) return null;
+      return (c) => {
+        const branch = branches[c.long()];
+        if (branch === undefined) throw MALFORMED;
+        branch!(c);
+      };
+    }
+    case 'record':
+    case 'error': {
+      const known = records.get(type);
+      if (known) return (c) => known.fn(c);
+      const holder = { fn: skipNothing };
+      records.set(type, holder); // before the fields: records may refer to themselves
+      const fields = (a.fields ?? []).map((f) => skipperFor(f.type, records));
+      if (fields.some((f) => f === null)) return null;
+      const fns = fields as Skip[];
+      holder.fn = (c) => {
+        for (let i = 0; i < fns.length; i++) fns[i]!(c);
+      };
+      return holder.fn;
+    }
+    default:
+      return null;
+  }
+}
+
+/** How a leaf is encoded: a string or bytes, maybe as a branch of a two-branch union with null. */
+interface LeafShape {
+  readonly kind: 'string' | 'bytes';
+  /** Union branch indexes, when the field is ["null", x] or [x, "null"]. */
+  readonly nullBranch: number;
+  readonly valueBranch: number;
+}
+
+function leafShape(type: Type): LeafShape | null {
+  const a = t(type);
+  if (a.typeName === 'string' || a.typeName === 'bytes') return { kind: a.typeName, nullBranch: -1, valueBranch: -1 };
+  if ((a.typeName === 'union:unwrapped' || a.typeName === 'union:wrapped') && a.types?.length === 2) {
+    const names = a.types.map((b) => t(b).typeName);
+    const nullBranch = names.indexOf('null');
+    const valueBranch = names.findIndex((n) => n === 'string' || n === 'bytes');
+    // A wrapped union's values are {branch: value} objects: the walkers see those, not bare leaves.
+    if (nullBranch >= 0 && valueBranch >= 0 && a.typeName === 'union:unwrapped') {
+      return { kind: names[valueBranch] as 'string' | 'bytes', nullBranch, valueBranch };
+    }
+  }
+  return null;
+}
+
+type Op = { readonly kind: 'leaf'; readonly leaf: number; readonly shape: LeafShape } | { readonly kind: 'skip'; readonly skip: Skip };
+
+/**
+ * Compiles a splicer for payloads written with `read`'s schema and rewritten under `write`'s (which must
+ * encode alike), for the rules' field selectors on each side. Null when the shortcut does not apply.
+ */
+export function compileAvroSplicer(
+  read: AvroCodec, write: AvroCodec, readSelects: readonly (Select | null)[], writeSelects: readonly (Select | null)[],
+): AvroSplicer | null {
+  if (read !== write && read.avroType.fingerprint('md5').compare(write.avroType.fingerprint('md5')) !== 0) return null;
+  const selectedAnywhere = (r: Type, w: Type, i: number): boolean[] => {
+    const ri = read.recordFields(r)?.[i];
+    const wi = write.recordFields(w)?.[i];
+    return [
+      ...readSelects.map((s) => s !== null && ri !== undefined && s(ri)),
+      ...writeSelects.map((s) => s !== null && wi !== undefined && s(wi)),
+    ];
+  };
+  // Does any record reachable from this type (read side / write side in step) hold a selected field?
+  const holdsSelected = (r: Type, w: Type, seen = new Set<Type>()): boolean => {
+    if (seen.has(r)) return false;
+    seen.add(r);
+    const ra = t(r);
+    const wa = t(w);
+    if (isRecord(r)) {
+      return (ra.fields ?? []).some((f, i) => selectedAnywhere(r, w, i).includes(true) || holdsSelected(f.type, wa.fields![i]!.type, seen));
+    }
+    if (ra.types) return ra.types.some((b, i) => holdsSelected(b, wa.types![i]!, seen));
+    if (ra.itemsType) return holdsSelected(ra.itemsType, wa.itemsType!, seen);
+    if (ra.valuesType) return holdsSelected(ra.valuesType, wa.valuesType!, seen);
+    return false;
+  };
+
+  const ops: Op[] = [];
+  const readLeaves: SelectedLeaf[][] = readSelects.map(() => []);
+  const writeLeaves: SelectedLeaf[][] = writeSelects.map(() => []);
+  const records = new Map<Type, { fn: Skip }>();
+  let leafCount = 0;
+  // Walk the root record's fields depth-first through nested record fields, in encoding order.
+  const visitRecord = (r: Type, w: Type): boolean => {
+    const rFields = t(r).fields ?? [];
+    const wFields = t(w).fields ?? [];
+    for (let i = 0; i < rFields.length; i++) {
+      const rType = rFields[i]!.type;
+      const wType = wFields[i]!.type;
+      const selected = selectedAnywhere(r, w, i);
+      if (selected.includes(true)) {
+        const shape = leafShape(rType);
+        if (shape === null) return false;
+        const index = leafCount++;
+        ops.push({ kind: 'leaf', leaf: index, shape });
+        const ri = read.recordFields(r)![i]!;
+        const wi = write.recordFields(w)![i]!;
+        readSelects.forEach((_, s) => { if (selected[s]) readLeaves[s]!.push({ index, info: ri }); });
+        writeSelects.forEach((_, s) => { if (selected[readSelects.length + s]) writeLeaves[s]!.push({ index, info: wi }); });
+      } else if (isRecord(rType) && rType !== r) {
+        if (!visitRecord(rType, wType)) return false;
+      } else {
+        if (holdsSelected(rType, wType)) return false;
+        const skip = skipperFor(rType, records);
+        if (skip === null) return false;
+        ops.push({ kind: 'skip', skip });
+      }
+    }
+    return true;
+  };
+  if (!isRecord(read.avroType) || !visitRecord(read.avroType, write.avroType)) return null;
+  if (leafCount === 0) return null;
+  return new Splicer(mergeSkips(ops), leafCount, readLeaves, writeLeaves);
+}
+
+/** Runs of skips become one operation. */
+function mergeSkips(ops: readonly Op[]): Op[] {
+  const out: Op[] = [];
+  let run: Skip[] = [];
+  const flush = () => {
+    if (run.length === 1) out.push({ kind: 'skip', skip: run[0]! });
+    else if (run.length > 1) {
+      const fns = run;
+      out.push({ kind: 'skip', skip: (c) => { for (let i = 0; i < fns.length; i++) fns[i]!(c); } });
+    }
+    run = [];
+  };
+  for (const op of ops) {
+    if (op.kind === 'skip') run.push(op.skip);
+    else {
+      flush();
+      out.push(op);
+    }
+  }
+  flush();
+  return out;
+}
+
+function varintSize(zigzagged: number): number {
+  let size = 1;
+  while (zigzagged >= 128) {
+    zigzagged = Math.floor(zigzagged / 128);
+    size++;
+  }
+  return size;
+}
+
+function writeVarint(out: Buffer, pos: number, zigzagged: number): number {
+  while (zigzagged >= 128) {
+    out[pos++] = (zigzagged & 0x7f) | 0x80;
+    zigzagged = Math.floor(zigzagged / 128);
+  }
+  out[pos++] = zigzagged;
+  return pos;
+}
+
+class Splicer implements AvroSplicer {
+  private readonly cursor = new Cursor();
+  private readonly sizes: Int32Array;
+
+  constructor(
+    private readonly ops: readonly Op[],
+    readonly leafCount: number,
+    readonly read: readonly (readonly SelectedLeaf[])[],
+    readonly write: readonly (readonly SelectedLeaf[])[],
+  ) {
+    this.sizes = new Int32Array(leafCount);
+  }
+
+  newState(): SpliceState {
+    return { starts: new Int32Array(this.leafCount), ends: new Int32Array(this.leafCount), values: new Array<unknown>(this.leafCount).fill(null) };
+  }
+
+  scan(payload: Buffer, state: SpliceState): boolean {
+    const c = this.cursor;
+    c.buf = payload;
+    c.pos = 0;
+    const { starts, ends, values } = state;
+    try {
+      for (const op of this.ops) {
+        if (op.kind === 'skip') {
+          op.skip(c);
+          continue;
+        }
+        const { shape } = op;
+        starts[op.leaf] = c.pos;
+        if (shape.nullBranch >= 0) {
+          const branch = c.long();
+          if (branch === shape.nullBranch) {
+            values[op.leaf] = null;
+            ends[op.leaf] = c.pos;
+            continue;
+          }
+          if (branch !== shape.valueBranch) return false;
+        }
+        const length = c.long();
+        const from = c.pos;
+        c.skip(length);
+        values[op.leaf] = payload.subarray(from, c.pos);
+        ends[op.leaf] = c.pos;
+      }
+      // Trailing bytes: the general path reports them.
+      return c.pos === payload.length;
+    } catch (err) {
+      if (err === MALFORMED) return false;
+      throw err;
+    } finally {
+      c.buf = EMPTY;
+    }
+  }
+
+  splice(payload: Buffer, state: SpliceState, prefix: Buffer): Buffer | undefined {
+    const { starts, ends, values } = state;
+    const sizes = this.sizes;
+    let total = prefix.length + payload.length;
+    let leaf = 0;
+    for (const op of this.ops) {
+      if (op.kind === 'skip') continue;
+      const v = values[leaf];
+      let size: number;
+      if (v === null || v === undefined) {
+        if (op.shape.nullBranch < 0) return undefined;
+        size = -1;
+      } else if (typeof v === 'string') {
+        if (op.shape.kind !== 'string') return undefined;
+        size = Buffer.byteLength(v, 'utf8');
+      } else {
+        if (!(v instanceof Uint8Array)) return undefined;
+        size = v.length;
+      }
+      sizes[leaf] = size;
+      const branchBytes = op.shape.nullBranch >= 0 ? 1 : 0; // branch indexes 0 and 1 zig-zag to one byte
+      total += size < 0 ? branchBytes : branchBytes + varintSize(size * 2) + size;
+      total -= ends[leaf]! - starts[leaf]!;
+      leaf++;
+    }
+    const out = Buffer.allocUnsafe(total);
+    prefix.copy(out, 0);
+    let pos = prefix.length;
+    let from = 0;
+    leaf = 0;
+    for (const op of this.ops) {
+      if (op.kind === 'skip') continue;
+      pos += payload.copy(out, pos, from, starts[leaf]);
+      const size = sizes[leaf]!;
+      if (size < 0) out[pos++] = op.shape.nullBranch * 2;
+      else {
+        if (op.shape.nullBranch >= 0) out[pos++] = op.shape.valueBranch * 2;
+        pos = writeVarint(out, pos, size * 2);
+        const v = values[leaf];
+        if (typeof v === 'string') pos += out.write(v, pos, size, 'utf8');
+        else {
+          out.set(v as Uint8Array, pos);
+          pos += size;
+        }
+      }
+      from = ends[leaf]!;
+      leaf++;
+    }
+    payload.copy(out, pos, from);
+    return out;
+  }
+}
+
+const EMPTY = Buffer.alloc(0);
