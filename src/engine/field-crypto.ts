@@ -42,13 +42,11 @@ export function decryptField(value: unknown, field: FieldInfo, versioned: boolea
 
 /**
  * The same two operations on a field's encoded form, as it sits in an Avro payload: a string field's
- * UTF-8 bytes, a bytes field's bytes (see formats/avro-splice.ts). What comes back is the new encoded
- * form: a string for an encrypted string field (base64 text), bytes otherwise.
+ * UTF-8 bytes, a bytes field's bytes (see formats/avro-splice.ts). Encryption returns the ciphertext
+ * bytes; the caller writes a string field's as base64 text. Decryption returns the plaintext's bytes.
  */
-export function encryptEncoded(encoded: Buffer | null, field: FieldInfo, cipher: FieldCipher, version: number | undefined): Buffer | string | null {
-  if (encoded === null) return null;
-  const ciphertext = encryptBytes(encoded, cipher, version);
-  return field.kind === 'string' ? encodeBase64(ciphertext) : ciphertext;
+export function encryptEncoded(encoded: Buffer | null, cipher: FieldCipher, version: number | undefined): Buffer | null {
+  return encoded === null ? null : encryptBytes(encoded, cipher, version);
 }
 
 export function decryptEncoded(encoded: Buffer | null, field: FieldInfo, versioned: boolean, cipherFor: (version: number) => FieldCipher): Buffer | null {

@@ -121,7 +121,7 @@ export class RecordTransformer {
   private counters = newCounters();
   private readonly encryptVisitors = new Map<Step, { dek: WriteDek; visit: (value: unknown, field: FieldInfo) => unknown }>();
   private readonly decryptVisitors = new Map<Step, (value: unknown, field: FieldInfo) => unknown>();
-  private readonly encodedEncryptVisitors = new Map<Step, { dek: WriteDek; visit: (encoded: Buffer | null, field: FieldInfo) => Buffer | string | null }>();
+  private readonly encodedEncryptVisitors = new Map<Step, { dek: WriteDek; visit: (encoded: Buffer | null) => Buffer | null }>();
   private readonly encodedDecryptVisitors = new Map<Step, (encoded: Buffer | null, field: FieldInfo) => Buffer | null>();
   /** Write steps whose DEK failed permanently in this batch: their records take the rule's action. */
   private readonly writeDekFailures = new Map<Step, unknown>();
@@ -322,7 +322,8 @@ export class RecordTransformer {
   private spliceSync(plan: Plan, spliced: SplicedPlan, payload: Buffer, skipped: ReadonlySet<Step>): Buffer | undefined {
     const { splicer, state } = spliced;
     if (!splicer.scan(payload, state)) return undefined;
-    const values = state.values as (Buffer | string | null)[];
+    const values = state.values as (Buffer | null)[];
+    const { base64 } = state;
     const sides = [plan.read.domain, plan.write.domain] as const;
     for (let side = 0; side < 2; side++) {
       const steps = sides[side]!;
@@ -340,11 +341,16 @@ export class RecordTransformer {
             for (const leaf of leaves) values[leaf.index] = visit(values[leaf.index] as Buffer | null, leaf.info);
           } else {
             const visit = this.encodedEncryptVisitor(step);
-            // A string field decrypted above is bytes here; encrypted above (a re-encrypt is never
-            // both), it would be text: encode it back.
             for (const leaf of leaves) {
-              const v = values[leaf.index]!;
-              values[leaf.index] = visit(typeof v === 'string' ? Buffer.from(v, 'utf8') : v, leaf.info);
+              const i = leaf.index;
+              // Encrypted by an earlier write step: that step's output is the base64 text.
+              if (base64[i] === 1) {
+                values[i] = Buffer.from(values[i]!.toString('base64'), 'latin1');
+                base64[i] = 0;
+              }
+              const ciphertext = visit(values[i]!);
+              values[i] = ciphertext;
+              if (ciphertext !== null && leaf.info.kind === 'string') base64[i] = 1;
             }
           }
         } catch (err) {
@@ -429,7 +435,7 @@ export class RecordTransformer {
   }
 
   /** encryptVisitor's counterpart on encoded field bytes (spliceSync). */
-  private encodedEncryptVisitor(step: FieldStep): (encoded: Buffer | null, field: FieldInfo) => Buffer | string | null {
+  private encodedEncryptVisitor(step: FieldStep): (encoded: Buffer | null) => Buffer | null {
     const dek = this.writeDeks.get(step) ?? this.options.keys.peekWrite(step.params, step.subject);
     if (!dek) throw new MissingDek(step, undefined);
     const cached = this.encodedEncryptVisitors.get(step);
@@ -437,9 +443,9 @@ export class RecordTransformer {
     const version = step.params.expiryDays > 0 ? dek.version : undefined;
     const counts = this.counters.encrypted;
     const algorithm = step.params.algorithm;
-    const visit = (encoded: Buffer | null, field: FieldInfo) => {
+    const visit = (encoded: Buffer | null) => {
       if (encoded !== null) counts[algorithm] += 1;
-      return encryptEncoded(encoded, field, dek.cipher, version);
+      return encryptEncoded(encoded, dek.cipher, version);
     };
     this.encodedEncryptVisitors.set(step, { dek, visit });
     return visit;

@@ -42,6 +42,11 @@ export interface SpliceState {
    * UTF-8; scan() hands out views of the payload), or for a string field a JavaScript string.
    */
   readonly values: unknown[];
+  /**
+   * 1 where values[i] holds bytes to be written as their base64 text (a string field's ciphertext,
+   * encoded straight into the output without an intermediate string); scan() clears it.
+   */
+  readonly base64: Uint8Array;
 }
 
 export interface AvroSplicer {
@@ -100,8 +105,18 @@ class Cursor {
 type Skip = (c: Cursor) => void;
 const skipNothing: Skip = () => undefined;
 
-/** A skipper for any Avro type; null for a type this module does not know (no splicer then). */
-function skipperFor(type: Type, records: Map<Type, { fn: Skip }>): Skip | null {
+/**
+ * Most items of a zero-size type (null, a record of nulls) one block may hold in strict mode: they take
+ * no bytes, so nothing else bounds a garbled count, and avsc would try to build an array that long.
+ */
+const MAX_ZERO_SIZE_ITEMS = 1 << 20;
+
+/**
+ * A skipper for any Avro type; null for a type this module does not know (no splicer then). `strict`
+ * (the validator) walks blocks item by item even when their byte size is given, checks that size, and
+ * bounds zero-size items; the splicer trusts block sizes, as the Avro spec allows for skipping.
+ */
+function skipperFor(type: Type, records: Map<Type, { fn: Skip }>, strict = false): Skip | null {
   const a = t(type);
   switch (a.typeName) {
     case 'null':
@@ -125,32 +140,45 @@ function skipperFor(type: Type, records: Map<Type, { fn: Skip }>): Skip | null {
     }
     case 'array':
     case 'map': {
-      const item = skipperFor((a.itemsType ?? a.valuesType)!, records);
+      const item = skipperFor((a.itemsType ?? a.valuesType)!, records, strict);
       if (item === null) return null;
       const isMap = a.typeName === 'map';
+      const items = (c: Cursor, count: number): void => {
+        for (let left = count; left > 0; left--) {
+          const before = c.pos;
+          if (isMap) c.skip(c.long());
+          item(c);
+          // Items of a zero-size type take no bytes: a count of 2^62 of them must not spin. Any other
+          // item takes a byte at least, so the end of the payload bounds the loop.
+          if (c.pos === before) {
+            if (strict && count > MAX_ZERO_SIZE_ITEMS) throw MALFORMED;
+            break;
+          }
+        }
+      };
       return (c) => {
         for (;;) {
-          let count = c.long();
+          const count = c.long();
           if (count === 0) return;
-          if (count < 0) {
-            // A negative count is followed by the block's size in bytes: skip it whole.
-            c.skip(c.long());
+          if (count > 0) {
+            items(c, count);
             continue;
           }
-          for (; count > 0; count--) {
-            const before = c.pos;
-            if (isMap) c.skip(c.long());
-            item(c);
-            // Items of a zero-size type (null, a record of nulls) take no bytes: a count of 2^62 of
-            // them must not spin. Any other item takes a byte at least, so the end bounds the loop.
-            if (c.pos === before) break;
+          // A negative count is followed by the block's size in bytes.
+          const size = c.long();
+          if (!strict) {
+            c.skip(size);
+            continue;
           }
+          const end = c.pos + size;
+          items(c, -count);
+          if (c.pos !== end) throw MALFORMED;
         }
       };
     }
     case 'union:wrapped':
     case 'union:unwrapped': {
-      const branches = (a.types ?? []).map((b) => skipperFor(b, records));
+      const branches = (a.types ?? []).map((b) => skipperFor(b, records, strict));
       if (branches.some((b) => b === null)) return null;
       return (c) => {
         const branch = branches[c.long()];
@@ -164,7 +192,7 @@ function skipperFor(type: Type, records: Map<Type, { fn: Skip }>): Skip | null {
       if (known) return (c) => known.fn(c);
       const holder = { fn: skipNothing };
       records.set(type, holder); // before the fields: records may refer to themselves
-      const fields = (a.fields ?? []).map((f) => skipperFor(f.type, records));
+      const fields = (a.fields ?? []).map((f) => skipperFor(f.type, records, strict));
       if (fields.some((f) => f === null)) return null;
       const fns = fields as Skip[];
       holder.fn = (c) => {
@@ -175,6 +203,31 @@ function skipperFor(type: Type, records: Map<Type, { fn: Skip }>): Skip | null {
     default:
       return null;
   }
+}
+
+/**
+ * A structural check of a payload against a type, run before avsc decodes it: avsc does not bound its
+ * reads by the buffer, so a garbled block count can make it loop or allocate until the process dies.
+ * Returns null when the payload is well-formed, else a value-free reason (formats/common.ts). Null
+ * validator when the type holds something this module does not know.
+ */
+export function compileAvroValidator(type: Type): ((payload: Buffer) => string | null) | null {
+  const skip = skipperFor(type, new Map(), true);
+  if (skip === null) return null;
+  const c = new Cursor();
+  return (payload) => {
+    c.buf = payload;
+    c.pos = 0;
+    try {
+      skip(c);
+      return c.pos === payload.length ? null : c.pos > payload.length ? 'truncated buffer' : 'trailing data';
+    } catch (err) {
+      if (err !== MALFORMED) throw err;
+      return c.pos > payload.length ? 'truncated buffer' : 'malformed value';
+    } finally {
+      c.buf = EMPTY;
+    }
+  };
 }
 
 /** How a leaf is encoded: a string or bytes, maybe as a branch of a two-branch union with null. */
@@ -294,6 +347,37 @@ function mergeSkips(ops: readonly Op[]): Op[] {
   return out;
 }
 
+const BASE64_ALPHABET = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', 'latin1');
+const BASE64_PAD = 0x3d;
+
+/** Standard base64 with padding (RFC 4648 section 4) of `src`, written at out[pos]; returns the end. */
+function writeBase64(src: Uint8Array, out: Buffer, pos: number): number {
+  const a = BASE64_ALPHABET;
+  const n = src.length;
+  let i = 0;
+  for (; i + 3 <= n; i += 3) {
+    const v = (src[i]! << 16) | (src[i + 1]! << 8) | src[i + 2]!;
+    out[pos++] = a[v >>> 18]!;
+    out[pos++] = a[(v >>> 12) & 63]!;
+    out[pos++] = a[(v >>> 6) & 63]!;
+    out[pos++] = a[v & 63]!;
+  }
+  if (n - i === 1) {
+    const v = src[i]! << 16;
+    out[pos++] = a[v >>> 18]!;
+    out[pos++] = a[(v >>> 12) & 63]!;
+    out[pos++] = BASE64_PAD;
+    out[pos++] = BASE64_PAD;
+  } else if (n - i === 2) {
+    const v = (src[i]! << 16) | (src[i + 1]! << 8);
+    out[pos++] = a[v >>> 18]!;
+    out[pos++] = a[(v >>> 12) & 63]!;
+    out[pos++] = a[(v >>> 6) & 63]!;
+    out[pos++] = BASE64_PAD;
+  }
+  return pos;
+}
+
 function varintSize(zigzagged: number): number {
   let size = 1;
   while (zigzagged >= 128) {
@@ -326,7 +410,10 @@ class Splicer implements AvroSplicer {
   }
 
   newState(): SpliceState {
-    return { starts: new Int32Array(this.leafCount), ends: new Int32Array(this.leafCount), values: new Array<unknown>(this.leafCount).fill(null) };
+    return {
+      starts: new Int32Array(this.leafCount), ends: new Int32Array(this.leafCount),
+      values: new Array<unknown>(this.leafCount).fill(null), base64: new Uint8Array(this.leafCount),
+    };
   }
 
   scan(payload: Buffer, state: SpliceState): boolean {
@@ -334,6 +421,7 @@ class Splicer implements AvroSplicer {
     c.buf = payload;
     c.pos = 0;
     const { starts, ends, values } = state;
+    state.base64.fill(0);
     try {
       for (const op of this.ops) {
         if (op.kind === 'skip') {
@@ -368,7 +456,7 @@ class Splicer implements AvroSplicer {
   }
 
   splice(payload: Buffer, state: SpliceState, prefix: Buffer): Buffer | undefined {
-    const { starts, ends, values } = state;
+    const { starts, ends, values, base64 } = state;
     const sizes = this.sizes;
     let total = prefix.length + payload.length;
     let leaf = 0;
@@ -384,7 +472,10 @@ class Splicer implements AvroSplicer {
         size = Buffer.byteLength(v, 'utf8');
       } else {
         if (!(v instanceof Uint8Array)) return undefined;
-        size = v.length;
+        if (base64[leaf] === 1) {
+          if (op.shape.kind !== 'string') return undefined;
+          size = Math.ceil(v.length / 3) * 4;
+        } else size = v.length;
       }
       sizes[leaf] = size;
       const branchBytes = op.shape.nullBranch >= 0 ? 1 : 0; // branch indexes 0 and 1 zig-zag to one byte
@@ -407,6 +498,7 @@ class Splicer implements AvroSplicer {
         pos = writeVarint(out, pos, size * 2);
         const v = values[leaf];
         if (typeof v === 'string') pos += out.write(v, pos, size, 'utf8');
+        else if (base64[leaf] === 1) pos = writeBase64(v as Uint8Array, out, pos);
         else {
           out.set(v as Uint8Array, pos);
           pos += size;

@@ -30,6 +30,7 @@ import {
   tagList,
   withKind,
 } from './common.js';
+import { compileAvroValidator } from './avro-splice.js';
 import type { Codec, FieldInfo, FieldKind, FieldVisitor, FieldWalker, ResolvedReferences } from './types.js';
 
 type Type = avro.Type;
@@ -287,6 +288,8 @@ export interface AvroCodec extends Codec {
   readonly schemaType: 'AVRO';
   /** The compiled avsc type (for resolution and tests). */
   readonly avroType: Type;
+  /** Throws FORMAT_DECODE when a payload does not scan under the schema (checked before avsc reads it). */
+  check(payload: Buffer): void;
   /** The field infos of a record type reachable from the root, in field order. */
   recordFields(recordType: Type): readonly FieldInfo[] | undefined;
 }
@@ -325,9 +328,11 @@ class AvroCodecImpl implements AvroCodec {
   /** Every record reachable from the root, in first-seen order, with its field infos. */
   private readonly records = new Map<Type, readonly FieldInfo[]>();
   private readonly allFields: readonly FieldInfo[];
+  private readonly validate: ((payload: Buffer) => string | null) | null;
 
   constructor(parsed: Parsed) {
     this.avroType = parsed.root;
+    this.validate = compileAvroValidator(parsed.root);
     const visit = (type: Type): void => {
       for (const r of childRecords(type, new Set())) {
         if (this.records.has(r)) continue;
@@ -350,6 +355,7 @@ class AvroCodecImpl implements AvroCodec {
   }
 
   decode(payload: Buffer): unknown {
+    this.check(payload);
     try {
       return this.avroType.fromBuffer(payload);
     } catch (err) {
@@ -367,6 +373,12 @@ class AvroCodecImpl implements AvroCodec {
 
   fields(): readonly FieldInfo[] {
     return this.allFields;
+  }
+
+  /** Refuses a payload that does not scan under the schema, before avsc reads it (see compileAvroValidator). */
+  check(payload: Buffer): void {
+    const problem = this.validate?.(payload) ?? null;
+    if (problem !== null) throw decodeError('Avro', new Error(problem));
   }
 
   recordFields(recordType: Type): readonly FieldInfo[] | undefined {
@@ -579,6 +591,7 @@ export function createAvroResolver(writer: Codec, target: Codec): AvroResolver {
     throw new RecryptError('FORMAT_RESOLUTION', `writer schema cannot be resolved to the target schema: ${errMessage(err)}`, { cause: err });
   }
   const decode = (payload: Buffer): unknown => {
+    writer.check(payload);
     try {
       return target.avroType.fromBuffer(payload, resolver);
     } catch (err) {
