@@ -30,19 +30,43 @@ export function decodeBase64(text: string): Buffer {
   return Buffer.from(text, 'base64');
 }
 
-/** decodeBase64 over the text's ASCII bytes (a string field read straight from an encoded payload). */
+/** Alphabet value of each byte, -1 for anything else ('=' included: padding is handled apart). */
+const DECODE = new Int8Array(256).fill(-1);
+for (let i = 0; i < ALPHABET.length; i++) DECODE[ALPHABET.charCodeAt(i)] = i;
+
+/**
+ * decodeBase64 over the text's ASCII bytes (a string field read straight from an encoded payload), with
+ * the same strictness, decoded in one pass without an intermediate string.
+ */
 export function decodeBase64Bytes(ascii: Uint8Array): Buffer {
   const len = ascii.length;
   if (len % 4 !== 0) fail('length is not a multiple of 4');
-  let pads = 0;
-  if (len > 0 && ascii[len - 1] === PAD) pads = ascii[len - 2] === PAD ? 2 : 1;
-  const dataEnd = len - pads;
-  for (let i = 0; i < dataEnd; i++) {
-    const c = ascii[i]!;
-    if (c >= 128 || IS_B64[c] === 0) fail('invalid character');
+  if (len === 0) return Buffer.alloc(0);
+  const pads = ascii[len - 1] === PAD ? (ascii[len - 2] === PAD ? 2 : 1) : 0;
+  const out = Buffer.allocUnsafe((len / 4) * 3 - pads);
+  const full = pads === 0 ? len : len - 4;
+  let o = 0;
+  for (let i = 0; i < full; i += 4) {
+    const a = DECODE[ascii[i]!]!;
+    const b = DECODE[ascii[i + 1]!]!;
+    const c = DECODE[ascii[i + 2]!]!;
+    const d = DECODE[ascii[i + 3]!]!;
+    if ((a | b | c | d) < 0) fail('invalid character');
+    const v = (a << 18) | (b << 12) | (c << 6) | d;
+    out[o++] = v >>> 16;
+    out[o++] = (v >>> 8) & 0xff;
+    out[o++] = v & 0xff;
   }
-  const view = Buffer.isBuffer(ascii) ? ascii : Buffer.from(ascii.buffer, ascii.byteOffset, ascii.byteLength);
-  return Buffer.from(view.toString('latin1'), 'base64');
+  if (pads > 0) {
+    const a = DECODE[ascii[full]!]!;
+    const b = DECODE[ascii[full + 1]!]!;
+    const c = pads === 1 ? DECODE[ascii[full + 2]!]! : 0;
+    if ((a | b | c) < 0) fail('invalid character');
+    const v = (a << 18) | (b << 12) | (c << 6);
+    out[o++] = v >>> 16;
+    if (pads === 1) out[o++] = (v >>> 8) & 0xff;
+  }
+  return out;
 }
 
 function fail(what: string): never {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeBase64, encodeBase64 } from '../../../src/crypto/base64.js';
+import { decodeBase64, decodeBase64Bytes, encodeBase64 } from '../../../src/crypto/base64.js';
 import { expectRecryptError } from './helpers.js';
 
 describe('base64', () => {
@@ -68,4 +68,37 @@ describe('base64', () => {
       }),
     );
   });
+
+  describe('decodeBase64Bytes (the text as ASCII bytes) agrees with decodeBase64', () => {
+    const outcome = (decode: () => Buffer): string => {
+      try {
+        return `ok ${decode().toString('hex')}`;
+      } catch (err) {
+        return `error ${(err as { code?: string }).code ?? '?'}`;
+      }
+    };
+    const same = (text: string) => {
+      expect(outcome(() => decodeBase64Bytes(Buffer.from(text, 'latin1')))).toBe(outcome(() => decodeBase64(text)));
+    };
+
+    it('on encoded bytes of every length (property), also from a view with an offset', () => {
+      fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        const text = Buffer.from(bytes).toString('base64');
+        expect(decodeBase64Bytes(Buffer.from(text, 'latin1')).equals(Buffer.from(bytes))).toBe(true);
+        const padded = Buffer.from(`xx${text}`, 'latin1').subarray(2);
+        expect(decodeBase64Bytes(padded).equals(Buffer.from(bytes))).toBe(true);
+      }));
+    });
+
+    it.each(['', 'aGVs*G8=', 'a-_sbG8=', 'aGVs bG8=', 'aGVsbG8=\n', 'aGVsbG8', 'aGVsbG8=a', 'aG=sbG8=', 'aG===', '====', 'a===', '=AAA', 'AA=A', 'QQ==', 'QUE=', 'aGVsbG8\u00e9'])(
+      'on %j', (text) => same(text),
+    );
+
+    it('on arbitrary text (property): accepts and rejects the same, decodes the same', () => {
+      // Bytes are what a payload holds: only characters that are one latin1 byte.
+      fc.assert(fc.property(fc.string({ maxLength: 40 }).filter((t) => [...t].every((c) => c.charCodeAt(0) < 256)), (text) => same(text)));
+      fc.assert(fc.property(fc.stringMatching(/^[A-Za-z0-9+/=]{0,24}$/), (text) => same(text)));
+    });
+  });
 });
+
