@@ -113,6 +113,8 @@ const NO_SKIPS: ReadonlySet<Step> = new Set();
 
 export class RecordTransformer {
   private readonly plans = new Map<string, Plan>();
+  /** The plan of the last v0-framed record in the payload (non-protobuf), by topic and schema id. */
+  private lastPlan: { readonly topic: string; readonly id: number; readonly plan: Plan } | undefined;
   private readonly schemaTypes = new Map<string, string>();
   private readonly writeSides = new Map<string, Side>();
   /** DEK per write step, resolved once per batch (cached by keys/ with a TTL). */
@@ -284,18 +286,29 @@ export class RecordTransformer {
       return { topic: target, partition: record.partition, key: record.key, value: null, headers: record.headers, timestamp: record.timestamp };
     }
     const header = findHeader(record.headers, VALUE_SCHEMA_ID_HEADER);
-    const ref = peekSchemaRef(record.value, header);
-    const refKey = `${record.topic}\u0000${isIdRef(ref) ? `id:${ref.id}` : `guid:${ref.guid}`}`;
-    // Protobuf frames carry message indexes, which pick the message (and so the plan).
-    const schemaType = this.schemaTypes.get(refKey);
-    if (schemaType === undefined) throw new PlanMiss(ref, record.topic, undefined);
-    const isProtobuf = schemaType === 'PROTOBUF';
-    const frame = decodeFrame(record.value, { header, messageIndexes: isProtobuf });
-    const indexes = isProtobuf ? frame.indexes ?? [0] : undefined;
-    const plan = this.plans.get(isProtobuf ? `${refKey}\u0000${indexes!.join('.')}` : refKey);
-    if (!plan) throw new PlanMiss(ref, record.topic, indexes);
+    let plan: Plan | undefined;
+    let payload: Buffer;
+    const last = this.lastPlan;
+    const bytes = record.value;
+    // Most records repeat the last record's v0 frame (topic and schema id): no key strings, no lookups.
+    if (header === undefined && last !== undefined && bytes.length >= 5 && bytes[0] === 0 && last.topic === record.topic && last.id === bytes.readInt32BE(1)) {
+      plan = last.plan;
+      payload = bytes.subarray(5);
+    } else {
+      const ref = peekSchemaRef(bytes, header);
+      const refKey = `${record.topic}\u0000${isIdRef(ref) ? `id:${ref.id}` : `guid:${ref.guid}`}`;
+      // Protobuf frames carry message indexes, which pick the message (and so the plan).
+      const schemaType = this.schemaTypes.get(refKey);
+      if (schemaType === undefined) throw new PlanMiss(ref, record.topic, undefined);
+      const isProtobuf = schemaType === 'PROTOBUF';
+      const frame = decodeFrame(bytes, { header, messageIndexes: isProtobuf });
+      const indexes = isProtobuf ? frame.indexes ?? [0] : undefined;
+      plan = this.plans.get(isProtobuf ? `${refKey}\u0000${indexes!.join('.')}` : refKey);
+      if (!plan) throw new PlanMiss(ref, record.topic, indexes);
+      payload = frame.payload;
+      if (!isProtobuf && header === undefined && isIdRef(ref)) this.lastPlan = { topic: record.topic, id: ref.id, plan };
+    }
 
-    let payload: Buffer = frame.payload;
     payload = this.runPayloadSteps(plan.read.encoding, payload, 'read', skipped);
     // The id now travels in the payload: a stale id header would make readers pick the writer schema.
     const headers = header === undefined ? record.headers : record.headers.filter((h) => h.key !== VALUE_SCHEMA_ID_HEADER);
@@ -559,6 +572,7 @@ export class RecordTransformer {
   }
 
   private async compilePlan(miss: PlanMiss): Promise<void> {
+    this.lastPlan = undefined;
     const writer = await this.options.schemas.load(miss.ref);
     const refKey = `${miss.topic}\u0000${isIdRef(miss.ref) ? `id:${miss.ref.id}` : `guid:${miss.ref.guid}`}`;
     this.schemaTypes.set(refKey, writer.schemaType);

@@ -10,11 +10,16 @@
  * of records; a payload that does not scan) is left to the general path, which also reports the errors.
  */
 import type avro from 'avsc';
-import type { AvroCodec } from './avro.js';
 import type { FieldInfo } from './types.js';
 
 type Type = avro.Type;
 type Select = (field: FieldInfo) => boolean;
+
+/** What the splicer needs of an Avro codec (avro.ts's AvroCodec has it; named here to keep imports one way). */
+export interface SplicedCodec {
+  readonly avroType: Type;
+  recordFields(recordType: Type): readonly FieldInfo[] | undefined;
+}
 
 interface AnyType {
   readonly typeName: string;
@@ -260,7 +265,7 @@ type Op = { readonly kind: 'leaf'; readonly leaf: number; readonly shape: LeafSh
  * encode alike), for the rules' field selectors on each side. Null when the shortcut does not apply.
  */
 export function compileAvroSplicer(
-  read: AvroCodec, write: AvroCodec, readSelects: readonly (Select | null)[], writeSelects: readonly (Select | null)[],
+  read: SplicedCodec, write: SplicedCodec, readSelects: readonly (Select | null)[], writeSelects: readonly (Select | null)[],
 ): AvroSplicer | null {
   if (read !== write && read.avroType.fingerprint('md5').compare(write.avroType.fingerprint('md5')) !== 0) return null;
   const selectedAnywhere = (r: Type, w: Type, i: number): boolean[] => {
