@@ -355,15 +355,15 @@ export class RecordTransformer {
           } else {
             const visit = this.encodedEncryptVisitor(step);
             for (const leaf of leaves) {
-              const i = leaf.index;
+              const at = leaf.index;
               // Encrypted by an earlier write step: that step's output is the base64 text.
-              if (base64[i] === 1) {
-                values[i] = Buffer.from(values[i]!.toString('base64'), 'latin1');
-                base64[i] = 0;
+              if (base64[at] === 1) {
+                values[at] = Buffer.from(values[at]!.toString('base64'), 'latin1');
+                base64[at] = 0;
               }
-              const ciphertext = visit(values[i]!);
-              values[i] = ciphertext;
-              if (ciphertext !== null && leaf.info.kind === 'string') base64[i] = 1;
+              const ciphertext = visit(values[at] ?? null);
+              values[at] = ciphertext;
+              if (ciphertext !== null && leaf.info.kind === 'string') base64[at] = 1;
             }
           }
         } catch (err) {
