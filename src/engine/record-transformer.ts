@@ -18,7 +18,7 @@ import type { RuleAction, RuleDirection } from '../rules/index.js';
 import { RecryptError, isTransient, type ErrorCode } from '../util/errors.js';
 import { decodeFrame, encodeFrame, isIdRef, peekSchemaRef, VALUE_SCHEMA_ID_HEADER, type SchemaRef } from '../wire/index.js';
 import { buildSourceView, schemaIdOf, unreadableRecord } from './dlq-view.js';
-import { DekMiss, decryptEncoded, decryptField, encryptEncoded, encryptField } from './field-crypto.js';
+import { decryptEncoded, decryptField, encryptEncoded, encryptField } from './field-crypto.js';
 import { compileSide, unsupportedRuleError, type FieldStep, type PayloadStep, type Side, type Step } from './plan.js';
 import type { LoadedSchema, SchemaStore } from './schema-store.js';
 import { sourceSubject, type SubjectNameStrategy } from './subjects.js';
@@ -121,9 +121,8 @@ export class RecordTransformer {
   private readonly writeDeks = new Map<Step, WriteDek>();
   /** Field operations and cache misses since the last drainStats(): plain integers on the hot path. */
   private counters = newCounters();
-  private readonly encryptVisitors = new Map<Step, { dek: WriteDek; visit: (value: unknown, field: FieldInfo) => unknown }>();
+  private readonly encryptVisitors = new Map<Step, WriteVisitors>();
   private readonly decryptVisitors = new Map<Step, (value: unknown, field: FieldInfo) => unknown>();
-  private readonly encodedEncryptVisitors = new Map<Step, { dek: WriteDek; visit: (encoded: Buffer | null) => Buffer | null }>();
   private readonly encodedDecryptVisitors = new Map<Step, (encoded: Buffer | null, field: FieldInfo) => Buffer | null>();
   /** Write steps whose DEK failed permanently in this batch: their records take the rule's action. */
   private readonly writeDekFailures = new Map<Step, unknown>();
@@ -150,7 +149,6 @@ export class RecordTransformer {
     // Visitors hold the counter objects: rebuild them against the fresh ones.
     this.encryptVisitors.clear();
     this.decryptVisitors.clear();
-    this.encodedEncryptVisitors.clear();
     this.encodedDecryptVisitors.clear();
     return stats;
   }
@@ -431,68 +429,68 @@ export class RecordTransformer {
   }
 
   private encryptVisitor(step: FieldStep | PayloadStep): (value: unknown, field: FieldInfo) => unknown {
-    const dek = this.writeDeks.get(step) ?? this.options.keys.peekWrite(step.params, step.subject);
-    if (!dek) throw new MissingDek(step, undefined);
-    // One closure per (step, DEK), not per record.
-    const cached = this.encryptVisitors.get(step);
-    if (cached && cached.dek === dek) return cached.visit;
-    const version = step.params.expiryDays > 0 ? dek.version : undefined;
-    const counts = this.counters.encrypted;
-    const algorithm = step.params.algorithm;
-    const visit = (value: unknown, field: FieldInfo) => {
-      if (value !== null && value !== undefined) counts[algorithm] += 1;
-      return encryptField(value, field, dek.cipher, version);
-    };
-    this.encryptVisitors.set(step, { dek, visit });
-    return visit;
+    return this.writeVisitors(step).visit;
   }
 
   /** encryptVisitor's counterpart on encoded field bytes (spliceSync). */
   private encodedEncryptVisitor(step: FieldStep): (encoded: Buffer | null) => Buffer | null {
+    return this.writeVisitors(step).visitEncoded;
+  }
+
+  /** Both forms of a write step's visitor: one pair of closures per (step, DEK), not per record. */
+  private writeVisitors(step: FieldStep | PayloadStep): WriteVisitors {
     const dek = this.writeDeks.get(step) ?? this.options.keys.peekWrite(step.params, step.subject);
     if (!dek) throw new MissingDek(step, undefined);
-    const cached = this.encodedEncryptVisitors.get(step);
-    if (cached && cached.dek === dek) return cached.visit;
+    const cached = this.encryptVisitors.get(step);
+    if (cached && cached.dek === dek) return cached;
     const version = step.params.expiryDays > 0 ? dek.version : undefined;
     const counts = this.counters.encrypted;
     const algorithm = step.params.algorithm;
-    const visit = (encoded: Buffer | null) => {
-      if (encoded !== null) counts[algorithm] += 1;
-      return encryptEncoded(encoded, dek.cipher, version);
+    const visitors: WriteVisitors = {
+      dek,
+      visit: (value, field) => {
+        if (value !== null && value !== undefined) counts[algorithm] += 1;
+        return encryptField(value, field, dek.cipher, version);
+      },
+      visitEncoded: (encoded) => {
+        if (encoded !== null) counts[algorithm] += 1;
+        return encryptEncoded(encoded, dek.cipher, version);
+      },
     };
-    this.encodedEncryptVisitors.set(step, { dek, visit });
-    return visit;
+    this.encryptVisitors.set(step, visitors);
+    return visitors;
   }
 
   /** decryptVisitor's counterpart on encoded field bytes; spliced plans have no tolerant step. */
   private encodedDecryptVisitor(step: FieldStep): (encoded: Buffer | null, field: FieldInfo) => Buffer | null {
     let visit = this.encodedDecryptVisitors.get(step);
     if (visit) return visit;
+    const { algorithm, expiryDays } = step.params;
+    const cipherFor = this.readCiphers(step);
+    const decrypted = this.counters.decrypted;
+    visit = (encoded, field) => {
+      const plaintext = decryptEncoded(encoded, field, expiryDays > 0, cipherFor);
+      if (encoded !== null) decrypted[algorithm] += 1;
+      return plaintext;
+    };
+    this.encodedDecryptVisitors.set(step, visit);
+    return visit;
+  }
+
+  /** A read step's cipher per DEK version from keys/'s cache (the last one kept); MissingDek when not cached. */
+  private readCiphers(step: FieldStep | PayloadStep): (version: number) => FieldCipher {
     const { keys } = this.options;
-    const { kekName, algorithm, expiryDays } = step.params;
+    const { kekName, algorithm } = step.params;
     let lastVersion = -1;
     let lastCipher: FieldCipher | undefined;
-    const cipherFor = (version: number): FieldCipher => {
+    return (version) => {
       if (version === lastVersion && lastCipher) return lastCipher;
       const cipher = keys.peekRead(kekName, step.subject, version, algorithm);
-      if (!cipher) throw new DekMiss(version);
+      if (!cipher) throw new MissingDek(step, version);
       lastVersion = version;
       lastCipher = cipher;
       return cipher;
     };
-    const decrypted = this.counters.decrypted;
-    visit = (encoded, field) => {
-      try {
-        const plaintext = decryptEncoded(encoded, field, expiryDays > 0, cipherFor);
-        if (encoded !== null) decrypted[algorithm] += 1;
-        return plaintext;
-      } catch (err) {
-        if (err instanceof DekMiss) throw new MissingDek(step, err.version);
-        throw err;
-      }
-    };
-    this.encodedDecryptVisitors.set(step, visit);
-    return visit;
   }
 
   /** Decrypt visitors hold no per-record state unless tolerant steps share a `peeled` set. */
@@ -513,18 +511,8 @@ export class RecordTransformer {
    * plaintext, so when the primary step cannot decrypt it, it stays as it is.
    */
   private decryptVisitor(step: FieldStep | PayloadStep, peeled?: Set<unknown>): (value: unknown, field: FieldInfo) => unknown {
-    const { keys } = this.options;
-    const { kekName, algorithm, expiryDays } = step.params;
-    let lastVersion = -1;
-    let lastCipher: FieldCipher | undefined;
-    const cipherFor = (version: number): FieldCipher => {
-      if (version === lastVersion && lastCipher) return lastCipher;
-      const cipher = keys.peekRead(kekName, step.subject, version, algorithm);
-      if (!cipher) throw new MissingDek(step, version);
-      lastVersion = version;
-      lastCipher = cipher;
-      return cipher;
-    };
+    const { algorithm, expiryDays } = step.params;
+    const cipherFor = this.readCiphers(step);
     const tolerant = step.tolerant === true;
     const decrypted = this.counters.decrypted;
     return (value, field) => {
@@ -534,7 +522,6 @@ export class RecordTransformer {
         if (tolerant) peeled?.add(plaintext);
         return plaintext;
       } catch (err) {
-        if (err instanceof DekMiss) throw new MissingDek(step, err.version);
         const notCiphertext = err instanceof RecryptError && (err.code === 'CRYPTO_DECRYPT' || err.code === 'CRYPTO_BAD_CIPHERTEXT');
         // A tolerant step (see plan.ts) leaves a value that is not its ciphertext as it is.
         if (notCiphertext && (tolerant || peeled?.has(value) === true)) return value;
@@ -599,6 +586,12 @@ function splicedPlan(read: Side, write: Side): SplicedPlan | null {
   const splicer = compileAvroSplicer(read.codec, write.codec, selects(read), selects(write));
   if (splicer === null) return null;
   return { splicer, state: splicer.newState(), prefix: encodeFrame(write.schema.id, Buffer.alloc(0), write.messageIndexes) };
+}
+
+interface WriteVisitors {
+  readonly dek: WriteDek;
+  readonly visit: (value: unknown, field: FieldInfo) => unknown;
+  readonly visitEncoded: (encoded: Buffer | null) => Buffer | null;
 }
 
 /** A DEK not in keys/'s cache yet: version undefined means "the write DEK of this step". */

@@ -1,29 +1,13 @@
 // avsc does not bound its reads by the buffer: a garbled block count can make it loop or allocate until
 // the process dies. The Avro codec checks a payload's structure first (compileAvroValidator), so such
 // records fail as FORMAT_DECODE. Decoding runs in a child process: a regression times out, not the suite.
-import { execFile } from 'node:child_process';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { FORMATS_URL, runInChild, zz } from './avro-bytes.js';
 
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-
-/** Zig-zag varint of n. */
-function zz(n: bigint): number[] {
-  let u = n >= 0n ? n * 2n : -n * 2n - 1n;
-  const out: number[] = [];
-  while (u >= 0x80n) {
-    out.push(Number(u & 0x7fn) | 0x80);
-    u >>= 7n;
-  }
-  out.push(Number(u));
-  return out;
-}
-
-/** Decodes in a child process: "ok <json>", the error code, or null when it did not finish in time. */
+/** Decodes in a child process: "ok <json>", the error code and message, or null when it did not finish in time. */
 function decodeInChild(schema: unknown, payload: number[], timeoutMs = 10_000): Promise<string | null> {
-  const url = pathToFileURL(`${REPO}src/formats/index.ts`).href;
   const code = `
-    const { createAvroCodec } = await import(${JSON.stringify(url)});
+    const { createAvroCodec } = await import(${JSON.stringify(FORMATS_URL)});
     const codec = createAvroCodec({ schemaType: 'AVRO', schema: ${JSON.stringify(JSON.stringify(schema))} });
     try {
       const value = codec.decode(Buffer.from(${JSON.stringify(Buffer.from(payload).toString('hex'))}, 'hex'));
@@ -32,14 +16,7 @@ function decodeInChild(schema: unknown, payload: number[], timeoutMs = 10_000): 
       process.stdout.write(String(err.code) + ' ' + err.message);
     }
   `;
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: REPO, timeout: timeoutMs, killSignal: 'SIGKILL' },
-      (err, stdout, stderr) => {
-        if (err && err.killed) resolve(null);
-        else if (err) reject(new Error(`child failed: ${stderr}`));
-        else resolve(stdout);
-      });
-  });
+  return runInChild(code, timeoutMs);
 }
 
 const holder = (items: unknown) => ({ type: 'record', name: 'Holder', fields: [{ name: 'xs', type: { type: 'array', items } }, { name: 's', type: 'string' }] });

@@ -5,12 +5,11 @@
  * the selected leaves' bytes, and splicing new leaf values must give byte for byte what encoding the
  * value with those leaves replaced gives.
  */
-import { execFile } from 'node:child_process';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileAvroSplicer, createAvroCodec } from '../../../src/formats/index.js';
 import type { AvroCodec, AvroSplicer, FieldInfo, SpliceState } from '../../../src/formats/index.js';
+import { bytesOf, FORMATS_URL, runInChild, str, zz } from './avro-bytes.js';
 
 // ---------------------------------------------------------------------------------------------------
 // Helpers
@@ -43,24 +42,6 @@ const oneField = (type: unknown, tags: string[] | null = PII, name = 'Holder') =
   ],
 });
 
-/** Zig-zag varint bytes of a long. */
-function zz(n: number | bigint): number[] {
-  const v = BigInt(n);
-  let u = v >= 0n ? v * 2n : -v * 2n - 1n;
-  const out: number[] = [];
-  while (u >= 0x80n) {
-    out.push(Number(u & 0x7fn) | 0x80);
-    u >>= 7n;
-  }
-  out.push(Number(u));
-  return out;
-}
-/** An Avro string/bytes encoding. */
-const str = (s: string | Uint8Array): number[] => {
-  const b = typeof s === 'string' ? Buffer.from(s, 'utf8') : Buffer.from(s);
-  return [...zz(b.length), ...b];
-};
-const bytesOf = (...parts: number[][]): Buffer => Buffer.from(parts.flat());
 
 type Obj = Record<string, unknown>;
 const getPath = (v: unknown, path: readonly string[]): unknown => path.reduce<unknown>((o, k) => (o as Obj)[k], v);
@@ -1200,29 +1181,15 @@ describe('AvroSplicer.scan: malformed payloads', () => {
 // ---------------------------------------------------------------------------------------------------
 // Huge block counts of items that take no bytes: run in a child process, which can be killed.
 
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-
 /** Scans `payload` under `schema` (PII selected) in a child process; its stdout, or null when it timed out. */
 function scanInChild(schema: unknown, payload: Buffer, timeoutMs: number): Promise<string | null> {
-  const url = pathToFileURL(`${REPO}src/formats/index.ts`).href;
   const code = `
-    const { compileAvroSplicer, createAvroCodec } = await import(${JSON.stringify(url)});
+    const { compileAvroSplicer, createAvroCodec } = await import(${JSON.stringify(FORMATS_URL)});
     const codec = createAvroCodec({ schemaType: 'AVRO', schema: ${JSON.stringify(JSON.stringify(schema))} });
     const splicer = compileAvroSplicer(codec, codec, [(f) => f.inlineTags.includes('PII')], []);
     process.stdout.write(String(splicer.scan(Buffer.from(${JSON.stringify(payload.toString('hex'))}, 'hex'), splicer.newState())));
   `;
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', code],
-      { cwd: REPO, timeout: timeoutMs, killSignal: 'SIGKILL' },
-      (err, stdout, stderr) => {
-        if (err && err.killed) resolve(null);
-        else if (err) reject(new Error(`child failed: ${stderr}`));
-        else resolve(stdout);
-      },
-    );
-  });
+  return runInChild(code, timeoutMs);
 }
 
 const arrayOf = (items: unknown) => ({
