@@ -383,6 +383,13 @@ function writeBase64(src: Uint8Array, out: Buffer, pos: number): number {
   return pos;
 }
 
+/** src[from, to) to out[pos]; returns the end. A byte loop for the short runs between fields, where Buffer#copy's argument handling costs more than the move. */
+function copyRange(src: Buffer, from: number, to: number, out: Buffer, pos: number): number {
+  if (to - from > 64) return pos + src.copy(out, pos, from, to);
+  for (let i = from; i < to; i++) out[pos++] = src[i]!;
+  return pos;
+}
+
 function varintSize(zigzagged: number): number {
   let size = 1;
   while (zigzagged >= 128) {
@@ -489,13 +496,12 @@ class Splicer implements AvroSplicer {
       leaf++;
     }
     const out = Buffer.allocUnsafe(total);
-    prefix.copy(out, 0);
-    let pos = prefix.length;
+    let pos = copyRange(prefix, 0, prefix.length, out, 0);
     let from = 0;
     leaf = 0;
     for (const op of this.ops) {
       if (op.kind === 'skip') continue;
-      pos += payload.copy(out, pos, from, starts[leaf]);
+      pos = copyRange(payload, from, starts[leaf]!, out, pos);
       const size = sizes[leaf]!;
       if (size < 0) out[pos++] = op.shape.nullBranch * 2;
       else {
@@ -512,7 +518,7 @@ class Splicer implements AvroSplicer {
       from = ends[leaf]!;
       leaf++;
     }
-    payload.copy(out, pos, from);
+    copyRange(payload, from, payload.length, out, pos);
     return out;
   }
 }

@@ -464,6 +464,32 @@ describe('compileAvroSplicer: round trip against avsc', () => {
     }
   });
 
+  it('copies unselected runs of every length around the short-run cutoff, and a long prefix', () => {
+    const codec = codecOf({
+      type: 'record',
+      name: 'Runs',
+      fields: [
+        { name: 'head', type: 'string' },
+        { name: 's', type: 'string', 'confluent:tags': PII },
+        { name: 'middle', type: 'bytes' },
+        { name: 'b', type: 'bytes', 'confluent:tags': PII },
+        { name: 'tail', type: 'string' },
+      ],
+    });
+    const splicer = mustCompile(codec);
+    for (const prefix of [Buffer.alloc(0), Buffer.from([0, 0, 0, 0, 9]), Buffer.alloc(100, 0xab)]) {
+      for (let run = 0; run <= 130; run += run < 60 || run > 70 ? 13 : 1) {
+        const value = { head: 'h'.repeat(run), s: 'x', middle: Buffer.alloc(run, 5), b: Buffer.from([1]), tail: 't'.repeat(run) };
+        const payload = codec.encode(value);
+        const state = scanned(splicer, payload);
+        state.values[0] = 'new s';
+        state.values[1] = Buffer.alloc(run, 7);
+        const expected = { ...value, s: 'new s', b: Buffer.alloc(run, 7) };
+        expect(splicer.splice(payload, state, prefix)!.equals(Buffer.concat([prefix, codec.encode(expected)]))).toBe(true);
+      }
+    }
+  });
+
   it('swaps null and non-null in nullable leaves with the null branch first or second', () => {
     const codec = codecOf({
       type: 'record',
