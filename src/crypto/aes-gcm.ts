@@ -108,11 +108,13 @@ class AesGcm implements FieldCipher {
       throw new RecryptError('CRYPTO_BAD_CIPHERTEXT', `${this.algorithm} ciphertext shorter than ${GCM_IV_SIZE + GCM_TAG_SIZE} bytes`);
     }
     const tagAt = ciphertext.length - GCM_TAG_SIZE;
-    // The tag is always exactly the last 16 bytes (sliced above), so no options object is needed to pin
+    // Plain Uint8Array views: Buffer#subarray goes through the species constructor, measurably slower.
+    const { buffer, byteOffset } = ciphertext;
+    // The tag is always exactly the last 16 bytes (sliced here), so no options object is needed to pin
     // its length (validating one costs ~6% of a field's decryption).
-    const decipher = createDecipheriv(this.#gcm, this.#key, ciphertext.subarray(0, GCM_IV_SIZE));
-    decipher.setAuthTag(ciphertext.subarray(tagAt));
-    const head = decipher.update(ciphertext.subarray(GCM_IV_SIZE, tagAt));
+    const decipher = createDecipheriv(this.#gcm, this.#key, new Uint8Array(buffer, byteOffset, GCM_IV_SIZE));
+    decipher.setAuthTag(new Uint8Array(buffer, byteOffset + tagAt, GCM_TAG_SIZE));
+    const head = decipher.update(new Uint8Array(buffer, byteOffset + GCM_IV_SIZE, tagAt - GCM_IV_SIZE));
     let tail: Buffer;
     try {
       tail = decipher.final();
