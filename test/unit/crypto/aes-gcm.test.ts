@@ -35,6 +35,18 @@ describe.each(VECTORS)('%s', (algorithm, key, ciphertext, tag) => {
     expect(cipher.algorithm).toBe(algorithm);
   });
 
+  it('decrypts a ciphertext that is a view into a larger buffer (Buffer or plain Uint8Array), at any offset', () => {
+    for (const offset of [0, 1, 7, 100]) {
+      const backing = Buffer.alloc(offset + wire.length + 9, 0xee);
+      wire.copy(backing, offset);
+      const view = backing.subarray(offset, offset + wire.length);
+      expect(cipher.decrypt(view).equals(P)).toBe(true);
+      expect(cipher.decrypt(new Uint8Array(backing.buffer, backing.byteOffset + offset, wire.length)).equals(P)).toBe(true);
+      // The bytes around the view are not the ciphertext's: a decryption reading them would fail.
+      expectRecryptError(() => cipher.decrypt(backing.subarray(offset, offset + wire.length - 1)), 'CRYPTO_DECRYPT');
+    }
+  });
+
   it('encrypts to IV(12) | ciphertext | tag(16) with a fresh IV each time', () => {
     const a = cipher.encrypt(P);
     const b = cipher.encrypt(P);
