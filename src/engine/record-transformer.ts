@@ -52,6 +52,11 @@ export interface TransformerOptions {
    * Without it, DLQ actions fail closed: the partition halts.
    */
   readonly dlq?: DlqWriter;
+  /**
+   * How many distinct writer schemas and read DEKs a batch may fetch at once (job processing.maxInFlight;
+   * default 1). Records still finish one by one, in order; only the fetches overlap.
+   */
+  readonly maxInFlight?: number;
 }
 
 /**
@@ -157,17 +162,101 @@ export class RecordTransformer {
   readonly process = async (batch: readonly SourceRecord[]): Promise<ProcessedRecord[]> => {
     await this.prepareWriteDeks(this.targetSide());
     const out: ProcessedRecord[] = new Array(batch.length);
+    let slow: Array<{ index: number; signal: unknown }> | undefined;
     for (let i = 0; i < batch.length; i++) {
-      const record = batch[i]!;
       // The common case stays synchronous: no promise, no allocation beyond the output.
       try {
-        out[i] = { outputs: [this.transformSync(record, NO_SKIPS)] };
+        out[i] = { outputs: [this.transformSync(batch[i]!, NO_SKIPS)] };
       } catch (signal) {
-        out[i] = await this.processRecord(record, signal);
+        (slow ??= []).push({ index: i, signal });
+      }
+    }
+    if (slow) {
+      if ((this.options.maxInFlight ?? 1) > 1) slow = await this.resolveMissesAhead(batch, out, slow);
+      for (const { index, signal } of slow) {
+        const record = batch[index]!;
+        let first = signal;
+        if (signal instanceof PlanMiss || signal instanceof MissingDek) {
+          // An earlier record may have filled what this one missed. (A miss is thrown before any rule
+          // failure event of the attempt, so this second attempt repeats no event.)
+          try {
+            out[index] = { outputs: [this.transformSync(record, NO_SKIPS)] };
+            continue;
+          } catch (again) {
+            first = again;
+          }
+        }
+        out[index] = await this.processRecord(record, first);
       }
     }
     return out;
   };
+
+  /**
+   * Fetches what a batch's records miss (writer schemas, then the read DEKs they lead to), the distinct
+   * ones up to maxInFlight at a time, so that a batch under many DEKs (a topic pattern, years of rotation)
+   * does not wait for them one after another; then retries those records. Returns the records still to
+   * go through the one-by-one slow path, in order. A fetch that fails is left to that path, which meets
+   * the failure again and handles it as it always does; each distinct fetch is tried once here.
+   */
+  private async resolveMissesAhead(
+    batch: readonly SourceRecord[], out: ProcessedRecord[], slow: Array<{ index: number; signal: unknown }>,
+  ): Promise<Array<{ index: number; signal: unknown }>> {
+    const tried = new Set<string>();
+    for (let round = 0; round < MAX_ATTEMPTS; round++) {
+      const fetches = new Map<string, () => Promise<void>>();
+      for (const { signal } of slow) {
+        const fetch = this.missFetch(signal);
+        if (fetch && !tried.has(fetch.key)) fetches.set(fetch.key, fetch.run);
+      }
+      if (fetches.size === 0) break;
+      for (const key of fetches.keys()) tried.add(key);
+      const queue = [...fetches.values()];
+      const worker = async (): Promise<void> => {
+        for (let next = queue.shift(); next !== undefined; next = queue.shift()) await next().catch(() => undefined);
+      };
+      await Promise.all(Array.from({ length: Math.min(this.options.maxInFlight ?? 1, queue.length) }, worker));
+      const still: Array<{ index: number; signal: unknown }> = [];
+      for (const entry of slow) {
+        if (!(entry.signal instanceof PlanMiss || entry.signal instanceof MissingDek)) {
+          still.push(entry);
+          continue;
+        }
+        try {
+          out[entry.index] = { outputs: [this.transformSync(batch[entry.index]!, NO_SKIPS)] };
+        } catch (again) {
+          still.push({ index: entry.index, signal: again });
+        }
+      }
+      slow = still;
+    }
+    return slow;
+  }
+
+  /** The fetch that resolves a miss signal (counted as the miss), keyed by what it fetches. */
+  private missFetch(signal: unknown): { key: string; run: () => Promise<void> } | undefined {
+    if (signal instanceof PlanMiss) {
+      const { ref, topic, indexes } = signal;
+      return {
+        key: `plan\u0000${topic}\u0000${isIdRef(ref) ? `id:${ref.id}` : `guid:${ref.guid}`}\u0000${indexes?.join('.') ?? ''}`,
+        run: async () => {
+          await this.compilePlan(signal);
+          this.counters.schemaMisses += 1;
+        },
+      };
+    }
+    if (signal instanceof MissingDek && signal.version !== undefined) {
+      const { step, version } = signal;
+      return {
+        key: `dek\u0000${step.params.kekName}\u0000${step.subject}\u0000${step.params.algorithm}\u0000${version}`,
+        run: async () => {
+          await this.options.keys.dekForRead(step.params, step.subject, version);
+          this.counters.dekMisses += 1;
+        },
+      };
+    }
+    return undefined;
+  }
 
   /**
    * The slow path of one record: resolves what the synchronous attempt signalled (a schema or DEK to

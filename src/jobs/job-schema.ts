@@ -285,7 +285,7 @@ export const JOB_SCHEMA: Readonly<Record<string, unknown>> = {
               minimum: 1,
               maximum: 10000,
               default: 64,
-              description: 'Records transformed concurrently (KMS and registry lookups in flight).',
+              description: 'Distinct writer schemas and DEKs a batch fetches at once (registry and KMS lookups in flight); records are still transformed in order.',
             },
             commitIntervalMs: { type: 'integer', minimum: 0, maximum: 60000, default: 1000, description: 'Longest time a partial batch waits before it is committed.' },
             transactionTimeoutMs: {

@@ -163,6 +163,7 @@ export async function prepareJob(job: Job, deps: RunnerDeps): Promise<PreparedJo
       schemas, keys, mode: job.spec.mode, subjectNameStrategy: job.spec.source.subjectNameStrategy,
       target: { schema: targetSchema, subject: targetSubject, topicFor: () => target },
       allowPlaintextOnEncryptFailure: job.spec.allowPlaintextOnEncryptFailure,
+      maxInFlight: job.spec.processing.maxInFlight,
       onRuleFailure: (e) => {
         logger.warn('rule failed', { rule: e.rule, direction: e.direction, action: e.action, code: e.code });
         deps.metrics?.ruleFailure(job.metadata.name, e.rule, e.action, e.code);

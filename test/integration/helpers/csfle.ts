@@ -78,6 +78,8 @@ export interface EngineOptions {
   clock?: () => number;
   /** Where the engine's registry clients point after the target schema was fetched from `url` (default `url`). */
   engineUrl?: string;
+  /** Distinct schemas and DEKs a batch fetches at once (default 1). */
+  maxInFlight?: number;
 }
 
 /** recrypt's engine pointed at `url`, writing with the latest schema of the target subject. */
@@ -99,6 +101,7 @@ export async function recryptEngine(url: string, options: EngineOptions) {
     schemas, keys, mode: options.mode, subjectNameStrategy: options.strategy ?? 'topic',
     target: { schema: target, subject: options.targetSubject, topicFor: () => options.targetTopic },
     allowPlaintextOnEncryptFailure: options.allowPlaintextOnEncryptFailure ?? false,
+    ...(options.maxInFlight === undefined ? {} : { maxInFlight: options.maxInFlight }),
   });
   return { transformer, keys, schemas };
 }
