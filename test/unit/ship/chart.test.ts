@@ -294,6 +294,33 @@ describe(titled('helm chart: workload shape', helm), () => {
     expect(env.get('REDIS_URL')?.valueFrom.secretKeyRef).toEqual({ name: 'recrypt-redis', key: 'url' });
   });
 
+  it.skipIf(helm.missing || kubeValidate.missing)('serve.workload StatefulSet: stable pod names as instance ids, parallel pods, valid for every supported Kubernetes', () => {
+    const out = helmTemplate(VALUES.minimal, ['--set', 'serve.workload=StatefulSet']);
+    expect(out.stderr).toBe('');
+    expect(out.status).toBe(0);
+    const docs = YAML.parseAllDocuments(out.stdout).map((d) => d.toJS() as Manifest | null).filter((d): d is Manifest => d !== null);
+    expect(kinds(docs)).toEqual(['ConfigMap', 'PodDisruptionBudget', 'Service', 'ServiceAccount', 'StatefulSet']);
+    const [sts] = byKind(docs, 'StatefulSet');
+    expect(sts!.metadata.labels?.['app.kubernetes.io/component']).toBe('serve');
+    expect(sts!.spec.strategy).toBeUndefined();
+    expect(sts!.spec).toMatchObject({ podManagementPolicy: 'Parallel', updateStrategy: { type: 'RollingUpdate' }, serviceName: byKind(docs, 'Service')[0]!.metadata.name });
+    // The instance id (transactional ids) is the pod name, which a StatefulSet keeps across replacements.
+    expect(envOf(sts!.spec.template.spec.containers[0]).get('POD_NAME')?.valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.name' } });
+    const [pdb] = byKind(docs, 'PodDisruptionBudget');
+    expect(pdb!.spec.selector.matchLabels).toEqual(sts!.spec.selector.matchLabels);
+    for (const [k, v] of Object.entries(sts!.spec.selector.matchLabels)) expect(sts!.spec.template.metadata.labels[k]).toBe(v);
+    const file = join(work, 'statefulset.yaml');
+    writeFileSync(file, out.stdout);
+    for (const version of KUBE_VERSIONS) {
+      const validated = run(kubeValidate.path!, ['--strict', '--kubernetes-version', version, file]);
+      expect(validated.status, validated.stdout + validated.stderr).toBe(0);
+      expect(validated.stdout + validated.stderr).toMatch(/passed for resource statefulset\/recrypt-serve/);
+    }
+    const bogus = helmTemplate(VALUES.minimal, ['--set', 'serve.workload=ReplicaSet']);
+    expect(bogus.status).not.toBe(0);
+    expect(bogus.stderr).toMatch(/workload/);
+  }, 60_000);
+
   it.skipIf(helm.missing)('default: the grace period follows RECRYPT_SHUTDOWN_TIMEOUT_MS (30 s -> 45 s)', () => {
     const pod = deployment(render('minimal').docs, 'serve')!.spec.template.spec;
     expect(pod.terminationGracePeriodSeconds).toBe(45);

@@ -156,10 +156,14 @@ export function buildValuesSchema(jobSchema: Schema): Schema {
       priorityClassName: str('Priority class.'),
       serve: obj('`recrypt serve /etc/recrypt/jobs`.', {
         enabled: bool('Create the serve Deployment (when there are jobs).'),
+        workload: {
+          type: 'string', enum: ['Deployment', 'StatefulSet'],
+          description: 'Deployment, or StatefulSet: stable pod names, so stable transactional ids (a replacement aborts its crashed predecessor\'s open transaction at once).',
+        },
         replicas: int('Replicas (consumer group members).', 0),
         args: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Arguments after `recrypt`.' },
         probes: probes('Probes (port name http): /healthz for startup and liveness, /readyz (503 while a job starts, failed, stalled or has a halted partition) for readiness.'),
-        strategy: k8s('Deployment strategy.'),
+        strategy: k8s('Deployment strategy (a Deployment only).'),
         resources: resources('Container resources.'),
         podDisruptionBudget: pdb('PodDisruptionBudget of the serve pods.'),
       }),
