@@ -162,35 +162,35 @@ export class RecordTransformer {
   readonly process = async (batch: readonly SourceRecord[]): Promise<ProcessedRecord[]> => {
     await this.prepareWriteDeks(this.targetSide());
     const out: ProcessedRecord[] = new Array(batch.length);
-    let slow: Array<{ index: number; signal: unknown }> | undefined;
+    let slow: Slow[] | undefined;
     for (let i = 0; i < batch.length; i++) {
       // The common case stays synchronous: no promise, no allocation beyond the output.
-      try {
-        out[i] = { outputs: [this.transformSync(batch[i]!, NO_SKIPS)] };
-      } catch (signal) {
-        (slow ??= []).push({ index: i, signal });
-      }
+      const failed = this.attempt(batch, i, out);
+      if (failed) (slow ??= []).push(failed);
     }
     if (slow) {
       if ((this.options.maxInFlight ?? 1) > 1) slow = await this.resolveMissesAhead(batch, out, slow);
-      for (const { index, signal } of slow) {
-        const record = batch[index]!;
-        let first = signal;
-        if (signal instanceof PlanMiss || signal instanceof MissingDek) {
-          // An earlier record may have filled what this one missed. (A miss is thrown before any rule
-          // failure event of the attempt, so this second attempt repeats no event.)
-          try {
-            out[index] = { outputs: [this.transformSync(record, NO_SKIPS)] };
-            continue;
-          } catch (again) {
-            first = again;
-          }
-        }
-        out[index] = await this.processRecord(record, first);
+      for (const entry of slow) {
+        // An earlier record may have filled what this one missed.
+        const failed = isMiss(entry.signal) ? this.attempt(batch, entry.index, out) : entry;
+        if (failed) out[entry.index] = await this.processRecord(batch[entry.index]!, failed.signal);
       }
     }
     return out;
   };
+
+  /**
+   * One synchronous attempt at batch[index]: fills out[index], or returns what it threw. Repeating an
+   * attempt that threw a miss repeats no rule failure event: a miss is thrown before any of them.
+   */
+  private attempt(batch: readonly SourceRecord[], index: number, out: ProcessedRecord[]): Slow | undefined {
+    try {
+      out[index] = { outputs: [this.transformSync(batch[index]!, NO_SKIPS)] };
+      return undefined;
+    } catch (signal) {
+      return { index, signal };
+    }
+  }
 
   /**
    * Fetches what a batch's records miss (writer schemas, then the read DEKs they lead to), the distinct
@@ -200,8 +200,8 @@ export class RecordTransformer {
    * the failure again and handles it as it always does; each distinct fetch is tried once here.
    */
   private async resolveMissesAhead(
-    batch: readonly SourceRecord[], out: ProcessedRecord[], slow: Array<{ index: number; signal: unknown }>,
-  ): Promise<Array<{ index: number; signal: unknown }>> {
+    batch: readonly SourceRecord[], out: ProcessedRecord[], slow: Slow[],
+  ): Promise<Slow[]> {
     const tried = new Set<string>();
     for (let round = 0; round < MAX_ATTEMPTS; round++) {
       const fetches = new Map<string, () => Promise<void>>();
@@ -216,17 +216,10 @@ export class RecordTransformer {
         for (let next = queue.shift(); next !== undefined; next = queue.shift()) await next().catch(() => undefined);
       };
       await Promise.all(Array.from({ length: Math.min(this.options.maxInFlight ?? 1, queue.length) }, worker));
-      const still: Array<{ index: number; signal: unknown }> = [];
+      const still: Slow[] = [];
       for (const entry of slow) {
-        if (!(entry.signal instanceof PlanMiss || entry.signal instanceof MissingDek)) {
-          still.push(entry);
-          continue;
-        }
-        try {
-          out[entry.index] = { outputs: [this.transformSync(batch[entry.index]!, NO_SKIPS)] };
-        } catch (again) {
-          still.push({ index: entry.index, signal: again });
-        }
+        const failed = isMiss(entry.signal) ? this.attempt(batch, entry.index, out) : entry;
+        if (failed) still.push(failed);
       }
       slow = still;
     }
@@ -686,6 +679,17 @@ interface WriteVisitors {
 /** A DEK not in keys/'s cache yet: version undefined means "the write DEK of this step". */
 class MissingDek {
   constructor(readonly step: FieldStep | PayloadStep, readonly version: number | undefined) {}
+}
+
+/** A record whose synchronous attempt threw `signal`. */
+interface Slow {
+  readonly index: number;
+  readonly signal: unknown;
+}
+
+/** A schema or DEK not cached yet: fetching it and trying again can succeed. */
+function isMiss(signal: unknown): signal is PlanMiss | MissingDek {
+  return signal instanceof PlanMiss || signal instanceof MissingDek;
 }
 
 function findHeader(headers: readonly RecordHeader[], key: string): Buffer | undefined {
