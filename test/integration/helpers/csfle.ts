@@ -78,7 +78,7 @@ export interface EngineOptions {
   clock?: () => number;
   /** Where the engine's registry clients point after the target schema was fetched from `url` (default `url`). */
   engineUrl?: string;
-  /** Distinct schemas and DEKs a batch fetches at once (default 1). */
+  /** Distinct schemas and DEKs a batch fetches at once (default 64, the job default). */
   maxInFlight?: number;
 }
 
@@ -101,7 +101,7 @@ export async function recryptEngine(url: string, options: EngineOptions) {
     schemas, keys, mode: options.mode, subjectNameStrategy: options.strategy ?? 'topic',
     target: { schema: target, subject: options.targetSubject, topicFor: () => options.targetTopic },
     allowPlaintextOnEncryptFailure: options.allowPlaintextOnEncryptFailure ?? false,
-    ...(options.maxInFlight === undefined ? {} : { maxInFlight: options.maxInFlight }),
+    maxInFlight: options.maxInFlight ?? 64,
   });
   return { transformer, keys, schemas };
 }
