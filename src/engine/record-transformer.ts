@@ -102,7 +102,9 @@ const MAX_ATTEMPTS = 32;
 export interface EngineStats {
   readonly encrypted: Record<DekAlgorithm, number>;
   readonly decrypted: Record<DekAlgorithm, number>;
+  /** DEKs fetched because they were not cached (each once, unless a fetch failed and was retried). */
   dekMisses: number;
+  /** Writer schemas compiled into a plan (first sight of a schema on a topic). */
   schemaMisses: number;
 }
 

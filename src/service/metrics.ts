@@ -30,8 +30,8 @@ export class JobMetrics {
   private readonly dlqFailures = new client.Counter({ name: 'recrypt_dlq_failures_total', help: 'DLQ records that could not be built or had no topic (the partition halts)', labelNames: ['job', 'topic', 'policy', 'code'], registers: [this.registry] });
   readonly lag = new client.Gauge({ name: 'recrypt_consumer_lag', help: 'Records between the committed offset and the partition end', labelNames: ['job', 'topic', 'partition'], registers: [this.registry] });
   private readonly fieldOps = new client.Counter({ name: 'recrypt_field_operations_total', help: 'Fields encrypted and decrypted, by DEK algorithm', labelNames: ['job', 'operation', 'algorithm'], registers: [this.registry] });
-  private readonly dekMisses = new client.Counter({ name: 'recrypt_dek_cache_misses_total', help: 'Records that needed a DEK not yet cached (registry and, once per DEK, KMS)', labelNames: ['job'], registers: [this.registry] });
-  private readonly schemaMisses = new client.Counter({ name: 'recrypt_schema_cache_misses_total', help: 'Records whose writer schema had no compiled plan yet', labelNames: ['job'], registers: [this.registry] });
+  private readonly dekMisses = new client.Counter({ name: 'recrypt_dek_cache_misses_total', help: 'Fetches of a DEK not yet cached (DEK registry and, once per DEK, KMS)', labelNames: ['job'], registers: [this.registry] });
+  private readonly schemaMisses = new client.Counter({ name: 'recrypt_schema_cache_misses_total', help: 'Writer schemas compiled into a plan (a schema seen for the first time, per topic)', labelNames: ['job'], registers: [this.registry] });
   private readonly transformSeconds = new client.Histogram({ name: 'recrypt_transform_seconds', help: 'Time to transform one batch (decode, rules, encode)', labelNames: ['job'], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry] });
   readonly jobUp = new client.Gauge({ name: 'recrypt_job_running', help: '1 while the job runs without halted partitions', labelNames: ['job'], registers: [this.registry] });
 
