@@ -61,7 +61,16 @@ export class DlqWriter {
     const where = { topic, policy, partition: record.partition, offset: record.offset };
     const at = `${record.topic}/${record.partition}@${record.offset}`;
 
-    const partitions = await this.partitions(topic, record.topic);
+    let partitions: number | null;
+    try {
+      partitions = await this.partitions(topic, record.topic);
+    } catch (err) {
+      // A DLQ topic that cannot take the record (e.g. compacted) halts the partition like a missing one.
+      if (isTransient(err)) throw err;
+      const code = errorCodeOf(err);
+      this.options.events?.failed?.({ ...where, code });
+      return { halt: err instanceof RecryptError ? err : new RecryptError('KAFKA_TOPIC', `DLQ topic ${topic} cannot be written; record ${at} not written`, { cause: err }) };
+    }
     if (partitions === null) {
       this.options.events?.failed?.({ ...where, code: 'KAFKA_TOPIC' });
       return { halt: new RecryptError('KAFKA_TOPIC', `DLQ topic ${topic} does not exist and the job may not create it; record ${at} not written`) };

@@ -179,11 +179,20 @@ export async function prepareJob(job: Job, deps: RunnerDeps): Promise<PreparedJo
 
 /**
  * Partition count of a DLQ topic; created (mirroring the source's partitions and configs, but never
- * compacted: DLQ records have no key) when the job may create topics, else null when missing.
+ * compacted: DLQ records have no key) when the job may create topics, else null when missing;
+ * KAFKA_TOPIC when it exists compacted.
  */
 async function dlqPartitions(config: ServiceConfig, topic: string, source: string, create: boolean): Promise<number | null> {
   const existing = await describeTopic(config.kafka, topic);
-  if (existing) return existing.partitions;
+  if (existing) {
+    // The broker refuses keyless records on a compacted topic: every DLQ write would abort its
+    // transaction, and the batch would be retried for ever. Say so once instead.
+    const policy = existing.configs['cleanup.policy'] ?? '';
+    if (policy.split(',').map((p) => p.trim()).includes('compact')) {
+      throw new RecryptError('KAFKA_TOPIC', `DLQ topic ${topic} is compacted (cleanup.policy=${policy}); DLQ records carry no key, which a compacted topic refuses: use cleanup.policy=delete`);
+    }
+    return existing.partitions;
+  }
   if (!create) return null;
   return (await ensureMirroredTopic(config.kafka, source, topic, { create: true, extraConfigs: { 'cleanup.policy': 'delete' } })).partitions;
 }

@@ -362,6 +362,34 @@ describe('DLQ fault injection', () => {
     expect([...outcome.dlq, ...outcome.target]).toHaveLength(0);
   });
 
+  it('a compacted DLQ topic: the job-level one refuses the job at start, a rule’s own one halts at its first record', async () => {
+    const { topic } = await plaintextSource(3);
+    const compacted = await createTopic('dlq-compact', 1, { 'cleanup.policy': 'compact' });
+    created.push(compacted);
+    const refused = startInProcess(loadJob(jobYaml({
+      source: topic, target: uniqueName('dlq-tgt'), dlqTopic: compacted, payload: 'reference', rules: rule('pii', ['A'], uniqueName('kek'), 'DLQ,ERROR'),
+    })));
+    await expect(refused).rejects.toMatchObject({ code: 'KAFKA_TOPIC', message: expect.stringMatching(/compacted.*cleanup\.policy=delete/) });
+
+    // The job-level DLQ is fine; the failing rule names its own, compacted, DLQ topic.
+    const target = uniqueName('dlq-tgt');
+    const dlqTopic = uniqueName('dlq-dlq');
+    created.push(target, dlqTopic);
+    const kek = uniqueName('kek-b');
+    await new DekRegistryClient({ baseUrls: [stack.registryUrl] }).createKek({ name: kek, kmsType: 'local-kms', kmsKeyId: 'another-key', shared: false });
+    const ownDlqRule = `${rule('ruleB', ['B'], kek, 'DLQ,ERROR').replace('        onFailure:', `          dlq.topic: ${compacted}\n        onFailure:`)}`;
+    const running = await runToEnd(loadJob(jobYaml({ source: topic, target, dlqTopic, payload: 'reference', rules: ownDlqRule })));
+    expect(running.summary.halted).toBe(true);
+    expect(running.summary.partitions[0]).toMatchObject({ committed: 0, halted: { offset: 0, code: 'KAFKA_TOPIC' } });
+    const outcome = await assertNoCanaryAnywhere(running, { target: [target], dlq: [compacted] }, allCanaries);
+    assertNoRecordLost(running.summary, topic, outcome);
+    expect(outcome.target).toHaveLength(0);
+    expect(outcome.dlq).toHaveLength(0);
+    // One per record of the batch the halt came in (the records after it are transformed, not committed).
+    expect(metricValue(await running.metrics.registry.metrics(), 'recrypt_dlq_failures_total', { code: 'KAFKA_TOPIC' })).toBeGreaterThanOrEqual(1);
+    expect(running.logs.some((l) => l.includes('DLQ record not written'))).toBe(true);
+  });
+
   it('the DLQ topic unavailable (createTopic false, topic missing): halt, nothing written, offset not committed', async () => {
     const { topic, id } = await plaintextSource(5);
     // offset 5: unreadable; offsets 6..8: fine again
