@@ -39,7 +39,8 @@ const PLACEHOLDER = '{topic}';
 
 export class DlqWriter {
   private readonly schemas: DlqSchemas;
-  private readonly partitionCache = new Map<string, { partitions: number | null; at: number }>();
+  /** Per DLQ topic: its partition count, or null (missing) or a permanent error, remembered for a while. */
+  private readonly partitionCache = new Map<string, { partitions: number | null; error?: unknown; at: number }>();
 
   constructor(private readonly options: DlqWriterOptions) {
     this.schemas = new DlqSchemas(options.registry);
@@ -104,8 +105,18 @@ export class DlqWriter {
   private async partitions(topic: string, sourceTopic: string): Promise<number | null> {
     const cached = this.partitionCache.get(topic);
     const ttl = this.options.missingTopicTtlMs ?? 10_000;
-    if (cached && (cached.partitions !== null || Date.now() - cached.at < ttl)) return cached.partitions;
-    const partitions = await this.options.topics.partitions(topic, sourceTopic);
+    if (cached && (cached.partitions !== null || Date.now() - cached.at < ttl)) {
+      if (cached.error !== undefined) throw cached.error;
+      return cached.partitions;
+    }
+    let partitions: number | null;
+    try {
+      partitions = await this.options.topics.partitions(topic, sourceTopic);
+    } catch (err) {
+      // A permanent answer (e.g. a compacted topic) is asked again only after the TTL, like a missing topic.
+      if (!isTransient(err)) this.partitionCache.set(topic, { partitions: null, error: err, at: Date.now() });
+      throw err;
+    }
     if (partitions !== null && partitions < 1) throw new RecryptError('INTERNAL', `DLQ topic ${topic} reports no partitions`);
     this.partitionCache.set(topic, { partitions, at: Date.now() });
     return partitions;

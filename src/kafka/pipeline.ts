@@ -365,12 +365,7 @@ export class TransactionalPipeline {
    * cycle's own rewind put it further back already.
    */
   private async drop(records: readonly SourceRecord[]): Promise<void> {
-    const firsts = new Map<string, TopicPartitionOffset>();
-    for (const r of records) {
-      const key = partitionKey(r.topic, r.partition);
-      if (!firsts.has(key)) firsts.set(key, { topic: r.topic, partition: r.partition, offset: r.offset });
-    }
-    for (const [key, first] of firsts) {
+    for (const [key, first] of firstOffsets(records)) {
       // An end seen by the dropped fetch lies beyond records that are now unread again.
       this.eofAt.delete(key);
       if (!this.owned.has(key) || this.halted.has(key)) continue;
@@ -554,12 +549,7 @@ export class TransactionalPipeline {
    * commits its whole batch or rewinds it, so that record is the partition's last committed offset.
    */
   private async rewind(batch: readonly SourceRecord[]): Promise<void> {
-    const firsts = new Map<string, TopicPartitionOffset>();
-    for (const r of batch) {
-      const key = partitionKey(r.topic, r.partition);
-      if (!firsts.has(key)) firsts.set(key, { topic: r.topic, partition: r.partition, offset: r.offset });
-    }
-    for (const [key, tpo] of firsts) {
+    for (const [key, tpo] of firstOffsets(batch)) {
       // An end seen in the same fetch lies beyond these records, which are unread again.
       this.eofAt.delete(key);
       if (!this.owned.has(key)) continue;
@@ -602,6 +592,16 @@ export class TransactionalPipeline {
     if (this.consumer) await disconnect(this.consumer);
     if (this.producer) await disconnect(this.producer);
   }
+}
+
+/** Per partition (by partitionKey), the first record's position among `records`. */
+function firstOffsets(records: readonly SourceRecord[]): Map<string, TopicPartitionOffset> {
+  const firsts = new Map<string, TopicPartitionOffset>();
+  for (const r of records) {
+    const key = partitionKey(r.topic, r.partition);
+    if (!firsts.has(key)) firsts.set(key, { topic: r.topic, partition: r.partition, offset: r.offset });
+  }
+  return firsts;
 }
 
 function isQueueFull(err: unknown): boolean {
