@@ -12,6 +12,7 @@ import { loadServiceConfig } from '../service/config.js';
 import { planJob } from '../service/job-plan.js';
 import { prepareJob, startJob } from '../service/job-runner.js';
 import { kmsRegistryFor } from '../service/kms.js';
+import { loggingObserver } from '../service/pipeline-log.js';
 import { Service } from '../service/service.js';
 import { isRecryptError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
@@ -121,15 +122,7 @@ async function run(args: string[]): Promise<void> {
   const logger = createLogger({ level: config.logLevel, base: { job: job.metadata.name } });
   const deps = { config, kms: kmsRegistryFor(config), logger };
   const prepared = await prepareJob(job, deps);
-  const running = await startJob(prepared, deps, {
-    observer: {
-      onHalt: (tp, offset, error) => logger.error('partition halted', { topic: tp.topic, partition: tp.partition, offset, error }),
-      onTransientError: (error, retryInMs) => logger.warn('transient failure, retrying', { error, retryInMs }),
-      onAssigned: (tps) => logger.info('partitions assigned', { partitions: tps.map((tp) => `${tp.topic}/${tp.partition}`).join(',') }),
-      onRevoked: (tps) => logger.info('partitions revoked', { partitions: tps.map((tp) => `${tp.topic}/${tp.partition}`).join(',') }),
-      onBatchCommitted: (info) => logger.debug('batch committed', { records: info.records, written: info.written, dlq: info.dlq, latencyMs: info.latencyMs }),
-    },
-  });
+  const running = await startJob(prepared, deps, { observer: loggingObserver(logger) });
   const stop = () => { logger.info('stopping: finishing the current transaction'); running.pipeline.stop(); };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

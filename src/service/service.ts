@@ -12,6 +12,7 @@ import type { ServiceConfig } from './config.js';
 import { startHttpServer } from './http-server.js';
 import { prepareJob, startJob, type JobRun, type RunnerDeps } from './job-runner.js';
 import { kmsRegistryFor } from './kms.js';
+import { loggingObserver } from './pipeline-log.js';
 import { JobMetrics } from './metrics.js';
 
 type JobState = { job: Job; run?: JobRun; status: 'starting' | 'running' | 'finished' | 'failed'; reason?: string; halted: string[]; stalled?: string };
@@ -56,13 +57,9 @@ export class Service {
       try {
         state.status = 'starting';
         const prepared = await prepareJob(state.job, deps);
-        const observer = this.metrics.observer(name, {
-          onHalt: (tp, offset, error) => {
-            state.halted.push(`${tp.topic}/${tp.partition}@${offset}`);
-            deps.logger.error('partition halted', { topic: tp.topic, partition: tp.partition, offset, error });
-          },
-          onTransientError: (error, retryInMs) => deps.logger.warn('transient failure, retrying', { error, retryInMs }),
-        });
+        const observer = this.metrics.observer(name, loggingObserver(deps.logger, {
+          onHalt: (tp, offset) => { state.halted.push(`${tp.topic}/${tp.partition}@${offset}`); },
+        }));
         state.run = await startJob(prepared, deps, { observer });
         state.status = 'running';
         this.metrics.jobUp.set({ job: name }, 1);

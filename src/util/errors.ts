@@ -49,6 +49,7 @@ export const ERROR_CODES = {
   // dlq/
   DLQ_PLAINTEXT_BLOCKED: { transient: false, doc: 'the DLQ guard found tagged plaintext in an outgoing DLQ record' },
   DLQ_BUILD_FAILED: { transient: false, doc: 'the DLQ record could not be redacted or encrypted' },
+  DLQ_STORM: { transient: false, doc: 'more than dlq.maxRatio of the last dlq.window records went to the DLQ: halted' },
   // jobs/ and config
   JOB_INVALID: { transient: false, doc: 'job definition is invalid' },
   JOB_UNSAFE: { transient: false, doc: 'job would let plaintext out (refused by policy)' },
@@ -58,6 +59,9 @@ export const ERROR_CODES = {
   KAFKA_FENCED: { transient: false, doc: 'producer fenced by a newer instance with the same transactional id' },
   KAFKA_TRANSACTION: { transient: true, doc: 'transaction aborted by the broker; retried from the last commit' },
   KAFKA_TOPIC: { transient: false, doc: 'topic missing or cannot be created' },
+  RECORD_TOO_LARGE: { transient: false, doc: 'an output record exceeds the producer message.max.bytes or the target topic max.message.bytes' },
+  KAFKA_PRODUCE: { transient: false, doc: 'the broker refused an output record for a reason retrying cannot fix' },
+  REDIS_UNAVAILABLE: { transient: true, doc: 'Redis (the backfill queue) unreachable or not answering' },
   BACKFILL_STATE: { transient: false, doc: 'backfill state in Redis is missing or inconsistent' },
   INTERNAL: { transient: false, doc: 'a bug: an invariant did not hold' },
 } as const satisfies Record<string, { transient: boolean; doc: string }>;

@@ -1,0 +1,33 @@
+/**
+ * The log lines of a running pipeline, shared by `recrypt run` and `recrypt serve`: halts, transient
+ * retries, assignments and commits. Codes, topics, partitions and offsets only; never a value.
+ */
+import type { PipelineObserver } from '../kafka/pipeline.js';
+import type { Logger } from '../util/logger.js';
+
+/** A PipelineObserver that logs; `extra` observers run after the log line (metrics, state). */
+export function loggingObserver(logger: Logger, extra: PipelineObserver = {}): PipelineObserver {
+  return {
+    ...extra,
+    onHalt: (tp, offset, error) => {
+      logger.error('partition halted', { topic: tp.topic, partition: tp.partition, offset, error });
+      extra.onHalt?.(tp, offset, error);
+    },
+    onTransientError: (error, retryInMs) => {
+      logger.warn('transient failure, retrying', { error, retryInMs });
+      extra.onTransientError?.(error, retryInMs);
+    },
+    onAssigned: (tps) => {
+      logger.info('partitions assigned', { partitions: tps.map((tp) => `${tp.topic}/${tp.partition}`).join(',') });
+      extra.onAssigned?.(tps);
+    },
+    onRevoked: (tps) => {
+      logger.info('partitions revoked', { partitions: tps.map((tp) => `${tp.topic}/${tp.partition}`).join(',') });
+      extra.onRevoked?.(tps);
+    },
+    onBatchCommitted: (info) => {
+      logger.debug('batch committed', { records: info.records, written: info.written, dlq: info.dlq, latencyMs: info.latencyMs });
+      extra.onBatchCommitted?.(info);
+    },
+  };
+}
