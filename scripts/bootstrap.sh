@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what a clean machine lacks, and nothing that is already there: Debian packages (build deps
 # of librdkafka, redis-server), moto's KMS emulator in a venv, Kafka's jars from Maven Central, and
-# node_modules (building @confluentinc/kafka-javascript from its bundled librdkafka sources).
+# node_modules (building @confluentinc/kafka-javascript from its bundled librdkafka sources). Not the
+# chart checks' tools (helm, hadolint, kubernetes-validate): only test/unit/ship needs them, so
+# scripts/test.sh (`npm test`, and so .ci/run) installs them with scripts/tools.sh; the demo never does.
 source "$(dirname "$0")/lib.sh"
 
 missing=()
@@ -37,4 +39,3 @@ if [[ "$(cat "$ROOT/node_modules/.recrypt-lock" 2>/dev/null)" != "$lock_sum" ]];
   (cd "$ROOT" && CKJS_LINKING=dynamic npm ci --no-audit --no-fund --loglevel=error)
   echo "$lock_sum" > "$ROOT/node_modules/.recrypt-lock"
 fi
-bash "$ROOT/scripts/tools.sh"  # helm, hadolint, kubernetes-validate for the shipping checks (test/unit/ship)

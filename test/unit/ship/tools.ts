@@ -17,7 +17,7 @@ export type Tool = { readonly path: string; readonly missing?: undefined } | { r
 function unavailableReason(name: string): string {
   const marker = join(BIN, `.unavailable-${name}`);
   if (existsSync(marker)) return `${name} could not be installed on this machine: ${readFileSync(marker, 'utf8').trim()}`;
-  return `${name} is not installed: run scripts/tools.sh (bootstrap.sh does)`;
+  return `${name} is not installed: run scripts/tools.sh (npm test does)`;
 }
 
 /** An executable from the tools cache, else from PATH. */
