@@ -43,3 +43,29 @@ export function classifyKafkaError(operation: string, err: unknown): RecryptErro
   }
   return new RecryptError('KAFKA_TRANSACTION', detail, { cause: err });
 }
+
+/** kafkajs error names that mean "the broker could not be reached or did not answer in time". */
+const ADMIN_UNREACHABLE = new Set([
+  'KafkaJSConnectionError', 'KafkaJSConnectionClosedError', 'KafkaJSRequestTimeoutError', 'KafkaJSBrokerNotFound',
+  'KafkaJSNoBrokerAvailableError', 'KafkaJSMetadataNotLoaded', 'KafkaJSTopicMetadataNotLoaded', 'KafkaJSTimeout',
+]);
+const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE']);
+
+/**
+ * Classifies a kafkajs admin error (topics.ts). kafkajs gives up on an unreachable broker with a
+ * non-retriable "number of retries exceeded" wrapping the connection error, so the whole cause chain
+ * is looked at: any link that is about reaching the broker makes it KAFKA_UNAVAILABLE (transient);
+ * anything else is KAFKA_TOPIC (a topic the broker refused or does not have).
+ */
+export function classifyAdminError(operation: string, err: unknown): RecryptError {
+  if (err instanceof RecryptError) return err;
+  const detail = `${operation} failed: ${(err as Error | undefined)?.message ?? String(err)}`;
+  const seen = new Set<unknown>();
+  for (let e = err as { name?: string; code?: unknown; retriable?: boolean; cause?: unknown; originalError?: unknown } | undefined; e && !seen.has(e);
+    e = (e.originalError ?? e.cause) as typeof e) {
+    seen.add(e);
+    const unreachable = ADMIN_UNREACHABLE.has(e.name ?? '') || (typeof e.code === 'string' && SOCKET_CODES.has(e.code)) || e.retriable === true;
+    if (unreachable) return new RecryptError('KAFKA_UNAVAILABLE', detail, { cause: err });
+  }
+  return new RecryptError('KAFKA_TOPIC', detail, { cause: err });
+}

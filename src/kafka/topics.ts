@@ -6,6 +6,7 @@
 import kafkajs from 'kafkajs';
 import { RecryptError } from '../util/errors.js';
 import type { KafkaConnection } from './connection.js';
+import { classifyAdminError } from './kafka-errors.js';
 
 const { Kafka, ConfigResourceTypes, logLevel } = kafkajs;
 /** kafkajs ConfigSource: TOPIC_CONFIG (a dynamic per-topic override). */
@@ -39,9 +40,8 @@ async function withAdmin<T>(connection: KafkaConnection, operation: string, body
     await admin.connect();
     return await body(admin);
   } catch (err) {
-    if (err instanceof RecryptError) throw err;
-    const retriable = (err as { retriable?: boolean }).retriable === true;
-    throw new RecryptError(retriable ? 'KAFKA_UNAVAILABLE' : 'KAFKA_TOPIC', `${operation} failed: ${(err as Error).message}`, { cause: err });
+    // A refused or dropped connection is an outage (retried), not a topic problem (permanent).
+    throw classifyAdminError(operation, err);
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
