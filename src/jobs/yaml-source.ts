@@ -3,7 +3,7 @@
  * separated by `---`), reports syntax errors with line:column, and finds the node of a field path so
  * that schema and semantic problems point at the line the user has to change.
  */
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node, type Pair } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, visit, type Document, type Node, type Pair, type YAMLError } from 'yaml';
 import { type PathSegment, type Problem } from './problem.js';
 
 export interface Position {
@@ -36,11 +36,38 @@ export function parseYamlFile(file: string, text: string): ParsedFile {
   if (!Array.isArray(parsed)) return { documents, problems };
   parsed.forEach((doc, index) => {
     const src: SourceDocument = { file, index, doc, lineCounter };
-    for (const err of doc.errors) problems.push(yamlProblem(src, err.pos[0], err.code, err.message, 'error'));
+    for (const err of doc.errors) problems.push(yamlProblem(src, errorOffset(src, text, err), err.code, err.message, 'error'));
     for (const warn of doc.warnings) problems.push(yamlProblem(src, warn.pos[0], warn.code, warn.message, 'warning'));
     documents.push(src);
   });
   return { documents, problems };
+}
+
+/** The yaml library's messages for a quote or flow collection that is never closed. */
+const MISSING_CLOSER = /^Missing closing .?quote|end with a [\]}]/;
+
+/**
+ * Where to report a YAML error. The yaml library places a missing closing quote or bracket at the end
+ * of the unterminated node, and that end includes the newline after it: the error would point at the
+ * start of the next line (or past the end of the file), one line late. Point at the opening quote or
+ * bracket instead: the line the user has to fix.
+ */
+function errorOffset(src: SourceDocument, text: string, err: YAMLError): number {
+  const offset = err.pos[0];
+  if (!MISSING_CLOSER.test(err.message)) return offset;
+  let open: number | undefined;
+  visit(src.doc, (_key, node) => {
+    const range = (node as Node | null)?.range;
+    if (range == null || range[1] !== offset || range[0] >= offset) return;
+    const unterminated = isScalar(node) ? node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE' : (isMap(node) || isSeq(node)) && node.flow === true;
+    // The innermost such node: nested unclosed collections end at the same offset.
+    if (unterminated && (open === undefined || range[0] > open)) open = range[0];
+  });
+  if (open !== undefined) return open;
+  // No such node: the end of the last content before the error (where the closer is missing).
+  let end = Math.min(offset, text.length);
+  while (end > 0 && /\s/.test(text[end - 1]!)) end--;
+  return end;
 }
 
 function yamlProblem(src: SourceDocument, offset: number, code: string, message: string, severity: Problem['severity']): Problem {

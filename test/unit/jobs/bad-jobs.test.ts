@@ -110,9 +110,9 @@ const CASES: ReadonlyArray<{ name: string; yaml: string; expect: Expected[] }> =
     expect: [{ line: 20, column: 16, path: 'spec.processing.batchSize', message: /out of range \(expected an integer from 1 to 100000\)/ }],
   },
   {
-    name: 'YAML syntax error with line and column',
+    name: 'YAML syntax error with line and column (the unclosed bracket, not the line after it)',
     yaml: edit('    topic: customers\n', '    topic: [customers\n'),
-    expect: [{ line: 9, column: 3, path: '', message: /YAML syntax error/ }],
+    expect: [{ line: 8, column: 12, path: '', message: /YAML syntax error/ }],
   },
 ];
 
