@@ -13,9 +13,10 @@
 import { cipherFromDekProto as defaultCipherFromDekProto, newDekMaterial as defaultNewDekMaterial } from '../crypto/dek-proto.js';
 import type { FieldCipher } from '../crypto/types.js';
 import type { KmsDriverRegistry, KmsProps } from '../kms/kms-driver.js';
-import type { Dek, DekAlgorithm, DekRegistryApi, Kek } from '../registry/types.js';
+import type { Dek, DekAlgorithm, DekRegistryApi, Kek, RuleSet, SchemaInfo } from '../registry/types.js';
 import type { EncryptionParams } from '../rules/encryption-params.js';
 import { errorCodeOf, isRecryptError, RecryptError } from '../util/errors.js';
+import { checkRuleSetKeks, type KekCheck } from './kek-check.js';
 import { kmsKeyIdsFor, kmsPropsFor, runWithKeyIds, type KmsOperation } from './kek-kms.js';
 import { dekCacheKey, isDekExpired, latestCacheKey } from './key-ids.js';
 import { Lru } from './lru.js';
@@ -118,6 +119,7 @@ export class DekManager {
   readonly #ciphers: Lru<string, FieldCipher>;
   readonly #latest: Lru<string, LatestPointer>;
   readonly #keks = new Map<string, CachedKek>();
+  readonly #checkedKeks = new Map<string, KekCheck>();
 
   readonly #kekFlights = new SingleFlight<string, Kek>();
   readonly #writeFlights = new SingleFlight<string, WriteDek>();
@@ -220,6 +222,18 @@ export class DekManager {
       (params.kmsType === undefined || params.kmsType === cached.kek.kmsType) &&
       (params.kmsKeyId === undefined || params.kmsKeyId === cached.kek.kmsKeyId)
     );
+  }
+
+  /**
+   * Before anything names them in a registry: every KEK the rules encrypt with on write is registered
+   * and matches, or can be created from the rule; and its KMS key wraps and unwraps a probe. Registers
+   * nothing (see kek-check.ts).
+   */
+  checkKeks(ruleSet: RuleSet | undefined, schema: Pick<SchemaInfo, 'metadata'> | undefined): Promise<KekCheck[]> {
+    return checkRuleSetKeks({
+      dekRegistry: { getKek: (name) => this.#getKek(name) }, kms: this.#kms, kmsProps: this.#baseProps,
+      onAttempt: (op, kmsType, ok) => this.#count(op === 'wrap' ? 'kms_wrap' : 'kms_unwrap', { outcome: ok ? 'ok' : 'error', kmsType }),
+    }, ruleSet, schema, this.#checkedKeks);
   }
 
   // ---------------------------------------------------------------- write
@@ -437,5 +451,6 @@ export class DekManager {
     this.#ciphers.clear();
     this.#latest.clear();
     this.#keks.clear();
+    this.#checkedKeks.clear();
   }
 }

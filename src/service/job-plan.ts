@@ -1,16 +1,20 @@
 /**
  * `recrypt plan`: a dry run that reads the registry (and, for topic patterns, the topic list) and says,
  * per source topic, which fields each rule decrypts and encrypts with which KEK and algorithm. It
- * writes nothing: the job's rules are evaluated as the target subject would carry them.
+ * writes nothing: the job's rules are evaluated as the target subject would carry them. With
+ * `checkKms`, each KEK the target rules encrypt with is checked as `run` checks it before registering
+ * anything (registered and matching, or creatable; its KMS key wraps and unwraps a probe).
  */
 import { compileSide, SchemaStore, sourceSubject, type Side } from '../engine/index.js';
 import { checkJobAgainstTargetRules, sourceTopicsOf, targetSubjectFor, targetTopicFor, type Job, type Problem } from '../jobs/index.js';
 import { listTopics } from '../kafka/topics.js';
+import { checkKek, writeEncryptionParams, type KekCheck, type KekCheckDeps } from '../keys/index.js';
 import { fieldTags, ruleAppliesToTags } from '../rules/index.js';
 import type { RegisteredSchema } from '../registry/types.js';
-import { isRecryptError } from '../util/errors.js';
+import { errorCodeOf, isRecryptError, RecryptError } from '../util/errors.js';
 import type { ServiceConfig } from './config.js';
 import { registryClients, withRuleDefaults } from './job-runner.js';
+import { kmsRegistryFor } from './kms.js';
 
 export interface PlannedStep {
   readonly rule: string;
@@ -34,6 +38,15 @@ export interface PlannedRoute {
   readonly decrypt: readonly PlannedStep[];
   readonly encrypt: readonly PlannedStep[];
   readonly problems: readonly Problem[];
+  /** With checkKms: each KEK of the target rules, checked (failed checks are also problems). */
+  readonly kms?: readonly PlannedKmsCheck[];
+}
+
+export type PlannedKmsCheck = KekCheck | { readonly kek: string; readonly status: 'failed'; readonly code: string };
+
+export interface PlanOptions {
+  /** Check the target rules' KEKs and KMS keys (a wrap and unwrap of a random probe; nothing registered). */
+  readonly checkKms?: boolean;
 }
 
 function describeSide(side: Side): PlannedStep[] {
@@ -63,12 +76,16 @@ async function latestOrNull(fetch: () => Promise<RegisteredSchema>): Promise<Reg
   }
 }
 
-export async function planJob(job: Job, config: ServiceConfig): Promise<PlannedRoute[]> {
-  const { schemaRegistry } = registryClients(config);
+export async function planJob(job: Job, config: ServiceConfig, options: PlanOptions = {}): Promise<PlannedRoute[]> {
+  const { schemaRegistry, dekRegistry } = registryClients(config);
   const schemas = new SchemaStore(schemaRegistry);
+  const keys: KekCheckDeps | undefined = options.checkKms === true ? { dekRegistry, kms: kmsRegistryFor(config), kmsProps: config.kmsProps } : undefined;
   const existing = job.spec.source.topicPattern !== undefined ? await listTopics(config.kafka) : [];
+  const topics = sourceTopicsOf(job, existing);
+  // As `run` does: an empty plan would read as "nothing to do" when the pattern is wrong.
+  if (topics.length === 0) throw new RecryptError('JOB_INVALID', `job ${job.metadata.name}: no source topic matches`);
   const out: PlannedRoute[] = [];
-  for (const source of sourceTopicsOf(job, existing)) {
+  for (const source of topics) {
     const target = targetTopicFor(job, source);
     const targetSubject = targetSubjectFor(job, source);
     const writer = await latestOrNull(() => schemaRegistry.getLatest(`${source}-value`));
@@ -98,7 +115,42 @@ export async function planJob(job: Job, config: ServiceConfig): Promise<PlannedR
       encrypt = describeSide(compileSide(loaded, schemas.codec(loaded, loaded.schemaType === 'PROTOBUF' ? [0] : undefined), 'write', targetSubject));
     }
     const problems = targetSchema ? checkJobAgainstTargetRules(job, targetSchema.ruleSet, decrypt.length > 0) : [];
-    out.push({ ...route, decrypt, encrypt, problems });
+    if (keys !== undefined && targetSchema) {
+      const kms = await checkKms(keys, job, targetSchema);
+      problems.push(...kms.problems);
+      encrypt = encrypt.map((step) => withKmsNote(step, kms.checks));
+      out.push({ ...route, decrypt, encrypt, problems, kms: kms.checks });
+    } else {
+      out.push({ ...route, decrypt, encrypt, problems });
+    }
   }
   return out;
+}
+
+/** A failed check is reported (with its code), not thrown: the rest of the plan is still worth reading. */
+async function checkKms(deps: KekCheckDeps, job: Job, target: RegisteredSchema): Promise<{ checks: PlannedKmsCheck[]; problems: Problem[] }> {
+  const checks: PlannedKmsCheck[] = [];
+  const problems: Problem[] = [];
+  for (const params of writeEncryptionParams(target.ruleSet, target)) {
+    try {
+      checks.push(await checkKek(deps, params));
+    } catch (err) {
+      const code = errorCodeOf(err);
+      checks.push({ kek: params.kekName, status: 'failed', code });
+      problems.push({
+        code: 'JOB_UNSAFE', severity: 'error', path: 'spec.rules', job: job.metadata.name,
+        message: `KMS check failed: ${code}: ${isRecryptError(err) ? err.message : 'unexpected error'}`,
+      });
+    }
+  }
+  return { checks, problems };
+}
+
+function withKmsNote(step: PlannedStep, checks: readonly PlannedKmsCheck[]): PlannedStep {
+  const check = checks.find((c) => c.kek === step.kek);
+  if (check === undefined) return step;
+  const note = check.status === 'failed' ? `KMS check FAILED: ${check.code}`
+    : check.status === 'shared' ? 'KMS check: shared KEK, the registry wraps its DEKs'
+      : `KMS check: ${check.kmsType} key ${check.kmsKeyId} wraps and unwraps${check.status === 'new' ? '; the KEK will be registered with it' : ''}`;
+  return { ...step, note: step.note === undefined ? note : `${step.note}; ${note}` };
 }

@@ -140,8 +140,11 @@ export async function prepareJob(job: Job, deps: RunnerDeps): Promise<PreparedJo
     const target = targetTopicFor(job, source);
     const targetSubject = targetSubjectFor(job, source);
     const sourceSchema = await latestOrNull(schemaRegistry, `${source}-value`);
+    // The KMS keys the rules name must wrap before the rules (and, later, their KEKs) are registered.
+    if (job.spec.rules) await keys.checkKeks(withRuleDefaults(job.spec.rules), (await latestOrNull(schemaRegistry, targetSubject)) ?? sourceSchema ?? undefined);
     await applyJobRules(job, schemaRegistry, targetSubject, sourceSchema);
     const registered = await targetSchemaFor(job, schemaRegistry, targetSubject);
+    if (!job.spec.rules) await keys.checkKeks(registered.ruleSet, registered);
     const problems = [...checkJobAgainstTargetRules(job, registered.ruleSet, hasEncryptRule(sourceSchema?.ruleSet)), ...checkDlqSourcePolicy(job, sourceSchema?.ruleSet)]
       .filter((p) => p.severity === 'error');
     if (problems.length) {
