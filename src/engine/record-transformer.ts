@@ -18,6 +18,7 @@ import type { RuleAction, RuleDirection } from '../rules/index.js';
 import { RecryptError, isTransient, type ErrorCode } from '../util/errors.js';
 import { decodeFrame, encodeFrame, isIdRef, peekSchemaRef, VALUE_SCHEMA_ID_HEADER, type SchemaRef } from '../wire/index.js';
 import { buildSourceView, schemaIdOf, unreadableRecord } from './dlq-view.js';
+import { KEY_ABSENT_CODES, isKeyFailure } from './key-failures.js';
 import { decryptEncoded, decryptField, encryptEncoded, encryptField } from './field-crypto.js';
 import { compileSide, unsupportedRuleError, type FieldStep, type PayloadStep, type Side, type Step } from './plan.js';
 import type { LoadedSchema, SchemaStore } from './schema-store.js';
@@ -299,10 +300,18 @@ export class RecordTransformer {
    * and the record is retried, DLQ diverts it); anything else halts. Undefined means retry.
    */
   private permanentOutcome(err: unknown, signal: unknown, skipped: Set<Step>): RecryptError | DivertToDlq | undefined {
-    // A tolerant read step whose KEK or DEK does not exist: the writer skipped that rule.
-    if (signal instanceof MissingDek && signal.step.tolerant === true && signal.version !== undefined) {
+    // A tolerant read step whose KEK or DEK does not exist: the writer skipped that rule. A key that
+    // exists but cannot be used (KMS refusal, bad DEK) is not skipped: it halts like any key failure.
+    if (signal instanceof MissingDek && signal.step.tolerant === true && signal.version !== undefined
+      && !(isKeyFailure(err) && !KEY_ABSENT_CODES.has((err as RecryptError).code))) {
       skipped.add(signal.step);
       return undefined;
+    }
+    // The write DEK depends on the rule and target subject, never on the record: failing to get it,
+    // whatever the code, fails every record alike, so it is a key failure (see key-failures.ts).
+    if (signal instanceof MissingDek && signal.version === undefined) {
+      const error = err instanceof RecryptError ? err : new RecryptError('INTERNAL', `rule ${signal.step.rule.name}: the write DEK could not be had`, { cause: err });
+      return this.keyHalt(signal.step, 'write', error);
     }
     if (signal instanceof MissingDek) {
       try {
@@ -495,6 +504,8 @@ export class RecordTransformer {
     if (err instanceof MissingDek || err instanceof PlanMiss || isTransient(err)) throw err;
     const error = err instanceof RecryptError ? err
       : new RecryptError('INTERNAL', `rule ${step.rule.name} failed (${direction})`, { cause: err });
+    // About the key, not the record: no action may divert or skip it (key-failures.ts).
+    if (isKeyFailure(error)) throw this.keyHalt(step, direction, error);
     let action = step.onFailure;
     // Write-side NONE would let plaintext out; only a job that opted in by name may do that.
     if (action === 'NONE' && direction === 'write' && !this.options.allowPlaintextOnEncryptFailure) action = 'ERROR';
@@ -504,6 +515,19 @@ export class RecordTransformer {
     if (action === 'NONE') throw new SkipAndRetry(step);
     if (action === 'DLQ') throw new DivertToDlq(step, direction, error);
     throw new RecryptError(error.code, `rule ${step.rule.name} (${direction}): ${error.message}`, { cause: error });
+  }
+
+  /**
+   * The halt of a record whose rule's key cannot be used: the error's own code, whatever the rule's
+   * onFailure (reported as the ERROR action taken), so the operator sees the key problem, not a DLQ.
+   */
+  private keyHalt(step: Step, direction: RuleDirection, error: RecryptError): RecryptError {
+    this.options.onRuleFailure?.({ rule: step.rule.name, direction, action: 'ERROR', code: error.code });
+    return new RecryptError(
+      error.code,
+      `rule ${step.rule.name} (${direction}): its key cannot be used, so the partition halts whatever onFailure says (${step.onFailure}): ${error.message}`,
+      { cause: error },
+    );
   }
 
   private dlqAccepts(step: Step): boolean {
