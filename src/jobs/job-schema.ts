@@ -255,6 +255,21 @@ export const JOB_SCHEMA: Readonly<Record<string, unknown>> = {
                 kmsKeyId: { type: 'string', minLength: 1, description: 'KMS key id (an ARN, a key URI...).' },
               },
             },
+            maxRatio: {
+              type: 'number',
+              exclusiveMinimum: 0,
+              maximum: 1,
+              default: 0.5,
+              description:
+                'DLQ circuit breaker: when more than maxRatio x window of the last `window` records went to the DLQ, the record that would exceed it halts its partition with DLQ_STORM instead (1 turns the breaker off).',
+            },
+            window: {
+              type: 'integer',
+              minimum: 10,
+              maximum: 1000000,
+              default: 1000,
+              description: 'DLQ circuit breaker: how many of the last processed records (all partitions of the job) maxRatio is counted over.',
+            },
           },
         },
         exactlyOnce: {

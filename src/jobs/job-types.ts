@@ -56,6 +56,9 @@ export interface JobDlq {
   readonly payload: DlqPayload; // defaulted: reference
   /** Present when payload is encrypted. */
   readonly kek?: DlqKek;
+  /** Circuit breaker: halt with DLQ_STORM when more than maxRatio x window of the last `window` records went to the DLQ. */
+  readonly maxRatio: number; // defaulted: 0.5
+  readonly window: number; // defaulted: 1000
 }
 
 export interface JobProcessing {

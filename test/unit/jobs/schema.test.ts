@@ -38,7 +38,7 @@ const FULL: Job = {
       encodingRules: [{ name: 'payload', type: 'ENCRYPT_PAYLOAD', mode: 'WRITE', params: { 'encrypt.kek.name': 'k' } }],
       migrationRules: [{ name: 'up', type: 'JSONATA', mode: 'UPGRADE', expr: '$' }],
     },
-    dlq: { topic: '{topic}.dlq', payload: 'encrypted', kek: { name: 'dlq', kmsType: 'gcp-kms', kmsKeyId: 'projects/p/locations/l/keyRings/r/cryptoKeys/k' } },
+    dlq: { topic: '{topic}.dlq', payload: 'encrypted', kek: { name: 'dlq', kmsType: 'gcp-kms', kmsKeyId: 'projects/p/locations/l/keyRings/r/cryptoKeys/k' }, maxRatio: 0.25, window: 200 },
     exactlyOnce: false,
     allowPlaintextOnEncryptFailure: true,
     keys: 'rules',
@@ -106,6 +106,15 @@ describe('job schema', () => {
   it('fills in exactly the defaults the Job type documents', () => {
     expect(withDefaults<Job>(MINIMAL)).toEqual(MINIMAL_WITH_DEFAULTS);
     expect(withDefaults<Job>(FULL)).toEqual(FULL);
+  });
+
+  it('dlq circuit breaker: maxRatio in (0, 1] and window 10..1000000, defaulted to 0.5 and 1000', () => {
+    const withDlq = (dlq: Record<string, unknown>) => ({ ...MINIMAL, spec: { ...MINIMAL.spec, dlq: { topic: 'd', ...dlq } } });
+    expect(withDefaults<Job>(withDlq({})).spec.dlq).toEqual({ topic: 'd', payload: 'reference', maxRatio: 0.5, window: 1000 });
+    for (const ok of [{ maxRatio: 1 }, { maxRatio: 0.01 }, { window: 10 }, { window: 1000000 }]) expect(schemaErrors(withDlq(ok)), JSON.stringify(ok)).toEqual([]);
+    for (const bad of [{ maxRatio: 0 }, { maxRatio: -0.1 }, { maxRatio: 1.5 }, { maxRatio: '0.5' }, { window: 9 }, { window: 100.5 }, { window: 2000000 }]) {
+      expect(schemaErrors(withDlq(bad)), JSON.stringify(bad)).not.toEqual([]);
+    }
   });
 
   it('closes every object (typos are errors) and documents every property', () => {
