@@ -14,7 +14,7 @@ import { errorCodeOf, isRecryptError, isTransient } from '../util/errors.js';
 import type { RecordHeader, SourceRecord } from '../util/records.js';
 import { decodeFrame, isIdRef, peekSchemaRef, VALUE_SCHEMA_ID_HEADER, type SchemaRef } from '../wire/index.js';
 import { classifyBytes, classifyValue, type Classification, type PlaintextReason } from './detect.js';
-import { coverageOf, coveredFields, fieldSteps } from './coverage.js';
+import { coverageOf, coveredFields, fieldSteps, taggedUncovered } from './coverage.js';
 import type { KeyUsage, PlaintextFinding, SchemaSummary, UndecodableRecord } from './report.js';
 
 export interface AuditorOptions {
@@ -39,6 +39,9 @@ interface Plan {
   /** The latest schema encrypts the payload but the writer schema does not. */
   readonly payloadExpectedBy?: string;
 }
+
+/** The `rule` of a finding about a tagged field that no rule covers. */
+const NO_RULE = '(none)';
 
 class PlanMiss {
   constructor(readonly ref: SchemaRef, readonly refKey: string, readonly indexes: readonly number[] | undefined) {}
@@ -174,11 +177,11 @@ export class Auditor {
     if (this.undecodable.length < this.#max) this.undecodable.push({ partition: record.partition, offset: record.offset, code });
   }
 
-  #plaintext(field: string, rule: string, reason: PlaintextReason): void {
+  #plaintext(field: string, rule: string, reason: PlaintextReason, tags?: readonly string[]): void {
     this.plaintextValues++;
     this.#recordHasPlaintext = true;
     if (this.findings.length < this.#max) {
-      this.findings.push({ partition: this.#partition, offset: this.#offset, schemaId: this.#schemaId, field, rule, reason });
+      this.findings.push({ partition: this.#partition, offset: this.#offset, schemaId: this.#schemaId, field, rule, reason, ...(tags === undefined ? {} : { tags }) });
     }
   }
 
@@ -257,12 +260,16 @@ export class Auditor {
         }
       }
     }
+    // Tagged fields that no ENCRYPT rule of the writer or the latest schema covers: plaintext by design
+    // of the rules, which no shape check above would ever see.
+    const tagged = taggedUncovered({ schema: writer, codec: read.codec }, expected === null ? null : { schema: expected.schema, codec: expected.codec });
     let summary = this.#summaries.get(summaryKey);
     if (summary === undefined) {
       summary = {
         schemaId: writer.id, subject, schemaType: writer.schemaType, records: 0,
         rules: coverageOf(read), expected: expected === null ? [] : coverageOf(expected),
         latestSchemaId: latest?.id ?? null, unprotectedFields: [...unprotected.keys()].sort(),
+        taggedUnencrypted: [...tagged.keys()],
       };
       this.#summaries.set(summaryKey, summary);
     }
@@ -292,6 +299,18 @@ export class Auditor {
           walker,
           visit: (value: unknown, field: FieldInfo) => {
             if (value !== null && value !== undefined) this.#plaintext(field.fullName, unprotected.get(field.fullName)!, 'no-encrypt-rule');
+            return value;
+          },
+        });
+      }
+    }
+    if (tagged.size > 0) {
+      const walker = read.codec.compileWalker((f) => tagged.has(f.fullName));
+      if (walker !== null) {
+        checks.push({
+          walker,
+          visit: (value: unknown, field: FieldInfo) => {
+            if (value !== null && value !== undefined) this.#plaintext(field.fullName, NO_RULE, 'tagged-no-rule', tagged.get(field.fullName));
             return value;
           },
         });

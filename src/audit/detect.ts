@@ -19,7 +19,9 @@ export type PlaintextReason =
   | 'too-short'
   | 'no-version-prefix'
   | 'not-string-or-bytes'
-  | 'no-encrypt-rule';
+  | 'no-encrypt-rule'
+  /** The field carries a tag (e.g. PII) but no ENCRYPT rule of the writer or latest schema selects it. */
+  | 'tagged-no-rule';
 
 export type Classification =
   | { readonly kind: 'null' }
@@ -29,7 +31,7 @@ export type Classification =
 export const NULL_VALUE: Classification = Object.freeze({ kind: 'null' });
 const CIPHERTEXT_V1: Classification = Object.freeze({ kind: 'ciphertext', version: 1 });
 const REASONS = new Map<PlaintextReason, Classification>(
-  (['not-base64', 'too-short', 'no-version-prefix', 'not-string-or-bytes', 'no-encrypt-rule'] as const).map((r) => [r, Object.freeze({ kind: 'plaintext', reason: r })]),
+  (['not-base64', 'too-short', 'no-version-prefix', 'not-string-or-bytes', 'no-encrypt-rule', 'tagged-no-rule'] as const).map((r) => [r, Object.freeze({ kind: 'plaintext', reason: r })]),
 );
 
 export function plaintext(reason: PlaintextReason): Classification {

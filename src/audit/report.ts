@@ -26,6 +26,8 @@ export interface SchemaSummary {
   readonly latestSchemaId: number | null;
   /** Fields the latest schema's rules cover but the writer schema's rules do not. */
   readonly unprotectedFields: readonly string[];
+  /** Tagged fields (inline or metadata.tags) that no ENCRYPT rule of the writer or latest schema covers. */
+  readonly taggedUnencrypted: readonly string[];
 }
 
 export interface PlaintextFinding {
@@ -33,8 +35,11 @@ export interface PlaintextFinding {
   readonly offset: number;
   readonly schemaId: number;
   readonly field: string;
+  /** `(none)` for a tagged field that no rule covers. */
   readonly rule: string;
   readonly reason: PlaintextReason;
+  /** For `tagged-no-rule`: the field's tags. */
+  readonly tags?: readonly string[];
 }
 
 export interface UndecodableRecord {
@@ -92,6 +97,7 @@ export function formatReport(report: AuditReport): string[] {
       for (const r of s.expected) lines.push(`      rule ${r.rule} [${r.type}] kek=${r.kek} ${r.algorithm}: ${r.fields.join(', ') || '-'}`);
     }
     if (s.unprotectedFields.length > 0) lines.push(`    NOT covered by the writer schema's rules: ${s.unprotectedFields.join(', ')}`);
+    if (s.taggedUnencrypted.length > 0) lines.push(`    tagged, but NO rule encrypts: ${s.taggedUnencrypted.join(', ')}`);
   }
   lines.push('');
   lines.push('keys in use:');
@@ -100,7 +106,11 @@ export function formatReport(report: AuditReport): string[] {
   lines.push('');
   const pt = report.plaintext;
   lines.push(`plaintext: ${pt.count} values in ${pt.records} records`);
-  for (const f of pt.findings) lines.push(`  partition ${f.partition} offset ${f.offset}: ${f.field} (rule ${f.rule}, schema id ${f.schemaId}, ${f.reason})`);
+  for (const f of pt.findings) {
+    lines.push(f.reason === 'tagged-no-rule'
+      ? `  partition ${f.partition} offset ${f.offset}: ${f.field} (tagged ${(f.tags ?? []).join(', ')}, no rule encrypts it; schema id ${f.schemaId})`
+      : `  partition ${f.partition} offset ${f.offset}: ${f.field} (rule ${f.rule}, schema id ${f.schemaId}, ${f.reason})`);
+  }
   if (pt.truncated) lines.push(`  ... (first ${pt.findings.length} shown)`);
   const un = report.undecodable;
   lines.push(`undecodable: ${un.count} records`);

@@ -111,6 +111,44 @@ describe('recrypt audit', () => {
     }
   });
 
+  it('reports tagged PII that no ENCRYPT rule covers (inline tags and metadata.tags), exit 1, in text and JSON', async () => {
+    // Issue 21 #3: a schema tags name and email PII but carries no ENCRYPT rule; audit said "OK".
+    const cases = [
+      { label: 'inline', schema: { schemaType: 'AVRO' as const, schema: TAGGED_SCHEMA } },
+      { label: 'metadata', schema: { schemaType: 'AVRO' as const, schema: PLAIN_SCHEMA, metadata: { tags: { 'audit.Customer.name': ['PII'], '**.email': ['PII'] } } } },
+    ];
+    for (const { label, schema } of cases) {
+      const topic = await createTopic(`audit-untagged-${label}`, 1);
+      created.push(topic);
+      const id = await register(stack.registryUrl, `${topic}-value`, schema);
+      const customers = people(12);
+      await produceRaw(topic, customers.map((c) => ({ key: Buffer.from(`c${c.id}`), value: plainRecord(id, c), partition: 0 })));
+
+      const json = await recrypt(['audit', '--topic', topic, '--json']);
+      expect(json.code, `${label}: ${json.stderr}`).toBe(1);
+      const report = JSON.parse(json.stdout);
+      expect(report.clean).toBe(false);
+      expect(report.schemas[0]).toMatchObject({ schemaId: id, rules: [], taggedUnencrypted: ['audit.Customer.email', 'audit.Customer.name'] });
+      const expected = customers.flatMap((c, offset) => [
+        ...(c.email === null ? [] : [{ partition: 0, offset, field: 'audit.Customer.email', rule: '(none)', reason: 'tagged-no-rule', tags: ['PII'] }]),
+        { partition: 0, offset, field: 'audit.Customer.name', rule: '(none)', reason: 'tagged-no-rule', tags: ['PII'] },
+      ]);
+      expect(report.plaintext.findings.map(({ partition, offset, field, rule, reason, tags }: Finding & { tags: string[] }) => ({ partition, offset, field, rule, reason, tags }))).toEqual(expected);
+      expect(report.plaintext.records).toBe(12);
+
+      const text = await recrypt(['audit', '--topic', topic]);
+      expect(text.code).toBe(1);
+      expect(text.stdout).toContain('tagged, but NO rule encrypts: audit.Customer.email, audit.Customer.name');
+      expect(text.stdout).toContain('partition 0 offset 0: audit.Customer.name (tagged PII, no rule encrypts it');
+      expect(text.stdout).toContain('FAIL');
+      expect(text.stdout).not.toContain('OK: every tagged field is ciphertext');
+      for (const c of customers) {
+        expect(text.stdout + text.stderr + json.stdout + json.stderr).not.toContain(c.name);
+        if (c.email) expect(text.stdout + json.stdout).not.toContain(c.email);
+      }
+    }
+  });
+
   it('lists undecodable records by offset and honours --from/--to', async () => {
     const topic = await createTopic('audit-bad', 1);
     created.push(topic);
