@@ -1,25 +1,19 @@
 /**
  * Secrets written into a job file are errors: credentials come from the environment or mounted files.
  * Walks the YAML tree of a document (valid or not, so a typo'd key does not hide a secret) and flags
- * every key that looks like a credential and carries a value, and every value holding a PEM private
- * key. Problems name the key and its place, never the value.
+ * every key that looks like a credential and carries a value, and every key or value that holds one
+ * wherever it sits (a URL with user:password@, a Vault token in a label, LOCAL_SECRET=... in a doc
+ * string, AWS keys, private keys, bearer tokens, JWTs: credential-patterns.ts). Problems name the place
+ * and the kind of credential, never the value.
  */
 import { isAlias, isMap, isScalar, isSeq } from 'yaml';
+import { credentialIn, isSecretKey } from './credential-patterns.js';
 import { formatPath, type PathSegment, type Problem } from './problem.js';
 import { positionAt, type SourceDocument } from './yaml-source.js';
 
+export { isSecretKey } from './credential-patterns.js';
+
 export const SECRET_REASON = 'secrets come from env or mounted files, never from job YAML';
-
-/** Substrings of a key (lowercased, separators removed) that mark it as a credential. */
-const SECRET_WORDS = ['secret', 'password', 'passwd', 'token', 'credential', 'private', 'accesskey', 'apikey', 'jaas', 'userinfo'];
-
-/** True for keys such as `client.secret`, `aws.secret.access.key`, `sasl.jaas.config`, `hcvault.token`. */
-export function isSecretKey(key: string): boolean {
-  const compact = key.toLowerCase().replace(/[._\-\s]/g, '');
-  return SECRET_WORDS.some((w) => compact.includes(w));
-}
-
-const PEM_PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
 
 function hasValue(node: unknown): boolean {
   if (node === null || node === undefined) return false;
@@ -50,16 +44,23 @@ export function findSecrets(src: SourceDocument): Problem[] {
         const keyValue: unknown = isScalar(pair.key) ? pair.key.value : undefined;
         const key = keyValue === null || keyValue === undefined || typeof keyValue === 'object' ? undefined : String(keyValue);
         const here = key === undefined ? path : [...path, key];
+        const keyStart = (pair.key as { range?: [number, number, number] } | null)?.range?.[0];
         if (key !== undefined && isSecretKey(key) && hasValue(pair.value)) {
-          report(here, (pair.key as { range?: [number, number, number] }).range?.[0], 'looks like a credential');
+          report(here, keyStart, 'looks like a credential');
+          continue;
+        }
+        const inKey = key === undefined ? undefined : credentialIn(key);
+        if (inKey !== undefined) {
+          report(path, keyStart, `a key holds ${inKey}`); // the path would print the key
           continue;
         }
         walk(pair.value, here);
       }
     } else if (isSeq(node)) {
       node.items.forEach((item, i) => walk(item, [...path, i]));
-    } else if (isScalar(node) && typeof node.value === 'string' && PEM_PRIVATE_KEY.test(node.value)) {
-      report(path, node.range?.[0], 'holds a private key');
+    } else if (isScalar(node) && typeof node.value === 'string') {
+      const what = credentialIn(node.value);
+      if (what !== undefined) report(path, node.range?.[0], `holds ${what}`);
     }
   };
   walk(src.doc.contents, []);
