@@ -26,9 +26,26 @@ export class HelpShown extends Error {
 
 /** A usage error that carries the usage text of the command it belongs to. */
 export class CommandUsageError extends UsageError {
-  constructor(message: string, readonly usage: string) {
-    super(message);
+  declare readonly usage: string;
+  constructor(message: string, usage: string) {
+    super(message, usage);
   }
+}
+
+/** A command's spec with its option types kept literal (so parseCommand's values are typed). */
+export function defineCommand<O extends OptionSpecs>(spec: CommandSpec<O>): CommandSpec<O> {
+  return spec;
+}
+
+/** A usage error of `spec`'s command, e.g. a missing argument: printed with that command's usage. */
+export function usageError(spec: CommandSpec<OptionSpecs>, message: string): CommandUsageError {
+  return new CommandUsageError(`${spec.name}: ${message}`, spec.usage);
+}
+
+/** A required option's value, or a usage error that names the option. */
+export function required<T>(spec: CommandSpec<OptionSpecs>, option: string, value: T | undefined): T {
+  if (value === undefined || value === '') throw usageError(spec, `--${option} is required`);
+  return value;
 }
 
 /**

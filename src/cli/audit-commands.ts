@@ -2,7 +2,6 @@
  * `recrypt audit`, `recrypt inspect` and `recrypt rewrap-deks`. Usage errors print here and exit 2;
  * RecryptErrors go up to main (exit 1). Only `inspect --decrypt` prints record values, to stdout.
  */
-import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { auditTopic } from '../audit/audit-topic.js';
 import { inspectRecord, valueToJson, type InspectResult } from '../audit/inspect.js';
@@ -14,6 +13,7 @@ import { DekManager } from '../keys/index.js';
 import { loadServiceConfig } from '../service/config.js';
 import { kmsRegistryFor } from '../service/kms.js';
 import { registryClients } from '../service/job-runner.js';
+import { defineCommand, parseCommand } from './args.js';
 import { UsageError, withUsage } from './common.js';
 
 export const AUDIT_USAGE = `  audit --topic T [--from earliest|OFFSET|TIME] [--to end|OFFSET|TIME] [--subject-strategy topic|record|topic-record] [--json]
@@ -24,6 +24,47 @@ export const AUDIT_USAGE = `  audit --topic T [--from earliest|OFFSET|TIME] [--t
                             algorithm; values only with --decrypt
   rewrap-deks --kek NAME --kms-key-id NEW [--kms-type TYPE] [--switch] [--dry-run] [--json]
                             re-wrap every DEK of a KEK under another KMS key, without touching topics`;
+
+// Each command's own --help: its line above, the environment it needs, and an example.
+const AUDIT = defineCommand({
+  name: 'audit',
+  usage: `usage:\n${AUDIT_USAGE.split('\n  inspect')[0]}\n
+  --batch-size N            records per read (default: the reader's)
+
+example:
+  recrypt audit --topic customers-enc --from 2026-01-01T00:00:00Z --json > audit.json`,
+  options: {
+    topic: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' },
+    'subject-strategy': { type: 'string' }, json: { type: 'boolean' }, 'batch-size': { type: 'string' },
+  },
+});
+
+const INSPECT = defineCommand({
+  name: 'inspect',
+  usage: `usage:\n  inspect${AUDIT_USAGE.split('\n  inspect')[1]!.split('\n  rewrap-deks')[0]}\n
+  --subject-strategy topic|record|topic-record   how the value subject is named (default topic)
+
+example:
+  recrypt inspect --topic customers-enc --partition 0 --offset 42`,
+  options: {
+    topic: { type: 'string' }, partition: { type: 'string' }, offset: { type: 'string' },
+    decrypt: { type: 'boolean' }, json: { type: 'boolean' }, 'subject-strategy': { type: 'string' },
+  },
+});
+
+const REWRAP = defineCommand({
+  name: 'rewrap-deks',
+  usage: `usage:\n  rewrap-deks${AUDIT_USAGE.split('\n  rewrap-deks')[1]}\n
+  --switch       make the new key the KEK's primary (see docs/operations.md, KEK rotation)
+  --dry-run      list what would be re-wrapped, change nothing
+
+example:
+  recrypt rewrap-deks --kek orders-kek --kms-key-id arn:aws:kms:eu-west-1:111122223333:key/NEW --dry-run`,
+  options: {
+    kek: { type: 'string' }, 'kms-key-id': { type: 'string' }, 'kms-type': { type: 'string' },
+    'dry-run': { type: 'boolean' }, switch: { type: 'boolean' }, json: { type: 'boolean' },
+  },
+});
 
 
 
@@ -41,18 +82,14 @@ function offsetOf(name: string, value: string | undefined, fallback: OffsetSpec)
 }
 
 function intOf(name: string, value: string | undefined): number {
-  if (value === undefined || !/^[0-9]+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new UsageError(`${name} must be a whole number`);
+  if (value === undefined) throw new UsageError(`${name} is required`);
+  if (!/^[0-9]+$/.test(value) || !Number.isSafeInteger(Number(value))) throw new UsageError(`${name} must be a whole number`);
   return Number(value);
 }
 
 export function audit(args: string[]): Promise<void> {
-  return withUsage(`usage:\n${AUDIT_USAGE}`, async () => {
-    const { values } = parseArgs({
-      args, options: {
-        topic: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' },
-        'subject-strategy': { type: 'string' }, json: { type: 'boolean' }, 'batch-size': { type: 'string' },
-      },
-    });
+  return withUsage(AUDIT.usage, async () => {
+    const { values } = parseCommand(AUDIT, args);
     if (!values.topic) throw new UsageError('--topic is required');
     const from = offsetOf('--from', values.from, { kind: 'earliest' });
     const to = offsetOf('--to', values.to, { kind: 'end' });
@@ -89,13 +126,8 @@ export function audit(args: string[]): Promise<void> {
 }
 
 export function inspect(args: string[]): Promise<void> {
-  return withUsage(`usage:\n${AUDIT_USAGE}`, async () => {
-    const { values } = parseArgs({
-      args, options: {
-        topic: { type: 'string' }, partition: { type: 'string' }, offset: { type: 'string' },
-        decrypt: { type: 'boolean' }, json: { type: 'boolean' }, 'subject-strategy': { type: 'string' },
-      },
-    });
+  return withUsage(INSPECT.usage, async () => {
+    const { values } = parseCommand(INSPECT, args);
     if (!values.topic) throw new UsageError('--topic is required');
     const partition = intOf('--partition', values.partition);
     const offset = intOf('--offset', values.offset);
@@ -150,13 +182,8 @@ function formatInspect(r: InspectResult): string[] {
 }
 
 export function rewrap(args: string[]): Promise<void> {
-  return withUsage(`usage:\n${AUDIT_USAGE}`, async () => {
-    const { values } = parseArgs({
-      args, options: {
-        kek: { type: 'string' }, 'kms-key-id': { type: 'string' }, 'kms-type': { type: 'string' },
-        'dry-run': { type: 'boolean' }, switch: { type: 'boolean' }, json: { type: 'boolean' },
-      },
-    });
+  return withUsage(REWRAP.usage, async () => {
+    const { values } = parseCommand(REWRAP, args);
     if (!values.kek) throw new UsageError('--kek is required');
     if (!values['kms-key-id']) throw new UsageError('--kms-key-id is required');
     const config = loadServiceConfig();

@@ -6,15 +6,23 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatProblems, validateJobFiles, type Job } from '../jobs/index.js';
 
-export class UsageError extends Error {}
+/** A usage error (exit 2); `usage` is the usage text of the command it belongs to, when known. */
+export class UsageError extends Error {
+  constructor(message: string, readonly usage?: string) {
+    super(message);
+  }
+}
 
-/** Runs a command; a UsageError prints its message and `usage`, and sets exit code 2. */
+/**
+ * Runs a command; a UsageError prints its message and usage (its own, else `usage`), and sets exit
+ * code 2. Anything else (HelpShown included) goes up to main.
+ */
 export async function withUsage(usage: string, body: () => Promise<void>): Promise<void> {
   try {
     await body();
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    console.error(`recrypt: ${err.message}\n\n${usage}`);
+    console.error(`recrypt: ${err.message}\n\n${err.usage ?? usage}`);
     process.exitCode = 2;
   }
 }

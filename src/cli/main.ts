@@ -1,23 +1,25 @@
 /**
- * The `recrypt` command. Exit codes: 0 success; 1 invalid input or a failed run; 2 usage error;
- * 3 a run that finished with halted partitions.
+ * The `recrypt` command. Every command and subcommand answers `--help` with its options and an
+ * example; `recrypt --version` prints the package version. Exit codes (src/cli/exit-codes.ts, the
+ * README's table): 0 success; 1 invalid input, a failed command, or audit findings; 2 usage error
+ * (unknown command or option, missing argument); 3 a run that ended with halted partitions; 4 a run
+ * that finished but sent records to the DLQ; 5 a run stopped by SIGTERM/SIGINT before its end (or
+ * forced out by the shutdown timeout or a second signal).
  */
-import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { backfill, worker } from './backfill-commands.js';
-import { startDevRegistry } from '../devregistry/index.js';
 import { formatProblems } from '../jobs/index.js';
-import { jobFilesIn, loadJobs, pickJob, UsageError } from './common.js';
-import type { PipelineSummary } from '../kafka/pipeline.js';
+import { defineCommand, HelpShown, nearest, parseCommand, usageError } from './args.js';
+import { loadJobs, pickJob, UsageError } from './common.js';
+import { EXIT } from './exit-codes.js';
+import { run, RUN } from './run-command.js';
+import { devRegistry, DEV_REGISTRY, serve, SERVE } from './serve-command.js';
 import { loadServiceConfig } from '../service/config.js';
 import { planJob } from '../service/job-plan.js';
-import { prepareJob, startJob } from '../service/job-runner.js';
-import { kmsRegistryFor } from '../service/kms.js';
-import { loggingObserver } from '../service/pipeline-log.js';
-import { Service } from '../service/service.js';
 import { isRecryptError } from '../util/errors.js';
-import { createLogger } from '../util/logger.js';
+import { createLogger, routeWarningsToLog } from '../util/logger.js';
 
-const USAGE = `usage: recrypt <command> [options]
+const USAGE = `usage: recrypt <command> [options]      (recrypt <command> --help for its options and an example)
 
 commands:
   validate FILE...          check job files; prints file:line:column problems
@@ -34,14 +36,72 @@ commands:
                             one record: framing, schema, ciphertext with DEK version; values with --decrypt
   rewrap-deks --kek NAME --kms-key-id NEW [--kms-type T] [--switch] [--dry-run]
                             re-wrap every DEK of a KEK under another KMS key, without touching topics
+  help [COMMAND]            this text, or a command's usage
+  --version, -V             the recrypt version
 
 Connections come from the environment: KAFKA_BOOTSTRAP_SERVERS, SCHEMA_REGISTRY_URL, LOCAL_SECRET,
-the KMS SDKs' own variables (see the README's configuration reference).`;
+the KMS SDKs' own variables (see the README's configuration reference).
+Exit codes: 0 ok, 1 failed, 2 usage, 3 halted, 4 records sent to the DLQ, 5 stopped by a signal.`;
 
+const VALIDATE = defineCommand({
+  name: 'validate',
+  usage: `usage: recrypt validate FILE|DIR...
+
+Checks job files against the schema and the semantic rules; prints each problem as file:line:column.
+Exit 1 when any file is invalid.
+
+example:
+  recrypt validate jobs/examples/backfill-encrypt.yaml jobs/`,
+  options: {},
+  allowPositionals: true,
+});
+
+// One entry per option: the options object is meant to grow (add an option here and use it below).
+const PLAN = defineCommand({
+  name: 'plan',
+  usage: `usage: recrypt plan FILE [--job NAME] [--json] [--check-kms]
+
+Dry run of a job: for each source topic, which fields each rule decrypts and encrypts, with which KEK
+and algorithm, and the schemas read and written. Registers nothing and writes nothing to Kafka.
+Exit 1 when the job would be refused.
+
+options:
+  --job NAME     the job to plan when FILE holds several
+  --json         the plan as JSON on stdout
+  --check-kms    also check each KEK the job encrypts with: registered and matching (or creatable),
+                 and its KMS key wraps and unwraps a random probe (as run does before registering)
+
+example:
+  recrypt plan jobs/examples/backfill-encrypt.yaml`,
+  options: {
+    job: { type: 'string' },
+    json: { type: 'boolean' },
+    'check-kms': { type: 'boolean' },
+  },
+  allowPositionals: true,
+});
+
+/** Usage of each top-level command whose usage main prints after a plain UsageError. */
+const COMMAND_USAGE: Readonly<Record<string, string>> = {
+  validate: VALIDATE.usage, plan: PLAN.usage, run: RUN.usage, serve: SERVE.usage, 'dev-registry': DEV_REGISTRY.usage,
+};
+
+const LONG_RUNNING = new Set(['run', 'serve', 'worker']);
+
+const COMMANDS = ['validate', 'plan', 'run', 'serve', 'backfill', 'worker', 'dev-registry', 'audit', 'inspect', 'rewrap-deks', 'help'];
+
+/** The version in package.json (two levels up from src/cli and from dist/cli alike). */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
+}
 
 export async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   try {
+    // Library warnings (process.emitWarning, console.warn) as JSON log lines: they would otherwise
+    // break the log stream of the long-running commands with multi-line text.
+    if (LONG_RUNNING.has(command ?? '') && !rest.some((a) => a === '--help' || a === '-h')) routeWarningsToLog(createLogger({ base: { source: 'warning' } }));
     switch (command) {
       case 'validate': return await validate(rest);
       case 'plan': return await plan(rest);
@@ -53,39 +113,65 @@ export async function main(argv: string[]): Promise<void> {
       case 'audit': return await (await import('./audit-commands.js')).audit(rest);
       case 'inspect': return await (await import('./audit-commands.js')).inspect(rest);
       case 'rewrap-deks': return await (await import('./audit-commands.js')).rewrap(rest);
-      case undefined: case '-h': case '--help': case 'help':
+      case '--version': case '-V': case 'version':
+        console.log(version());
+        return;
+      case 'help':
+        return await help(rest);
+      case undefined: case '-h': case '--help':
         console.log(USAGE);
         return;
-      default:
-        throw new UsageError(`unknown command ${command}`);
+      default: {
+        const kind = command.startsWith('-') ? 'option' : 'command';
+        const hint = nearest(command, kind === 'command' ? COMMANDS : ['--help', '--version']);
+        throw new UsageError(`unknown ${kind} ${command}${hint ? ` (did you mean ${hint}?)` : ''}`);
+      }
     }
   } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`recrypt: ${err.message}\n\n${USAGE}`);
-      process.exitCode = 2;
+    if (err instanceof HelpShown) {
+      process.exitCode = EXIT.OK;
+    } else if (err instanceof UsageError) {
+      const usage = err.usage ?? (command !== undefined ? COMMAND_USAGE[command] : undefined) ?? USAGE;
+      console.error(`recrypt: ${err.message}\n\n${usage}`);
+      process.exitCode = EXIT.USAGE;
     } else if (isRecryptError(err)) {
       console.error(`recrypt: ${err.code}: ${err.message}`);
-      process.exitCode = 1;
+      process.exitCode = EXIT.FAILED;
     } else {
       console.error(`recrypt: unexpected ${(err as Error)?.name ?? 'error'}: ${(err as Error)?.message ?? String(err)}`);
-      process.exitCode = 1;
+      process.exitCode = EXIT.FAILED;
     }
   }
 }
 
+/** `recrypt help COMMAND` is `recrypt COMMAND --help`. */
+async function help(args: string[]): Promise<void> {
+  const [command, ...sub] = args;
+  if (command === undefined) {
+    console.log(USAGE);
+    return;
+  }
+  if (!COMMANDS.includes(command) || command === 'help') {
+    const hint = nearest(command, COMMANDS);
+    throw new UsageError(`unknown command ${command}${hint ? ` (did you mean ${hint}?)` : ''}`);
+  }
+  await main([command, ...sub, '--help']);
+}
+
 async function validate(args: string[]): Promise<void> {
-  if (args.length === 0) throw new UsageError('validate needs at least one FILE');
-  const jobs = await loadJobs(args);
+  const { positionals } = parseCommand(VALIDATE, args);
+  if (positionals.length === 0) throw usageError(VALIDATE, 'needs at least one FILE');
+  const jobs = await loadJobs(positionals);
   if (jobs) console.log(`${jobs.length} job${jobs.length === 1 ? '' : 's'} valid: ${jobs.map((j) => j.metadata.name).join(', ')}`);
 }
 
 async function plan(args: string[]): Promise<void> {
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { job: { type: 'string' }, json: { type: 'boolean' } } });
-  if (positionals.length !== 1) throw new UsageError('plan needs exactly one FILE');
+  const { positionals, values } = parseCommand(PLAN, args);
+  if (positionals.length !== 1) throw usageError(PLAN, 'needs exactly one FILE');
   const jobs = await loadJobs(positionals);
   if (!jobs) return;
   const job = pickJob(jobs, values.job);
-  const routes = await planJob(job, loadServiceConfig());
+  const routes = await planJob(job, loadServiceConfig(), { checkKms: values['check-kms'] === true });
   if (values.json) {
     console.log(JSON.stringify(routes, null, 2));
   } else {
@@ -100,66 +186,5 @@ async function plan(args: string[]): Promise<void> {
   }
   const problems = routes.flatMap((r) => r.problems);
   for (const line of formatProblems(problems)) console.error(line);
-  if (problems.some((p) => p.severity === 'error')) process.exitCode = 1;
-}
-
-function printSummary(name: string, summary: PipelineSummary): void {
-  const seconds = summary.durationMs / 1000;
-  console.log(`\njob ${name}: ${summary.records} records (${summary.written} written, ${summary.dlq} to DLQ) in ${seconds.toFixed(1)} s, ${Math.round(summary.records / Math.max(seconds, 0.001))} records/s`);
-  for (const p of summary.partitions) {
-    const state = p.halted ? `HALTED at offset ${p.halted.offset} (${p.halted.code})` : p.done ? 'done' : 'stopped';
-    console.log(`  ${p.topic}/${p.partition}: ${p.records} records, committed offset ${p.committed}${p.end !== undefined ? ` of ${p.end}` : ''}, ${state}`);
-  }
-}
-
-async function run(args: string[]): Promise<void> {
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { job: { type: 'string' } } });
-  if (positionals.length !== 1) throw new UsageError('run needs exactly one FILE');
-  const jobs = await loadJobs(positionals);
-  if (!jobs) return;
-  const job = pickJob(jobs, values.job);
-  const config = loadServiceConfig();
-  const logger = createLogger({ level: config.logLevel, base: { job: job.metadata.name } });
-  const deps = { config, kms: kmsRegistryFor(config), logger };
-  const prepared = await prepareJob(job, deps);
-  const running = await startJob(prepared, deps, { observer: loggingObserver(logger) });
-  const stop = () => { logger.info('stopping: finishing the current transaction'); running.pipeline.stop(); };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  const summary = await running.done;
-  printSummary(job.metadata.name, summary);
-  if (summary.halted) process.exitCode = 3;
-}
-
-async function serve(args: string[]): Promise<void> {
-  if (args.length !== 1) throw new UsageError('serve needs exactly one DIR');
-  const files = jobFilesIn(args[0]!);
-  if (files.length === 0) throw new UsageError(`no .yaml job files in ${args[0]}`);
-  const jobs = await loadJobs(files);
-  if (!jobs) return;
-  const config = loadServiceConfig();
-  const logger = createLogger({ level: config.logLevel });
-  const service = new Service(config, logger);
-  await service.start(jobs);
-  await new Promise<void>((resolve) => {
-    const shutdown = (signal: string) => {
-      logger.info('shutting down', { signal });
-      service.stop().then(resolve, resolve);
-    };
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
-    process.once('SIGINT', () => shutdown('SIGINT'));
-  });
-}
-
-async function devRegistry(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { port: { type: 'string', default: '8081' }, host: { type: 'string', default: '127.0.0.1' }, data: { type: 'string' } } });
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new UsageError('--port must be 0..65535');
-  const registry = await startDevRegistry({ port, host: values.host!, ...(values.data ? { dataDir: values.data } : {}) });
-  console.log(`dev-registry listening on ${registry.url}`);
-  await new Promise<void>((resolve) => {
-    const close = () => { registry.close().then(resolve, resolve); };
-    process.once('SIGTERM', close);
-    process.once('SIGINT', close);
-  });
+  if (problems.some((p) => p.severity === 'error')) process.exitCode = EXIT.FAILED;
 }

@@ -26,7 +26,10 @@ export interface ServiceConfig {
   readonly kmsProps: Readonly<Record<string, string>>;
   /** Identifies this process in transactional ids and logs (the pod name on Kubernetes). */
   readonly instanceId: string;
+  /** After SIGTERM/SIGINT: how long `run` and `serve` wait for open transactions before exiting. */
   readonly shutdownTimeoutMs: number;
+  /** Between `recrypt run`'s JSON progress lines (when stderr is not a terminal). */
+  readonly progressIntervalMs: number;
   /** Per KMS request; a KMS that does not answer in time is a transient failure. */
   readonly kmsTimeoutMs: number;
 }
@@ -82,6 +85,7 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
     // ids, which aborts the open transaction a crashed predecessor left behind at once.
     instanceId: env.POD_NAME ?? env.HOSTNAME ?? hostname(),
     shutdownTimeoutMs: intFromEnv(env, 'RECRYPT_SHUTDOWN_TIMEOUT_MS', 30_000, 1000, 600_000),
+    progressIntervalMs: intFromEnv(env, 'RECRYPT_PROGRESS_INTERVAL_MS', 10_000, 100, 3_600_000),
     kmsTimeoutMs: intFromEnv(env, 'RECRYPT_KMS_TIMEOUT_MS', 10_000, 100, 600_000),
   };
   return deepFreeze(config);

@@ -23,6 +23,10 @@ export class Service {
   private server?: Server;
   private stopping = false;
   private watchdog?: NodeJS.Timeout;
+  /** One keepRunning loop per job; stop() waits for them. */
+  private readonly loops: Promise<void>[] = [];
+  /** Wakes the loops' restart backoffs when stop() is called. */
+  private readonly stopped = new AbortController();
 
   constructor(private readonly config: ServiceConfig, private readonly logger: Logger) {}
 
@@ -44,7 +48,7 @@ export class Service {
     for (const job of jobs) {
       const state: JobState = { job, status: 'starting', halted: [] };
       this.states.set(job.metadata.name, state);
-      void this.keepRunning(state);
+      this.loops.push(this.keepRunning(state));
     }
   }
 
@@ -61,6 +65,8 @@ export class Service {
           onHalt: (tp, offset) => { state.halted.push(`${tp.topic}/${tp.partition}@${offset}`); },
         }));
         state.run = await startJob(prepared, deps, { observer });
+        // stop() may have come while the job was starting: it saw no run to stop.
+        if (this.stopping) state.run.pipeline.stop();
         state.status = 'running';
         this.metrics.jobUp.set({ job: name }, 1);
         deps.logger.info('job running', { topics: [...prepared.routes.keys()].join(',') });
@@ -76,7 +82,7 @@ export class Service {
         attempt += 1;
         const delay = Math.min(60_000, 1000 * 2 ** Math.min(attempt, 6));
         deps.logger.error('job failed', { error: err as Error, transient: isTransient(err), retryInMs: delay });
-        await new Promise((r) => setTimeout(r, delay));
+        await sleep(delay, this.stopped.signal);
       }
     }
   }
@@ -104,13 +110,35 @@ export class Service {
     }
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops every job at a transaction boundary and closes the endpoints. Resolves as soon as every job
+   * has stopped, or when the shutdown timeout passes: true when everything stopped in time.
+   */
+  async stop(): Promise<boolean> {
     this.stopping = true;
+    this.stopped.abort();
     if (this.watchdog) clearInterval(this.watchdog);
-    const runs = [...this.states.values()].flatMap((s) => (s.run ? [s.run] : []));
-    for (const run of runs) run.pipeline.stop();
-    const deadline = new Promise((r) => setTimeout(r, this.config.shutdownTimeoutMs));
-    await Promise.race([Promise.allSettled(runs.map((r) => r.done)), deadline]);
+    for (const state of this.states.values()) state.run?.pipeline.stop();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<false>((r) => { timer = setTimeout(() => r(false), this.config.shutdownTimeoutMs); });
+    // The deadline timer is cleared once the jobs are done: left running, it held the process open
+    // for the whole timeout after every job had stopped.
+    const clean = await Promise.race([Promise.allSettled(this.loops).then(() => true as const), deadline]).finally(() => clearTimeout(timer));
     await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    return clean;
   }
+}
+
+/** Waits `ms`, or less when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
 }

@@ -60,3 +60,34 @@ export function createLogger(options: { level?: LogLevel; write?: (line: string)
 }
 
 export const silentLogger: Logger = createLogger({ write: () => undefined });
+
+/** A library's warning text as one line: its lines joined, blank ones dropped, length bounded. */
+function oneLine(text: string): string {
+  const joined = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean).join(' | ');
+  return joined.length > 2000 ? `${joined.slice(0, 2000)}...` : joined;
+}
+
+/**
+ * Routes what libraries print as warnings into `logger`, one JSON line each: process warnings
+ * (process.emitWarning: Node deprecations, the AWS SDK's version notices) replace Node's default
+ * printer, and console.warn (the AWS SDK's credential-source notice) becomes logger.warn. Their
+ * multi-line text would otherwise break a JSON log stream. Installed once per process by the
+ * long-running commands; a later call re-targets the routes to the new logger. A foreign Error
+ * argument keeps only its class name (its message may quote inputs), as in every log line.
+ */
+export function routeWarningsToLog(logger: Logger): void {
+  warningLogger = logger;
+  if (warningsRouted) return;
+  warningsRouted = true;
+  // Node prints warnings through a 'warning' listener of its own; without it nothing reaches stderr raw.
+  process.removeAllListeners('warning');
+  process.on('warning', (warning: Error & { code?: string }) => {
+    warningLogger.warn(oneLine(warning.message), { type: warning.name, warningCode: warning.code });
+  });
+  console.warn = (...args: unknown[]) => {
+    warningLogger.warn(oneLine(args.map((a) => (typeof a === 'string' ? a : a instanceof Error ? a.name : typeof a)).join(' ')));
+  };
+}
+
+let warningsRouted = false;
+let warningLogger: Logger = silentLogger;
