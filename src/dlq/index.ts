@@ -3,6 +3,7 @@
  * writer (which always runs the guard) and the types the engine fills in; the policies themselves are
  * not exported, so nothing can build a DLQ record without the guard.
  */
+export { DlqBreaker, type DlqBreakerSettings } from './breaker.js';
 export { DlqWriter, type DlqWriterOptions } from './dlq-writer.js';
 export { DLQ_HEADERS } from './headers.js';
 export { DLQ_RULE_NAME, DLQ_TAG, dlqSubject, type DlqKek } from './dlq-schemas.js';

@@ -4,7 +4,7 @@
  * mirrors the target topic, and wires engine -> kafka. `prepareJob` is shared by `recrypt plan`
  * (dry run, no Kafka writes) and `recrypt run` / `recrypt serve`.
  */
-import { DlqWriter, type DlqEvents } from '../dlq/index.js';
+import { DlqBreaker, DlqWriter, type DlqEvents } from '../dlq/index.js';
 import { RecordTransformer, SchemaStore, type LoadedSchema } from '../engine/index.js';
 import {
   checkJobAgainstTargetRules, dlqTopicFor, formatProblems, sourceTopicsOf, targetSubjectFor, targetTopicFor, type Job,
@@ -18,6 +18,7 @@ import type { KmsDriverRegistry } from '../kms/kms-driver.js';
 import { DekRegistryClient, SchemaRegistryClient } from '../registry/index.js';
 import type { RegisteredSchema, RuleSet, SchemaRegistryApi } from '../registry/types.js';
 import { RecryptError, isRecryptError } from '../util/errors.js';
+import { LogAggregator } from '../util/log-aggregator.js';
 import type { Logger } from '../util/logger.js';
 import type { ServiceConfig } from './config.js';
 import type { JobMetrics } from './metrics.js';
@@ -45,7 +46,12 @@ export interface PreparedJob {
   readonly routes: ReadonlyMap<string, TopicRoute>;
   readonly schemas: SchemaStore;
   readonly keys: DekManager;
+  /** Logs the rule failures still counted (one summary line per rule, action and code); call at job end. */
+  readonly flushLogs: () => void;
 }
+
+/** Rule failures are logged once per (rule, direction, action, code) per interval with a count, not per record. */
+const RULE_FAILURE_LOG_INTERVAL_MS = 10_000;
 
 export function registryClients(config: ServiceConfig) {
   const http = {
@@ -135,6 +141,11 @@ export async function prepareJob(job: Job, deps: RunnerDeps): Promise<PreparedJo
   const topics = sourceTopicsOf(job, existing);
   if (topics.length === 0) throw new RecryptError('JOB_INVALID', `job ${job.metadata.name}: no source topic matches`);
 
+  const ruleFailures = new LogAggregator<{ rule: string; direction: string; action: string; code: string }>({
+    intervalMs: RULE_FAILURE_LOG_INTERVAL_MS,
+    first: (e) => logger.warn('rule failed', e),
+    summary: (e, count, intervalMs) => logger.warn('rule failures', { ...e, count, intervalMs }),
+  });
   const routes = new Map<string, TopicRoute>();
   for (const source of topics) {
     const target = targetTopicFor(job, source);
@@ -168,7 +179,7 @@ export async function prepareJob(job: Job, deps: RunnerDeps): Promise<PreparedJo
       allowPlaintextOnEncryptFailure: job.spec.allowPlaintextOnEncryptFailure,
       maxInFlight: job.spec.processing.maxInFlight,
       onRuleFailure: (e) => {
-        logger.warn('rule failed', { rule: e.rule, direction: e.direction, action: e.action, code: e.code });
+        ruleFailures.record({ rule: e.rule, direction: e.direction, action: e.action, code: e.code });
         deps.metrics?.ruleFailure(job.metadata.name, e.rule, e.action, e.code);
       },
       dlq,
@@ -177,7 +188,7 @@ export async function prepareJob(job: Job, deps: RunnerDeps): Promise<PreparedJo
       source, target, targetSubject, targetSchema, ...(sourceSchema ? { sourceSchema } : {}), transformer, ...(dlqTopic !== undefined ? { dlqTopic } : {}),
     });
   }
-  return { job, routes, schemas, keys };
+  return { job, routes, schemas, keys, flushLogs: () => ruleFailures.flush() };
 }
 
 /**
@@ -218,8 +229,23 @@ function dlqEvents(job: string, deps: RunnerDeps): DlqEvents {
   };
 }
 
-/** Dispatches each record to its topic's transformer, keeping batch order. */
-function routingProcessor(prepared: PreparedJob) {
+/**
+ * Dispatches each record to its topic's transformer, keeping batch order, behind the job's DLQ circuit
+ * breaker (dlq/breaker.ts: one per run, over all the job's topics and partitions).
+ */
+function routingProcessor(prepared: PreparedJob): RecordProcessor {
+  const dlq = prepared.job.spec.dlq;
+  const breaker = new DlqBreaker({
+    // A job without a dlq section may still divert through a rule's own dlq.topic: the defaults apply.
+    maxRatio: dlq?.maxRatio ?? 0.5,
+    window: dlq?.window ?? 1000,
+    dlqTopics: [...new Set([...prepared.routes.values()].flatMap((r) => (r.dlqTopic === undefined ? [] : [r.dlqTopic])))],
+  });
+  const route = routeBatch(prepared);
+  return async (batch) => breaker.check(batch, await route(batch));
+}
+
+function routeBatch(prepared: PreparedJob) {
   return async (batch: readonly SourceRecord[]): Promise<ProcessedRecord[]> => {
     const routes = [...prepared.routes.values()];
     if (routes.length === 1) return routes[0]!.transformer.process(batch);
@@ -300,5 +326,5 @@ export async function startJob(prepared: PreparedJob, deps: RunnerDeps, options:
     backoff: { initialMs: processing.retryBackoffMs, maxMs: processing.retryBackoffMaxMs },
     ...(options.observer ? { observer: options.observer } : {}),
   });
-  return { pipeline, done: pipeline.run() };
+  return { pipeline, done: pipeline.run().finally(() => prepared.flushLogs()) };
 }

@@ -1,0 +1,99 @@
+/**
+ * The DLQ circuit breaker (issue 21, defect 2): a job whose records all fail the same way (a bad key the
+ * engine cannot tell from a record failure, a producer sending garbage) must not drain its source into
+ * the DLQ and report success. Over the last `window` records the job processed (all its partitions),
+ * at most maxRatio x window may have gone to the DLQ; the record that would exceed that is not sent to
+ * the DLQ: its partition halts with DLQ_STORM, and offsets stay on it.
+ *
+ * Count-based and in processing order. Halted records are not counted (they were not processed), nor
+ * are the later records of a partition halted in the same batch (the loop drops them). A batch replayed
+ * after an aborted transaction is not counted twice: each partition's highest counted offset is kept.
+ */
+import { RecryptError } from '../util/errors.js';
+import { partitionKey, type ProcessedRecord, type SourceRecord } from '../util/records.js';
+
+export interface DlqBreakerSettings {
+  /** In (0, 1]; 1 never trips. */
+  readonly maxRatio: number;
+  /** Records the ratio is counted over (>= 1). */
+  readonly window: number;
+  /** Where the operator looks for the cause (the DLQ topic or topics), for the halt message. */
+  readonly dlqTopics?: readonly string[];
+}
+
+export class DlqBreaker {
+  /** 1 where the record at that ring slot went to the DLQ. */
+  private readonly ring: Uint8Array;
+  private next = 0;
+  private filled = 0;
+  private inDlq = 0;
+  /** More than this many DLQ records in the window trips the breaker. */
+  private readonly limit: number;
+  private readonly counted = new Map<string, number>();
+
+  constructor(private readonly settings: DlqBreakerSettings) {
+    if (!(settings.maxRatio > 0 && settings.maxRatio <= 1) || !Number.isInteger(settings.window) || settings.window < 1) {
+      throw new RecryptError('JOB_INVALID', `dlq.maxRatio must be in (0, 1] and dlq.window a positive integer (got ${settings.maxRatio}, ${settings.window})`);
+    }
+    this.ring = new Uint8Array(settings.window);
+    this.limit = Math.floor(settings.maxRatio * settings.window);
+  }
+
+  /** DLQ records among the last `window` counted records. */
+  get dlqInWindow(): number {
+    return this.inDlq;
+  }
+
+  /**
+   * Counts a processed batch (results in batch order) and returns it with the record that trips the
+   * breaker turned into a DLQ_STORM halt (its DLQ output dropped: it is never produced).
+   */
+  check(batch: readonly SourceRecord[], results: ProcessedRecord[]): ProcessedRecord[] {
+    if (this.settings.maxRatio >= 1) return results;
+    const haltedHere = new Set<string>();
+    for (let i = 0; i < results.length; i++) {
+      const record = batch[i]!;
+      const result = results[i]!;
+      const key = partitionKey(record.topic, record.partition);
+      if (haltedHere.has(key)) continue;
+      if ('halt' in result) {
+        haltedHere.add(key);
+        continue;
+      }
+      const last = this.counted.get(key);
+      if (last !== undefined && record.offset <= last) continue;
+      const dlq = result.dlq === true;
+      if (dlq && this.inDlq + 1 - this.leaving() > this.limit) {
+        results[i] = { halt: this.storm(record) };
+        haltedHere.add(key);
+        continue;
+      }
+      this.push(dlq);
+      this.counted.set(key, record.offset);
+    }
+    return results;
+  }
+
+  /** 1 when pushing one more record drops a DLQ record out of a full window. */
+  private leaving(): number {
+    return this.filled === this.ring.length ? this.ring[this.next]! : 0;
+  }
+
+  private push(dlq: boolean): void {
+    this.inDlq += (dlq ? 1 : 0) - this.leaving();
+    this.ring[this.next] = dlq ? 1 : 0;
+    this.next = (this.next + 1) % this.ring.length;
+    if (this.filled < this.ring.length) this.filled += 1;
+  }
+
+  private storm(record: SourceRecord): RecryptError {
+    const { maxRatio, window, dlqTopics } = this.settings;
+    const where = dlqTopics && dlqTopics.length > 0 ? `the __rule.exception headers in ${dlqTopics.join(', ')}` : 'the DLQ records\' __rule.exception headers';
+    return new RecryptError(
+      'DLQ_STORM',
+      `${this.inDlq + 1 - this.leaving()} of the last ${Math.min(this.filled + 1, window)} records would have gone to the DLQ, more than dlq.maxRatio ${maxRatio} of dlq.window ${window}: `
+      + `record ${record.topic}/${record.partition}@${record.offset} was not sent to the DLQ and the partition halted. `
+      + `Find the common cause in the "rule failures" log lines and ${where}`,
+    );
+  }
+}
