@@ -23,13 +23,19 @@
  *   the KEK in one atomic commit). Refused when a registered rule pins another kms key id or type for
  *   the KEK, since readers of records written under it would then fail.
  *
+ * A KEK that has no DEK at all (soft-deleted ones included) protects no data: this is a KEK that a run
+ * registered with a mistyped key id before it could wrap anything. `--switch` corrects it even where a
+ * rule pins the old key (no record can hold ciphertext under it), once the new key has wrapped and
+ * unwrapped a probe: atomically on the dev registry, else (Confluent) by deleting the DEK-less KEK
+ * (soft, then permanent, which Confluent allows only while no DEK references it) and creating it again.
+ *
  * Idempotent: a DEK that already unwraps under the new key is left as it is (an interrupted run is
  * finished by running again). Never logs or returns key material.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { cipherFromDekProto } from '../crypto/index.js';
 import type { KmsDriverRegistry, KmsProps } from '../kms/kms-driver.js';
-import { kmsKeyIdsFor, kmsPropsFor } from '../keys/index.js';
+import { kmsKeyIdsFor, kmsPropsFor, probeKmsKey } from '../keys/index.js';
 import { isRegistryError, type DekRegistryClient } from '../registry/index.js';
 import type { Dek, DekAlgorithm, Kek, SchemaInfo } from '../registry/types.js';
 import { ENCRYPT_ALTERNATE_KMS_KEY_IDS, ENCRYPT_KEK_NAME, ENCRYPT_KMS_KEY_ID, ENCRYPT_KMS_TYPE, ENCRYPT_RULE_TYPES, parseKeyIdList, ruleParameter } from '../rules/index.js';
@@ -103,6 +109,7 @@ export async function rewrapDeks(options: RewrapOptions): Promise<RewrapResult> 
   // Another kms type starts from empty kmsProps: the old ones (credentials, alternates) belong to the old KMS.
   const target: Kek = { ...kek, kmsType: newType, kmsKeyId: newKmsKeyId, kmsProps: newType === kek.kmsType ? withoutAlternate(kek.kmsProps, newKmsKeyId) ?? {} : {} };
 
+  if (mode === 'switch' && (await listDeks(dekRegistry, kekName)).length === 0) return switchDeklessKek(options, kek, target, dryRun);
   if (mode === 'switch' && options.schemas !== undefined) await assertNoPinnedRule(options.schemas, kek, target);
   if (mode === 'alternate' && !dryRun) {
     // Additive: the new key becomes a fallback before any DEK is wrapped under it.
@@ -172,6 +179,48 @@ export async function rewrapDeks(options: RewrapOptions): Promise<RewrapResult> 
     deks: entries, kekUpdates,
     ok: !entries.some((e) => e.status === 'failed'),
   };
+}
+
+/**
+ * Moves a KEK without DEKs to the new key: nothing is wrapped under the old key, so no reader can be
+ * left behind. The new key must first wrap and unwrap a probe (a second typo must not pass).
+ */
+async function switchDeklessKek(options: RewrapOptions, kek: Kek, target: Kek, dryRun: boolean): Promise<RewrapResult> {
+  const { dekRegistry } = options;
+  await probeKmsKey(options.kms, target, [target.kmsKeyId], kmsPropsFor(options.kmsProps, target));
+  const kekUpdates = [`the new key wraps and unwraps a probe; the KEK has no DEK`];
+  const pinned = options.schemas === undefined ? [] : await pinnedRules(options.schemas, kek, target);
+  if (pinned.length > 0) {
+    kekUpdates.push(`${pinned.length} registered rule(s) still name the old key (${pinned.slice(0, 5).join('; ')}${pinned.length > 5 ? '; ...' : ''}): `
+      + 'no record holds ciphertext under this KEK; register the corrected rules (the next run of the job does) before producers use those versions');
+  }
+  if (dryRun) kekUpdates.push('would move the KEK record to the new key');
+  else kekUpdates.push(`moved the KEK record to the new key (${await moveDeklessKek(dekRegistry, target)})`);
+  return {
+    kek: kek.name, mode: 'switch', dryRun,
+    from: { kmsType: kek.kmsType, kmsKeyId: kek.kmsKeyId },
+    to: { kmsType: target.kmsType, kmsKeyId: target.kmsKeyId },
+    deks: [], kekUpdates, ok: true,
+  };
+}
+
+/** The dev registry's atomic move with no DEKs; where that endpoint does not exist, delete and create. */
+async function moveDeklessKek(client: DekRegistryClient, target: Kek): Promise<string> {
+  try {
+    await switchKek(client, target, []);
+    return 'dev registry x-recrypt-rekey';
+  } catch (err) {
+    if (!(isRecryptError(err) && err.code === 'REGISTRY_INVALID' && isRegistryError(err.cause))) throw err;
+  }
+  // Confluent refuses both deletes while a DEK references the KEK: a DEK created meanwhile stops this.
+  await client.deleteKek(target.name, false);
+  await client.deleteKek(target.name, true);
+  await client.createKek({
+    name: target.name, kmsType: target.kmsType, kmsKeyId: target.kmsKeyId, shared: false,
+    ...(target.kmsProps && Object.keys(target.kmsProps).length > 0 ? { kmsProps: target.kmsProps } : {}),
+    ...(target.doc ? { doc: target.doc } : {}),
+  });
+  return 'deleted and created again: this registry cannot change a KEK\'s key id';
 }
 
 class Rewrapper {
@@ -330,6 +379,16 @@ async function switchKek(client: DekRegistryClient, target: Kek, deks: Array<Dek
 
 /** Refuses a switch that would make the KEK disagree with a rule that names its kms type or key id. */
 async function assertNoPinnedRule(schemas: SchemaLister, kek: Kek, target: Kek): Promise<void> {
+  const pinned = await pinnedRules(schemas, kek, target);
+  if (pinned.length > 0) {
+    throw new RecryptError('KEK_MISMATCH',
+      `cannot move KEK ${kek.name}: ${pinned.length} registered rule(s) name its current kms key (${pinned.slice(0, 5).join('; ')}${pinned.length > 5 ? '; ...' : ''}); `
+      + 'readers of records written under them would refuse the moved KEK. Use the alternate mode (same kms type, without --switch)');
+  }
+}
+
+/** Registered ENCRYPT rules of the KEK that name another kms type or key id than the target's. */
+async function pinnedRules(schemas: SchemaLister, kek: Kek, target: Kek): Promise<string[]> {
   const pinned: string[] = [];
   for (const subject of await schemas.getAllSubjects(false)) {
     for (const version of await schemas.getAllVersions(subject, false)) {
@@ -344,9 +403,5 @@ async function assertNoPinnedRule(schemas: SchemaLister, kek: Kek, target: Kek):
       }
     }
   }
-  if (pinned.length > 0) {
-    throw new RecryptError('KEK_MISMATCH',
-      `cannot move KEK ${kek.name}: ${pinned.length} registered rule(s) name its current kms key (${pinned.slice(0, 5).join('; ')}${pinned.length > 5 ? '; ...' : ''}); `
-      + 'readers of records written under them would refuse the moved KEK. Use the alternate mode (same kms type, without --switch)');
-  }
+  return pinned;
 }

@@ -51,7 +51,9 @@ export async function probeKmsKey(kms: KmsDriverRegistry, kek: Kek, keyIds: read
   } catch (err) {
     const code = isRecryptError(err) ? err.code : 'INTERNAL';
     const reason = isRecryptError(err) ? err.message : 'the KMS driver failed';
-    throw new RecryptError(code, `KMS check of KEK ${kek.name} (${kek.kmsType} key ${keyIds.join(', ')}) failed: ${reason}`, {
+    // Driver messages name the key id already; others get it added.
+    const where = keyIds.every((id) => reason.includes(id)) ? '' : ` (${kek.kmsType} key ${keyIds.join(', ')})`;
+    throw new RecryptError(code, `KMS check of KEK ${kek.name}${where} failed: ${reason}`, {
       ...(isRecryptError(err) ? { transient: err.transient } : {}),
     });
   } finally {
