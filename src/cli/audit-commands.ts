@@ -212,7 +212,9 @@ function formatRewrap(r: RewrapResult): string[] {
   if (r.mode === 'alternate' && !r.dryRun && r.ok) {
     lines.push('  The KEK keeps its kms key id (rules that name it still match); clients fall back to the new key.',
       '  Re-run after long-running producers have refreshed their KEK cache, then disable the old key.');
+    // A KEK without DEKs was most likely registered with a mistyped key id: moving it is what helps.
+    if (r.deks.length === 0) lines.push(`  The KEK has no DEK: to correct its kms key id itself, run again with --switch (docs/operations.md, "KEK registered with the wrong key id").`);
   }
-  if (r.ok && !r.dryRun) lines.push('OK: every DEK unwraps under the new key');
+  if (r.ok && !r.dryRun) lines.push(r.deks.length === 0 && r.mode === 'switch' ? `OK: KEK ${r.kek} now uses ${r.to.kmsType} key ${r.to.kmsKeyId}` : 'OK: every DEK unwraps under the new key');
   return lines;
 }
