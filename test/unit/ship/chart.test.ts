@@ -185,12 +185,17 @@ describe(titled('helm chart: jobs rendered from values', helm), () => {
     }
   });
 
-  it.skipIf(helm.missing)('a job the chart schema allows but recrypt refuses (a secret in the rule params) is caught by the validator', async () => {
+  it.skipIf(helm.missing)('a secret in a job\'s rule params is refused by the chart schema, and by recrypt\'s validator (for jobs from existingJobsConfigMap)', async () => {
     const values = YAML.parse(readFileSync(VALUES.minimal[0]!, 'utf8')) as { jobs: Record<string, { spec: { rules: { domainRules: { params: Record<string, string> }[] } } }> };
     values.jobs['customers-backfill']!.spec.rules.domainRules[0]!.params['secret.access.key'] = 'not-a-real-key';
     const file = join(work, 'values-secret.yaml');
     writeFileSync(file, YAML.stringify(values));
-    const out = helmTemplate([file]);
+    const refused = helmTemplate([file]);
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr).toMatch(/\/jobs\/customers-backfill\/spec\/rules\/domainRules\/0\/params\/secret\.access\.key/);
+    expect(refused.stdout + refused.stderr).not.toContain('not-a-real-key');
+    // The same job file reaching recrypt another way (a ConfigMap made without the chart's schema).
+    const out = helmTemplate([file], ['--skip-schema-validation']);
     expect(out.status, out.stderr).toBe(0);
     const cm = YAML.parseAllDocuments(out.stdout).map((d) => d.toJS() as Manifest | null).find((d) => d?.kind === 'ConfigMap')!;
     const jobFile = join(mkdtempSync(join(work, 'secret-')), 'customers-backfill.yaml');

@@ -2,13 +2,24 @@
  * The source of helm/recrypt/values.schema.json. The job part is taken from jobs/schema.json (the job
  * format's single source), so `helm install` rejects a malformed job before any pod starts; the
  * chart test keeps the committed file equal to buildValuesSchema() and rewrites it when run with
- * RECRYPT_UPDATE_CHART_SCHEMA=1.
+ * RECRYPT_UPDATE_CHART_SCHEMA=1. Credentials are never values: the credential patterns of the job
+ * loader (src/jobs/credential-patterns.ts) apply to every string of the values, and its secret-key rule to
+ * the jobs, the librdkafka properties and the plain environment (Secrets are referenced instead).
  */
+import { CREDENTIAL_PATTERN, SECRET_KEY_PATTERN } from '../../../src/jobs/credential-patterns.js';
 
 type Schema = Record<string, unknown>;
 
 const ENV_NAME = '^[A-Za-z_][A-Za-z0-9_]*$';
 const SECRET_KEY = '^[-._a-zA-Z0-9]+$';
+/** Environment variables that name a file or path, not a secret (LOCAL_SECRET_FILE, GOOGLE_APPLICATION_CREDENTIALS). */
+const ENV_REFERENCE = '(_FILE|_PATH)$|^GOOGLE_APPLICATION_CREDENTIALS$';
+/** librdkafka properties that name a location, not a secret (sasl.oauthbearer.token.endpoint.url). */
+const KAFKA_PROP_REFERENCE = '\\.(url|location)$';
+const NO_CREDENTIALS = '#/definitions/noCredentials';
+const NO_SECRET_KEYS = '#/definitions/noSecretKeys';
+/** A name that does not name a credential, unless it names a reference to one. */
+const notSecretName = (reference: string): Schema => ({ anyOf: [{ not: { pattern: SECRET_KEY_PATTERN } }, { pattern: reference }] });
 
 const str = (description: string, extra: Schema = {}): Schema => ({ type: 'string', description, ...extra });
 const bool = (description: string): Schema => ({ type: 'boolean', description });
@@ -68,6 +79,23 @@ export function buildValuesSchema(jobSchema: Schema): Schema {
     title: 'recrypt Helm chart values',
     type: 'object',
     additionalProperties: false,
+    allOf: [{ $ref: NO_CREDENTIALS }],
+    definitions: {
+      noCredentials: {
+        description: 'No string holds a credential (a URL with user:password@, an AWS key, a Vault token, NAME=secret, a private key, a bearer token, a JWT): reference a Kubernetes Secret instead.',
+        not: { type: 'string', pattern: CREDENTIAL_PATTERN },
+        additionalProperties: { $ref: NO_CREDENTIALS },
+        items: { $ref: NO_CREDENTIALS },
+      },
+      noSecretKeys: {
+        description: "As recrypt's job loader: a key that names a credential (password, client.secret, aws.secret.access.key, ...) has no value.",
+        patternProperties: { [SECRET_KEY_PATTERN]: { $ref: '#/definitions/noValue' } },
+        additionalProperties: { $ref: NO_SECRET_KEYS },
+        items: { $ref: NO_SECRET_KEYS },
+      },
+      // Null, "", {} or [] (a schema error names the place, never the value).
+      noValue: { not: { anyOf: [{ type: 'string', minLength: 1 }, { type: ['number', 'boolean'] }, { type: 'object', minProperties: 1 }, { type: 'array', minItems: 1 }] } },
+    },
     properties: {
       global: { type: 'object', description: 'Helm global values (unused by this chart).' },
       image: obj('The recrypt image (the repository Dockerfile).', {
@@ -83,15 +111,15 @@ export function buildValuesSchema(jobSchema: Schema): Schema {
         type: 'object',
         description: 'Jobs run by `recrypt serve`: job name -> recrypt/v1 job. Rendered into the jobs ConfigMap.',
         propertyNames: { pattern: nameSchema['pattern'] as string },
-        additionalProperties: job,
+        additionalProperties: { ...job, allOf: [{ $ref: NO_SECRET_KEYS }] },
       },
       existingJobsConfigMap: str('A ConfigMap whose *.yaml keys are job files, used instead of jobs.'),
       kafka: obj('Kafka connection (never part of a job).', {
         bootstrapServers: str('KAFKA_BOOTSTRAP_SERVERS.', { minLength: 1 }),
         properties: {
           type: 'object',
-          description: 'librdkafka properties, each rendered as KAFKA_PROP_<NAME>. Dots only in names; no secrets.',
-          propertyNames: { pattern: '^[a-z0-9]+(\\.[a-z0-9]+)*$' },
+          description: 'librdkafka properties, each rendered as KAFKA_PROP_<NAME>. Dots only in names; no secrets (sasl.password, ssl.key.password, sasl.jaas.config, ...: use sasl and tls).',
+          propertyNames: { pattern: '^[a-z0-9]+(\\.[a-z0-9]+)*$', ...notSecretName(KAFKA_PROP_REFERENCE) },
           additionalProperties: { type: ['string', 'number', 'boolean'] },
         },
         sasl: obj('SASL credentials from an existing Secret.', {
@@ -124,11 +152,18 @@ export function buildValuesSchema(jobSchema: Schema): Schema {
       }),
       env: {
         type: 'object',
-        description: 'Plain (non-secret) environment variables: VARIABLE -> value.',
-        propertyNames: { pattern: ENV_NAME },
+        description: 'Plain (non-secret) environment variables: VARIABLE -> value. Credentials (AWS_SECRET_ACCESS_KEY, LOCAL_SECRET, VAULT_TOKEN, ...) go in kms.env / kms.files; *_FILE paths are fine.',
+        propertyNames: { pattern: ENV_NAME, ...notSecretName(ENV_REFERENCE) },
         additionalProperties: { type: ['string', 'number', 'boolean'] },
       },
-      extraEnv: k8sList('Raw EnvVar entries.'),
+      extraEnv: {
+        type: 'array',
+        description: 'Raw EnvVar entries; a credential variable takes valueFrom (secretKeyRef), never value.',
+        items: {
+          type: 'object',
+          not: { required: ['name', 'value'], properties: { name: { type: 'string', pattern: SECRET_KEY_PATTERN, not: { pattern: ENV_REFERENCE } } } },
+        },
+      },
       extraEnvFrom: k8sList('Raw EnvFromSource entries.'),
       extraVolumes: k8sList('Extra pod volumes.'),
       extraVolumeMounts: k8sList('Extra container volume mounts.'),
