@@ -25,7 +25,21 @@ const TRANSIENT = new Set<number>([
   codes.ERR_REBALANCE_IN_PROGRESS, codes.ERR_UNKNOWN_MEMBER_ID, codes.ERR_ILLEGAL_GENERATION,
 ]);
 
-/** Converts whatever the client threw into a RecryptError; the message names the operation only. */
+/** The producer or broker refused a record for its size: no retry helps (RECORD_TOO_LARGE). */
+const TOO_LARGE = new Set<number>([codes.ERR_MSG_SIZE_TOO_LARGE, codes.ERR_RECORD_LIST_TOO_LARGE]);
+/** Refusals of a record that no retry fixes (KAFKA_PRODUCE). */
+const REFUSED = new Set<number>([
+  codes.ERR_INVALID_RECORD, codes.ERR_INVALID_TIMESTAMP, codes.ERR_TOPIC_AUTHORIZATION_FAILED, codes.ERR_POLICY_VIOLATION,
+  codes.ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT, codes.ERR_INVALID_REQUIRED_ACKS, codes.ERR__INVALID_ARG, codes.ERR__UNKNOWN_PARTITION, codes.ERR__BAD_MSG,
+]);
+/** produce() answers that are about the client's state, not the record: retried with the transaction. */
+const PRODUCE_STATE = new Set<number>([codes.ERR__QUEUE_FULL, codes.ERR__STATE, codes.ERR__PURGE_QUEUE, codes.ERR__PURGE_INFLIGHT]);
+
+/**
+ * Converts whatever the client threw into a RecryptError; the message names the operation only.
+ * `produce` (the synchronous produce() call): every answer not known to be transient is about the
+ * record, so it is permanent for that record (RECORD_TOO_LARGE or KAFKA_PRODUCE).
+ */
 export function classifyKafkaError(operation: string, err: unknown): RecryptError {
   if (err instanceof RecryptError) return err;
   const e = (err ?? {}) as LibrdKafkaErrorLike;
@@ -34,12 +48,20 @@ export function classifyKafkaError(operation: string, err: unknown): RecryptErro
   const detail = `${operation} failed${code === undefined ? '' : ` (librdkafka code ${code})`}: ${e.message ?? String(err)}`;
   if (code !== undefined && FENCED.has(code)) return new RecryptError('KAFKA_FENCED', detail, { cause: err });
   if (e.isFatal) return new RecryptError('KAFKA_FENCED', detail, { cause: err });
+  // Before the abort flag: a transaction a refused record poisoned must abort, but retrying it cannot help.
+  if (code !== undefined && TOO_LARGE.has(code)) return new RecryptError('RECORD_TOO_LARGE', detail, { cause: err });
+  if (code !== undefined && REFUSED.has(code)) return new RecryptError('KAFKA_PRODUCE', detail, { cause: err });
   if (e.isTxnRequiresAbort) return new RecryptError('KAFKA_TRANSACTION', detail, { cause: err });
   if (e.isRetriable || (code !== undefined && TRANSIENT.has(code))) {
     return new RecryptError('KAFKA_UNAVAILABLE', detail, { cause: err });
   }
   if (code === codes.ERR_UNKNOWN_TOPIC_OR_PART || code === codes.ERR__UNKNOWN_TOPIC) {
     return new RecryptError('KAFKA_TOPIC', detail, { cause: err });
+  }
+  if (operation === 'produce') {
+    return code !== undefined && PRODUCE_STATE.has(code)
+      ? new RecryptError('KAFKA_TRANSACTION', detail, { cause: err })
+      : new RecryptError('KAFKA_PRODUCE', detail, { cause: err });
   }
   return new RecryptError('KAFKA_TRANSACTION', detail, { cause: err });
 }

@@ -93,6 +93,11 @@ export const transactions = {
   abort: (p: NativeProducer, timeoutMs: number) => settle<void>('abort transaction', (cb) => p.abortTransaction(timeoutMs, (err) => cb(err))),
 };
 
+/** Metadata of the topics the client already knows: a cheap "do the brokers answer?" probe. */
+export function metadata(client: NativeConsumer | NativeProducer, timeoutMs: number): Promise<void> {
+  return settle('fetch metadata', (cb) => client.getMetadata({ allTopics: false, timeout: timeoutMs }, (err) => cb(err)));
+}
+
 export function flush(producer: NativeProducer, timeoutMs: number): Promise<void> {
   return settle('flush', (cb) => producer.flush(timeoutMs, (err) => cb(err)));
 }

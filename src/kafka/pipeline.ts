@@ -11,16 +11,24 @@
  * replays from the last commit and read_committed readers never see a record twice. A halted
  * partition (a permanent failure whose action is ERROR) commits what came before the failing record,
  * then stays paused with its offset on that record; other partitions go on.
+ *
+ * A record the producer or broker refuses for good (too large, invalid) is a failure of that record,
+ * not of the transaction: it halts its partition (or, when the job has a DLQ, goes there as a
+ * reference record) and the rest of the batch is committed without it. Sizes are checked before
+ * producing; a refusal that surfaces only at commit and cannot be tied to a record makes the loop
+ * replay those records one per transaction until the refused one is found ("narrowing").
  */
 import kafka from '@confluentinc/kafka-javascript';
 import { RecryptError, errorCodeOf, isTransient } from '../util/errors.js';
 import { baseClientConfig, type KafkaConnection } from './connection.js';
+import { PartitionBackoff } from './backoff.js';
 import { classifyKafkaError } from './kafka-errors.js';
 import {
-  committedOffsets, connect, consumeBatch, disconnect, produce, seek, transactions, watermarks,
+  committedOffsets, connect, consumeBatch, disconnect, metadata, produce, seek, transactions, watermarks,
   type NativeConsumer, type NativeProducer, type TopicPartitionOffset,
 } from './native.js';
-import { partitionKey, type OutputRecord, type RecordProcessor, type SourceRecord, type TopicPartition } from './types.js';
+import { BATCH_OVERHEAD, oversize, producerMaxBytes, refusedRecord, type SizeLimits } from './record-size.js';
+import { partitionKey, type OutputRecord, type ProcessedRecord, type RecordProcessor, type SourceRecord, type TopicPartition } from './types.js';
 
 export type StartAt = 'earliest' | 'latest' | 'committed';
 
@@ -47,6 +55,14 @@ export interface PipelineOptions {
   /** Extra librdkafka settings for consumer and producer (tuning). */
   readonly consumerConfig?: Readonly<Record<string, string | number | boolean>>;
   readonly producerConfig?: Readonly<Record<string, string | number | boolean>>;
+  /** Target topics' max.message.bytes (fetched at start): records over it are refused before producing. */
+  readonly topicMaxBytes?: ReadonlyMap<string, number>;
+  /**
+   * What becomes of a source record whose output is refused for good (RECORD_TOO_LARGE, KAFKA_PRODUCE):
+   * by default its partition halts; a job with a DLQ returns the reference DLQ record here. A transient
+   * throw retries the batch.
+   */
+  readonly onRefused?: (record: SourceRecord, error: RecryptError) => Promise<ProcessedRecord>;
 }
 
 export interface PartitionRange extends TopicPartition {
@@ -72,7 +88,12 @@ export interface PartitionProgress {
 export interface PipelineObserver {
   onBatchCommitted?(info: { records: number; written: number; dlq: number; latencyMs: number; commitMs: number }): void;
   onHalt?(partition: TopicPartition, offset: number, error: RecryptError): void;
-  onTransientError?(error: RecryptError, retryInMs: number): void;
+  /** `partitions`: the partitions paused for `retryInMs` (absent for start-up retries). */
+  onTransientError?(error: RecryptError, retryInMs: number, partitions?: readonly TopicPartition[]): void;
+  /** Once per outage: every broker unreachable (and a probe confirmed it). */
+  onConnectionLost?(error: RecryptError): void;
+  /** Once per outage: the brokers answer again. */
+  onConnectionRestored?(info: { downMs: number }): void;
   onAbort?(error: RecryptError): void;
   onAssigned?(partitions: readonly TopicPartition[]): void;
   onRevoked?(partitions: readonly TopicPartition[]): void;
@@ -104,13 +125,24 @@ export class TransactionalPipeline {
   /** Next offset the loop expects per partition; drops stale prefetched records after a seek. */
   private readonly expected = new Map<string, number>();
   private readonly eofAt = new Map<string, number>();
-  private failures = 0;
+  private readonly backoff: PartitionBackoff;
+  private limits: SizeLimits = { producerMaxBytes: Number.POSITIVE_INFINITY, topicMaxBytes: new Map(), compressed: true };
+  /** Partitions replayed one record per transaction up to (including) this offset, to find a refused record. */
+  private readonly narrowing = new Map<string, number>();
+  /** While narrowing: records accepted and not yet processed, taken one per cycle before polling again. */
+  private held: SourceRecord[] = [];
+  /** When a broker outage was suspected (client error event, unavailable commit) and when it was confirmed. */
+  private suspectSince?: number;
+  private lostSince?: number;
+  private lastProbeAt = 0;
   private startedAt = 0;
   private stopRequested = false;
   private rebalancing: Promise<void> = Promise.resolve();
   private lastProgressAt = Date.now();
 
-  constructor(private readonly options: PipelineOptions) {}
+  constructor(private readonly options: PipelineOptions) {
+    this.backoff = new PartitionBackoff(options.backoff ?? { initialMs: 200, maxMs: 30_000 });
+  }
 
   get partitions(): readonly PartitionProgress[] {
     return [...this.progress.values()];
@@ -209,7 +241,7 @@ export class TransactionalPipeline {
     });
     this.consumer = consumer;
 
-    const producer = new kafka.Producer({
+    const producerConfig: Record<string, string | number | boolean> = {
       ...baseClientConfig(connection, `recrypt-${name}`),
       'transactional.id': transactionalId,
       'enable.idempotence': true,
@@ -220,8 +252,24 @@ export class TransactionalPipeline {
       'queue.buffering.max.kbytes': 262_144,
       'compression.type': 'lz4',
       ...this.options.producerConfig,
-    });
+    };
+    const topicMaxBytes = this.options.topicMaxBytes ?? new Map<string, number>();
+    // A batch of small records over a target topic's limit would be refused whole, with no record to
+    // blame: keep librdkafka's batches (uncompressed, so compressed too) within the smallest limit.
+    const smallest = Math.min(...topicMaxBytes.values());
+    if (Number.isFinite(smallest) && producerConfig['batch.size'] === undefined) {
+      producerConfig['batch.size'] = Math.max(1024, Math.min(1_000_000, smallest - BATCH_OVERHEAD));
+    }
+    const compression = String(producerConfig['compression.type'] ?? producerConfig['compression.codec'] ?? 'none');
+    this.limits = { producerMaxBytes: producerMaxBytes(producerConfig), topicMaxBytes, compressed: compression !== 'none' };
+    const producer = new kafka.Producer(producerConfig);
     this.producer = producer;
+    // librdkafka reports a lost cluster as an error event, not through any call in flight.
+    const onClientError = (err: { code?: number }) => {
+      if (err?.code === kafka.CODES.ERRORS.ERR__ALL_BROKERS_DOWN) this.suspectOutage();
+    };
+    consumer.on('event.error', onClientError);
+    producer.on('event.error', onClientError);
 
     await connect(consumer, 'connect consumer');
     await connect(producer, 'connect producer');
@@ -290,6 +338,7 @@ export class TransactionalPipeline {
         this.expected.delete(key);
         this.pausedUntil.delete(key);
         this.halted.delete(key);
+        this.narrowing.delete(key);
       }
       this.options.observer?.onRevoked?.(tps);
     }
@@ -328,11 +377,29 @@ export class TransactionalPipeline {
       while (!this.stopRequested && !this.allDone()) {
         await this.rebalancing;
         this.resumeDuePartitions();
-        const polled = await (prefetched ?? this.poll(batchSize));
-        prefetched = undefined;
-        const batch = this.acceptable(polled);
+        await this.watchConnection();
+        let batch: SourceRecord[];
+        if (this.held.length > 0) {
+          batch = this.held.filter((r) => this.owned.has(partitionKey(r.topic, r.partition)) && !this.halted.has(partitionKey(r.topic, r.partition)));
+          this.held = [];
+        } else {
+          const polled = await (prefetched ?? this.poll(batchSize));
+          prefetched = undefined;
+          batch = this.acceptable(polled);
+        }
+        this.pruneNarrowing();
+        if (this.narrowing.size > 0 && batch.length > 1) {
+          // One record per transaction until the refused record is found; the rest wait their turn.
+          this.held = batch.slice(1);
+          batch = batch.slice(0, 1);
+        }
         if (batch.length > 0) {
-          const committed = await this.cycle(batch, () => { prefetched = this.poll(batchSize); });
+          // A fetch ahead still pending (records held back) is not replaced: its records would be lost.
+          const committed = await this.cycle(batch, () => { prefetched ??= this.poll(batchSize); });
+          if (!committed && this.held.length > 0) {
+            await this.drop(this.held);
+            this.held = [];
+          }
           if (!committed && prefetched) {
             await this.drop(await prefetched);
             prefetched = undefined;
@@ -432,70 +499,135 @@ export class TransactionalPipeline {
    */
   private async cycle(batch: SourceRecord[], whileCommitting: () => void): Promise<boolean> {
     const started = Date.now();
-    let processed;
+    let results: ProcessedRecord[];
     try {
-      processed = await this.options.processor(batch);
+      results = [...await this.options.processor(batch)];
+      if (results.length < batch.length) throw new RecryptError('INTERNAL', 'processor returned fewer results than records');
+      await this.refuseOversized(batch, results);
     } catch (err) {
       if (!isTransient(err)) throw err;
       await this.backOff(batch, err as RecryptError);
       return false;
     }
-    this.failures = 0;
 
-    // Per partition, keep records up to (not including) the first halt.
-    const outputs: OutputRecord[] = [];
-    const nextOffsets = new Map<string, TopicPartitionOffset>();
-    const counts = new Map<string, { records: number; written: number; dlq: number }>();
-    const halts: Array<{ record: SourceRecord; error: RecryptError }> = [];
-    const haltedNow = new Set<string>();
-    batch.forEach((record, i) => {
+    let fetchAhead: (() => void) | undefined = whileCommitting;
+    const refused = new Set<number>();
+    for (;;) {
+      const plan = planCommit(batch, results);
+      const commitStarted = Date.now();
+      try {
+        // The batch fetched ahead is fetched once, whatever the attempts.
+        await this.commitTransaction(plan.outputs, plan.sources, [...plan.nextOffsets.values()], () => { fetchAhead?.(); fetchAhead = undefined; });
+      } catch (err) {
+        const e = err instanceof RefusedOutput ? err.error : classifyKafkaError('transaction', err);
+        this.options.observer?.onAbort?.(e);
+        await transactions.abort(this.producer!, this.txTimeoutMs).catch(() => undefined);
+        if (e.code === 'KAFKA_FENCED') throw e;
+        if (!e.transient) {
+          const index = err instanceof RefusedOutput ? err.index : soleWriter(plan);
+          if (index !== undefined) {
+            // The refused record is known: it halts or goes to the DLQ; the rest commits without it.
+            const record = batch[index]!;
+            const outputs = 'outputs' in results[index]! ? (results[index] as { outputs: readonly OutputRecord[] }).outputs : [];
+            const error = err instanceof RefusedOutput ? e : refusedRecord(record, outputs, e);
+            try {
+              results[index] = refused.has(index) ? { halt: error } : await this.refuse(record, error);
+            } catch (divertError) {
+              if (!isTransient(divertError)) throw divertError;
+              await this.backOff(batch, divertError as RecryptError);
+              return false;
+            }
+            refused.add(index);
+            continue;
+          }
+          // Refused at commit, record unknown: replay these records one per transaction.
+          for (const [key, last] of lastOffsets(batch)) this.narrowing.set(key, Math.max(last, this.narrowing.get(key) ?? -1));
+        }
+        if (e.code === 'KAFKA_UNAVAILABLE') this.suspectOutage();
+        await this.backOff(batch, e);
+        return false;
+      }
+
+      for (const [key, next] of plan.nextOffsets) {
+        const p = this.progress.get(key) ?? this.newProgress(next);
+        const c = plan.counts.get(key)!;
+        p.committed = next.offset;
+        p.records += c.records;
+        p.written += c.written;
+        p.dlq += c.dlq;
+        if (p.end !== undefined && p.committed >= p.end) {
+          p.done = true;
+          this.pauseForever(p);
+        }
+      }
+      this.backoff.reset(plan.nextOffsets.keys());
+      if (plan.nextOffsets.size > 0) this.connectionBack();
+      for (const { record, error } of plan.halts) this.halt(record, error);
+      const totals = [...plan.counts.values()].reduce((t, c) => ({ records: t.records + c.records, written: t.written + c.written, dlq: t.dlq + c.dlq }), { records: 0, written: 0, dlq: 0 });
+      this.lastProgressAt = Date.now();
+      this.options.observer?.onBatchCommitted?.({ ...totals, latencyMs: this.lastProgressAt - started, commitMs: this.lastProgressAt - commitStarted });
+      return true;
+    }
+  }
+
+  /** Replaces the result of every record whose output a size limit refuses (before anything is produced). */
+  private async refuseOversized(batch: readonly SourceRecord[], results: ProcessedRecord[]): Promise<void> {
+    const stopped = new Set<string>();
+    for (let i = 0; i < batch.length; i++) {
+      const record = batch[i]!;
       const key = partitionKey(record.topic, record.partition);
-      if (haltedNow.has(key)) return;
-      const result = processed[i];
-      if (!result) throw new RecryptError('INTERNAL', 'processor returned fewer results than records');
-      if ('halt' in result) {
-        haltedNow.add(key);
-        halts.push({ record, error: result.halt });
-        return;
+      if (stopped.has(key)) continue;
+      const result = results[i]!;
+      if ('outputs' in result) {
+        const error = oversize(record, result.outputs, this.limits);
+        if (error) results[i] = await this.refuse(record, error);
       }
-      outputs.push(...result.outputs);
-      nextOffsets.set(key, { topic: record.topic, partition: record.partition, offset: record.offset + 1 });
-      const c = counts.get(key) ?? { records: 0, written: 0, dlq: 0 };
-      c.records += 1;
-      if (result.dlq) c.dlq += 1; else if (result.outputs.length) c.written += 1;
-      counts.set(key, c);
-    });
+      if ('halt' in results[i]!) stopped.add(key);
+    }
+  }
 
-    const commitStarted = Date.now();
+  /** A refused record: the job's DLQ path when it has one (its record must fit too), else a halt. */
+  private async refuse(record: SourceRecord, error: RecryptError): Promise<ProcessedRecord> {
+    if (!this.options.onRefused) return { halt: error };
+    const diverted = await this.options.onRefused(record, error);
+    if ('outputs' in diverted && oversize(record, diverted.outputs, this.limits)) return { halt: error };
+    return diverted;
+  }
+
+  /** Narrowing ends per partition once its refused range is committed, or the partition is gone. */
+  private pruneNarrowing(): void {
+    for (const [key, last] of this.narrowing) {
+      const p = this.progress.get(key);
+      if (!this.owned.has(key) || this.halted.has(key) || !p || p.done || p.committed > last) this.narrowing.delete(key);
+    }
+  }
+
+  /** A broker outage is suspected: confirmed (logged once) or dismissed by the next probe. */
+  private suspectOutage(): void {
+    this.suspectSince ??= Date.now();
+  }
+
+  /** Probes the cluster while an outage is suspected or confirmed, at most every 2 s. */
+  private async watchConnection(): Promise<void> {
+    if (this.suspectSince === undefined && this.lostSince === undefined) return;
+    if (Date.now() - this.lastProbeAt < 2000) return;
+    this.lastProbeAt = Date.now();
     try {
-      await this.commitTransaction(outputs, [...nextOffsets.values()], whileCommitting);
+      await metadata(this.producer!, 1500);
+      this.connectionBack();
     } catch (err) {
-      const e = classifyKafkaError('transaction', err);
-      this.options.observer?.onAbort?.(e);
-      await transactions.abort(this.producer!, this.txTimeoutMs).catch(() => undefined);
-      if (e.code === 'KAFKA_FENCED') throw e;
-      await this.rewind(batch);
-      await this.backOff([], e);
-      return false;
-    }
-
-    for (const [key, next] of nextOffsets) {
-      const p = this.progress.get(key) ?? this.newProgress(next);
-      const c = counts.get(key)!;
-      p.committed = next.offset;
-      p.records += c.records;
-      p.written += c.written;
-      p.dlq += c.dlq;
-      if (p.end !== undefined && p.committed >= p.end) {
-        p.done = true;
-        this.pauseForever(p);
+      if (this.lostSince === undefined) {
+        this.lostSince = this.suspectSince ?? Date.now();
+        this.options.observer?.onConnectionLost?.(classifyKafkaError('reach the brokers', err));
       }
     }
-    for (const { record, error } of halts) this.halt(record, error);
-    const totals = [...counts.values()].reduce((t, c) => ({ records: t.records + c.records, written: t.written + c.written, dlq: t.dlq + c.dlq }), { records: 0, written: 0, dlq: 0 });
-    this.lastProgressAt = Date.now();
-    this.options.observer?.onBatchCommitted?.({ ...totals, latencyMs: this.lastProgressAt - started, commitMs: this.lastProgressAt - commitStarted });
-    return true;
+  }
+
+  private connectionBack(): void {
+    const since = this.lostSince;
+    this.suspectSince = undefined;
+    this.lostSince = undefined;
+    if (since !== undefined) this.options.observer?.onConnectionRestored?.({ downMs: Date.now() - since });
   }
 
   private newProgress(tp: TopicPartition): PartitionProgress {
@@ -504,13 +636,21 @@ export class TransactionalPipeline {
     return p;
   }
 
-  private async commitTransaction(outputs: OutputRecord[], offsets: TopicPartitionOffset[], whileCommitting: () => void): Promise<void> {
+  /** `sources[i]`: the index in the batch of the source record of `outputs[i]`. */
+  private async commitTransaction(outputs: OutputRecord[], sources: number[], offsets: TopicPartitionOffset[], whileCommitting: () => void): Promise<void> {
     if (outputs.length === 0 && offsets.length === 0) return;
     const producer = this.producer!;
     await transactions.begin(producer);
-    for (const record of outputs) {
-      // Synchronous unless librdkafka's local queue is full.
-      if (!this.tryProduce(record)) await this.produceWithBackpressure(record);
+    for (let i = 0; i < outputs.length; i++) {
+      const record = outputs[i]!;
+      try {
+        // Synchronous unless librdkafka's local queue is full.
+        if (!this.tryProduce(record)) await this.produceWithBackpressure(record);
+      } catch (err) {
+        // produce() refused this very record (e.g. over message.max.bytes): no retry helps it.
+        if (!isTransient(err) && errorCodeOf(err) !== 'KAFKA_FENCED') throw new RefusedOutput(sources[i]!, err as RecryptError);
+        throw err;
+      }
     }
     if (offsets.length) await transactions.sendOffsets(producer, offsets, this.consumer!, this.txTimeoutMs);
     whileCommitting();
@@ -558,23 +698,20 @@ export class TransactionalPipeline {
     }
   }
 
+  /**
+   * Rewinds the batch and pauses its partitions; the delay grows with their failures since their last
+   * commit (per partition: one partition failing does not slow the others down).
+   */
   private async backOff(batch: readonly SourceRecord[], error: RecryptError): Promise<void> {
-    this.failures += 1;
-    const { initialMs, maxMs } = this.options.backoff ?? { initialMs: 200, maxMs: 30_000 };
-    const ceiling = Math.min(maxMs, initialMs * 2 ** Math.min(this.failures - 1, 16));
-    const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
-    this.options.observer?.onTransientError?.(error, delay);
-    if (batch.length) {
-      await this.rewind(batch);
-      const until = Date.now() + delay;
-      const tps = new Map<string, TopicPartition>();
-      for (const r of batch) tps.set(partitionKey(r.topic, r.partition), { topic: r.topic, partition: r.partition });
-      for (const [key, tp] of tps) {
-        this.pausedUntil.set(key, until);
-        this.consumer!.pause([tp]);
-      }
-    } else {
-      await new Promise((r) => setTimeout(r, delay));
+    const firsts = firstOffsets(batch);
+    const delay = this.backoff.next(firsts.keys());
+    const tps = [...firsts.values()].map(({ topic, partition }) => ({ topic, partition }));
+    this.options.observer?.onTransientError?.(error, delay, tps);
+    await this.rewind(batch);
+    const until = Date.now() + delay;
+    for (const tp of tps) {
+      this.pausedUntil.set(partitionKey(tp.topic, tp.partition), until);
+      this.consumer!.pause([tp]);
     }
   }
 
@@ -592,6 +729,61 @@ export class TransactionalPipeline {
     if (this.consumer) await disconnect(this.consumer);
     if (this.producer) await disconnect(this.producer);
   }
+}
+
+/** produce() refused the output of the batch's record `index` for good. */
+class RefusedOutput extends Error {
+  constructor(readonly index: number, readonly error: RecryptError) {
+    super(error.message);
+  }
+}
+
+interface CommitPlan {
+  readonly outputs: OutputRecord[];
+  /** Per output, the batch index of its source record. */
+  readonly sources: number[];
+  readonly nextOffsets: Map<string, TopicPartitionOffset>;
+  readonly counts: Map<string, { records: number; written: number; dlq: number }>;
+  readonly halts: Array<{ record: SourceRecord; error: RecryptError }>;
+}
+
+/** Per partition, the records up to (not including) the first halt: what one transaction writes and commits. */
+function planCommit(batch: readonly SourceRecord[], results: readonly ProcessedRecord[]): CommitPlan {
+  const plan: CommitPlan = { outputs: [], sources: [], nextOffsets: new Map(), counts: new Map(), halts: [] };
+  const haltedNow = new Set<string>();
+  batch.forEach((record, i) => {
+    const key = partitionKey(record.topic, record.partition);
+    if (haltedNow.has(key)) return;
+    const result = results[i]!;
+    if ('halt' in result) {
+      haltedNow.add(key);
+      plan.halts.push({ record, error: result.halt });
+      return;
+    }
+    for (const out of result.outputs) {
+      plan.outputs.push(out);
+      plan.sources.push(i);
+    }
+    plan.nextOffsets.set(key, { topic: record.topic, partition: record.partition, offset: record.offset + 1 });
+    const c = plan.counts.get(key) ?? { records: 0, written: 0, dlq: 0 };
+    c.records += 1;
+    if (result.dlq) c.dlq += 1; else if (result.outputs.length) c.written += 1;
+    plan.counts.set(key, c);
+  });
+  return plan;
+}
+
+/** The batch index of the only record with outputs in the plan, if exactly one has any. */
+function soleWriter(plan: CommitPlan): number | undefined {
+  const writers = new Set(plan.sources);
+  return writers.size === 1 ? plan.sources[0] : undefined;
+}
+
+/** Per partition (by partitionKey), the last record's offset among `records`. */
+function lastOffsets(records: readonly SourceRecord[]): Map<string, number> {
+  const lasts = new Map<string, number>();
+  for (const r of records) lasts.set(partitionKey(r.topic, r.partition), r.offset);
+  return lasts;
 }
 
 /** Per partition (by partitionKey), the first record's position among `records`. */
