@@ -23,7 +23,9 @@ export const SECRET_KEY_WORDS = ['secret', 'password', 'passwd', 'token', 'crede
 export const SECRET_KEY_PATTERN = SECRET_KEY_WORDS.map(keyWord).join('|');
 
 /** A name that holds a secret-like word, as in `LOCAL_SECRET=`, `password=`, `aws_secret_access_key:`. */
-const SECRET_NAME = `[-._A-Za-z0-9]*(${['secret', 'password', 'passwd', 'token', 'credential'].map(caseless).join('|')})[-._A-Za-z0-9]*`;
+// Unanchored, so no leading name characters; bounded after the word, so a long value cannot make the
+// match backtrack quadratically.
+const SECRET_NAME = `(${['secret', 'password', 'passwd', 'token', 'credential'].map(caseless).join('|')})[-._A-Za-z0-9]{0,64}`;
 
 export interface CredentialPattern {
   /** What the value holds, for the error message (never the value itself). */
@@ -35,7 +37,7 @@ export interface CredentialPattern {
 /** The most specific first: the first match names the credential. */
 export const CREDENTIAL_PATTERNS: readonly CredentialPattern[] = [
   // scheme://user:password@host (an empty user too: redis://:password@host); user@host alone is fine.
-  { what: 'a URL with a password (user:password@)', source: '[A-Za-z][-+.A-Za-z0-9]*://[^\\s/?#@:]*:[^\\s/?#@]+@' },
+  { what: 'a URL with a password (user:password@)', source: '[A-Za-z][-+.A-Za-z0-9]{0,31}://[^\\s/?#@:]*:[^\\s/?#@]+@' },
   { what: 'an AWS access key id', source: '\\b(AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\\b' },
   // 40 characters of base64 after a secret-like name, with = or : (aws_secret_access_key: ...).
   { what: 'an AWS secret access key', source: `${SECRET_NAME}["']?\\s*[=:]\\s*["']?[A-Za-z0-9/+]{40}([^A-Za-z0-9/+=]|$)` },
