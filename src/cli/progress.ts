@@ -14,6 +14,8 @@ export const PARTITION_BAR_FORMAT = '  {name} [{bar}] {percentage}% | {value}/{t
 export function partitionBars(stream: NodeJS.WritableStream = process.stderr): cliProgress.MultiBar {
   return new cliProgress.MultiBar({
     format: PARTITION_BAR_FORMAT, clearOnComplete: false, hideCursor: true, stream, etaBuffer: 30, fps: 5,
+    // The command's own signal handling stops the bars (with their final state).
+    gracefulExit: false,
   }, cliProgress.Presets.shades_classic);
 }
 
