@@ -7,13 +7,13 @@ import cliProgress from 'cli-progress';
 import type { PartitionProgress } from '../kafka/pipeline.js';
 import type { Logger } from '../util/logger.js';
 
-/** Per-partition bar: name, bar, percentage, records done/total, rate and ETA. */
-export const PARTITION_BAR_FORMAT = '  {name} [{bar}] {percentage}% | {value}/{total} | {rate} rec/s | ETA {eta_formatted}';
+/** Per-partition bar: the numbers first and the (long) partition name last, so a narrow terminal cuts the name. */
+export const PARTITION_BAR_FORMAT = '  [{bar}] {percentage}% | {value}/{total} | {rate} rec/s | ETA {eta_formatted} | {name}';
 
 /** A multi-bar in the shared per-partition format, drawn on `stream`. */
 export function partitionBars(stream: NodeJS.WritableStream = process.stderr): cliProgress.MultiBar {
   return new cliProgress.MultiBar({
-    format: PARTITION_BAR_FORMAT, clearOnComplete: false, hideCursor: true, stream, etaBuffer: 30, fps: 5,
+    format: PARTITION_BAR_FORMAT, clearOnComplete: false, hideCursor: true, stream, etaBuffer: 30, fps: 5, barsize: 20,
     // The command's own signal handling stops the bars (with their final state).
     gracefulExit: false,
   }, cliProgress.Presets.shades_classic);
