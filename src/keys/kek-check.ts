@@ -23,8 +23,14 @@ export interface KekCheck {
   readonly kek: string;
   readonly kmsType: string;
   readonly kmsKeyId: string;
-  /** `registered`: the KEK exists and its key wraps; `new`: the rule's key wraps (the KEK would be created); `shared`: the registry wraps, nothing to probe. */
-  readonly status: 'registered' | 'new' | 'shared';
+  /**
+   * `registered`: the KEK exists and its key wraps; `new`: the rule's key wraps (the KEK would be
+   * created); `shared`: the registry wraps, nothing to probe; `unverified`: the KEK exists and matches
+   * but the KMS did not answer (transient, `code`): nothing would be registered, so the job may start
+   * and meet the outage where it retries anyway.
+   */
+  readonly status: 'registered' | 'new' | 'shared' | 'unverified';
+  readonly code?: string;
 }
 
 export interface KekCheckDeps {
@@ -80,7 +86,14 @@ export async function checkKek(deps: KekCheckDeps, params: EncryptionParams): Pr
     }
     const summary = { kek: name, kmsType: registered.kmsType, kmsKeyId: registered.kmsKeyId };
     if (registered.shared) return { ...summary, status: 'shared' };
-    await probeKmsKey(deps.kms, registered, kmsKeyIdsFor(registered, params.alternateKmsKeyIds, base), kmsPropsFor(base, registered), deps.onAttempt);
+    try {
+      await probeKmsKey(deps.kms, registered, kmsKeyIdsFor(registered, params.alternateKmsKeyIds, base), kmsPropsFor(base, registered), deps.onAttempt);
+    } catch (err) {
+      // A KMS outage at start must not stop a job whose KEK is already in place: its pipeline retries
+      // transient KMS failures with backoff. A KEK still to be created stays refused (nothing proven).
+      if (isRecryptError(err) && err.transient) return { ...summary, status: 'unverified', code: err.code };
+      throw err;
+    }
     return { ...summary, status: 'registered' };
   }
   if (params.kmsType === undefined || params.kmsKeyId === undefined) {
@@ -117,7 +130,7 @@ export async function checkRuleSetKeks(
     const key = `${params.kekName}\u0000${params.kmsType ?? ''}\u0000${params.kmsKeyId ?? ''}\u0000${params.alternateKmsKeyIds.join(',')}`;
     const seen = passed?.get(key);
     const check = seen ?? (await checkKek(deps, params));
-    passed?.set(key, check);
+    if (check.status !== 'unverified') passed?.set(key, check);
     out.push(check);
   }
   return out;

@@ -67,6 +67,22 @@ describe('checkKek', () => {
     expect(err.transient).toBe(true);
   });
 
+  it('a KMS outage does not stop a job whose KEK is registered and matches (unverified, not cached), but a new KEK stays refused', async () => {
+    const registry = new FakeDekRegistry();
+    await registry.createKek({ name: 'k9', kmsType: 'local-kms', kmsKeyId: 'key-f', shared: false });
+    const kms = new CountingKms();
+    kms.failKeyIds.add('key-f');
+    const deps = { dekRegistry: registry, kms, kmsProps: { secret: SECRET } };
+    expect(await checkKek(deps, params('k9', 'key-f'))).toEqual({ kek: 'k9', kmsType: 'local-kms', kmsKeyId: 'key-f', status: 'unverified', code: 'KMS_UNAVAILABLE' });
+    const passed = new Map<string, KekCheck>();
+    await checkRuleSetKeks(deps, { domainRules: [rule('k9', 'key-f')] }, undefined, passed);
+    expect(passed.size).toBe(0);
+    kms.failKeyIds.delete('key-f');
+    expect((await checkRuleSetKeks(deps, { domainRules: [rule('k9', 'key-f')] }, undefined, passed))[0]!.status).toBe('registered');
+    expect(passed.size).toBe(1);
+    expect(registry.calls.createKek).toBe(1);
+  });
+
   it('an unwrap that does not give the probe back is KMS_UNWRAP_FAILED', async () => {
     const lying: KmsDriver = { kmsType: 'local-kms', wrap: async (_k, p) => Uint8Array.from(p), unwrap: async (_k, c) => Uint8Array.from(c).reverse() };
     const err = await failure(checkKek({ dekRegistry: new FakeDekRegistry(), kms: new CountingKms([lying]) }, params('k4', 'key-c')));
