@@ -3,10 +3,9 @@
 // (read_committed and read_uncommitted), the target, the logs, the metrics or Redis, and every source
 // offset below the committed one is in the target or the DLQ exactly once.
 import avro from 'avsc';
-import { randomUUID } from 'node:crypto';
 import { CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DekRegistryClient, SchemaRegistryClient } from '../../../src/registry/index.js';
+import { SchemaRegistryClient } from '../../../src/registry/index.js';
 import { encodeFrame } from '../../../src/wire/index.js';
 import { officialSerdes } from '../helpers/csfle.js';
 import { consumeRaw, createTopic, deleteTopics, kafka, produceRaw, type RawRecord } from '../helpers/kafka.js';
@@ -36,6 +35,11 @@ const customerSchema = {
 };
 const schemaText = JSON.stringify(customerSchema);
 const avroType = avro.Type.forSchema(customerSchema as avro.Schema);
+// A tagged int (tag B): encrypting it fails for the record (RULE_UNSUPPORTED_FIELD_TYPE), a failure about
+// the record and not about a key, so the rule's DLQ action applies (a key failure halts instead).
+const withAgeSchema = { ...customerSchema, fields: [...customerSchema.fields, { name: 'age', type: 'int', 'confluent:tags': ['B'] }] };
+const withAgeText = JSON.stringify(withAgeSchema);
+const withAgeType = avro.Type.forSchema(withAgeSchema as avro.Schema);
 
 interface Customer {
   id: number; name: string; email: string; country: string; address: { street: string; city: string };
@@ -56,12 +60,13 @@ const registry = () => new SchemaRegistryClient({ baseUrls: [stack.registryUrl] 
 const created: string[] = [];
 afterAll(async () => { if (created.length) await deleteTopics(...created); });
 
-async function plaintextSource(count: number): Promise<{ topic: string; people: Customer[]; id: number }> {
+async function plaintextSource(count: number, taggedInt = false): Promise<{ topic: string; people: Customer[]; id: number }> {
   const topic = await createTopic('dlq-src', 1);
   created.push(topic);
-  const id = (await registry().register(`${topic}-value`, { schemaType: 'AVRO', schema: schemaText })).id;
-  const people = Array.from({ length: count }, (_, i) => customer(i));
-  await produceRaw(topic, people.map((p, i) => ({ key: Buffer.from(`o${i}`), value: encodeFrame(id, avroType.toBuffer(p)), headers: { trace: Buffer.from('t') } })));
+  const id = (await registry().register(`${topic}-value`, { schemaType: 'AVRO', schema: taggedInt ? withAgeText : schemaText })).id;
+  const people = Array.from({ length: count }, (_, i) => (taggedInt ? { ...customer(i), age: 40 + i } : customer(i)));
+  const type = taggedInt ? withAgeType : avroType;
+  await produceRaw(topic, people.map((p, i) => ({ key: Buffer.from(`o${i}`), value: encodeFrame(id, type.toBuffer(p)), headers: { trace: Buffer.from('t') } })));
   return { topic, people, id };
 }
 
@@ -124,13 +129,12 @@ const header = (r: RawRecord, name: string): string | undefined => r.headers[nam
 describe('DLQ fault injection', () => {
   describe('failure in the 2nd of 3 rules on write, tagged fields in nested records, arrays, maps and unions', () => {
     it.each(['redacted', 'encrypted', 'reference'])('payload %s: every record in the DLQ, none with plaintext, rule 1 ran first', async (payload) => {
-      const { topic, people } = await plaintextSource(6);
+      // Rule B fails on every record's tagged int (RULE_UNSUPPORTED_FIELD_TYPE), a record failure.
+      const { topic, people } = await plaintextSource(6, true);
       const target = uniqueName('dlq-tgt');
       const dlqTopic = uniqueName('dlq-dlq');
       created.push(target, dlqTopic);
-      // Rule B's KEK is registered with another key id than the rule names: KEK_MISMATCH, permanent.
       const kekB = uniqueName('kek-b');
-      await new DekRegistryClient({ baseUrls: [stack.registryUrl] }).createKek({ name: kekB, kmsType: 'local-kms', kmsKeyId: 'another-key', shared: false });
       const dlqKek = uniqueName('kek-dlq');
       const job = loadJob(jobYaml({
         source: topic, target, dlqTopic, payload,
@@ -153,7 +157,7 @@ describe('DLQ fault injection', () => {
         expect(header(r, '__rule.mode')).toBe('WRITE');
         expect(header(r, '__rule.topic')).toBe(target);
         expect(header(r, '__rule.subject')).toBe(`${target}-value`);
-        expect(header(r, '__rule.exception')).toBe('KEK_MISMATCH: RecryptError');
+        expect(header(r, '__rule.exception')).toBe('RULE_UNSUPPORTED_FIELD_TYPE: RecryptError');
         expect(header(r, '__source.topic')).toBe(topic);
         expect(r.headers.trace).toBeUndefined();
         if (payload === 'reference') {
@@ -163,31 +167,38 @@ describe('DLQ fault injection', () => {
           const back = avro.Type.forSchema(JSON.parse(schema.schema) as avro.Schema).fromBuffer(r.value!.subarray(5)) as Customer;
           expect(schema.ruleSet).toBeUndefined();
           expect(back).toMatchObject({
-            id: i, name: '', email: '', country: 'NL', address: { street: '', city: 'Utrecht' }, phones: ['', ''],
+            id: i, name: '', email: '', country: 'NL', address: { street: '', city: 'Utrecht' }, phones: ['', ''], age: 0,
             notes: { first: '', second: '' }, alt: '', contacts: [{ handle: '', kind: 'chat' }, { handle: '', kind: 'mail' }],
           });
           expect(back.secret.length).toBe(0);
         } else {
           // Confluent's own deserializer, holding the DLQ KEK, reads every tagged value back.
           const official = officialSerdes(stack.registryUrl, 'AVRO', {}, { secret: stack.localSecret });
-          expect(await official.deserializer.deserialize(dlqTopic, r.value!)).toEqual(people[i]);
+          // The tagged int cannot be encrypted: it is redacted (0) instead.
+          expect(await official.deserializer.deserialize(dlqTopic, r.value!)).toEqual({ ...people[i], age: 0 });
         }
       }
+      // Issue 21 #8: one warning for the first failure, then counts (flushed at job end), not one line per record.
+      const failedLines = running.logs.filter((l) => l.includes('rule failed'));
+      expect(failedLines).toHaveLength(1);
+      expect(JSON.parse(failedLines[0]!)).toMatchObject({ rule: 'ruleB', direction: 'write', action: 'DLQ', code: 'RULE_UNSUPPORTED_FIELD_TYPE' });
+      const counted = running.logs.filter((l) => l.includes('rule failures')).map((l) => JSON.parse(l) as { rule: string; count: number });
+      expect(counted.every((l) => l.rule === 'ruleB')).toBe(true);
+      expect(counted.reduce((n, l) => n + l.count, 0)).toBe(5);
     });
   });
 
   it('a guard hit blocks the write and halts: a tagged value copied into an untagged field', async () => {
     const topic = await createTopic('dlq-src', 1);
     created.push(topic);
-    const id = (await registry().register(`${topic}-value`, { schemaType: 'AVRO', schema: schemaText })).id;
-    const p = customer(0);
+    const id = (await registry().register(`${topic}-value`, { schemaType: 'AVRO', schema: withAgeText })).id;
+    const p = { ...customer(0), age: 41 }; // the tagged int fails the rule: the record goes to the DLQ
     p.country = p.name; // the untagged field carries rule A's value: redaction cannot remove it
-    await produceRaw(topic, [{ key: Buffer.from('o0'), value: encodeFrame(id, avroType.toBuffer(p)) }]);
+    await produceRaw(topic, [{ key: Buffer.from('o0'), value: encodeFrame(id, withAgeType.toBuffer(p)) }]);
     const target = uniqueName('dlq-tgt');
     const dlqTopic = uniqueName('dlq-dlq');
     created.push(target, dlqTopic);
     const kekA = uniqueName('kek-a');
-    await new DekRegistryClient({ baseUrls: [stack.registryUrl] }).createKek({ name: kekA, kmsType: 'local-kms', kmsKeyId: 'another-key', shared: false });
     const running = await runToEnd(loadJob(jobYaml({ source: topic, target, dlqTopic, payload: 'redacted', rules: rule('ruleA', ['A', 'B', 'C'], kekA, 'DLQ,ERROR') })));
     expect(running.summary.halted).toBe(true);
     expect(running.summary.partitions[0]).toMatchObject({ committed: 0, halted: { offset: 0, code: 'DLQ_PLAINTEXT_BLOCKED' } });
@@ -214,23 +225,37 @@ describe('DLQ fault injection', () => {
       await kms?.close();
     });
 
-    it('a KMS key that does not exist (permanent): every record to the DLQ with its code', async () => {
-      // moto accepts DisableKey but still encrypts with a disabled key, so the permanent KMS refusal here is
-      // NotFoundException (same path: a permanent KMS error on the write DEK).
+    it('issue 21 #2: the KMS key gone (permanent), onFailure DLQ: the partition halts with KMS_KEY_NOT_FOUND, nothing in the DLQ', async () => {
+      // The key exists while the job is prepared (its KMS check passes) and is gone when the first DEK is
+      // wrapped: before the fix every record went to the DLQ and the run "succeeded" with offsets committed.
+      // (moto accepts DisableKey but still encrypts with a disabled key: a fresh moto stands for deletion.)
       const { topic } = await plaintextSource(4);
       const target = uniqueName('dlq-tgt');
       const dlqTopic = uniqueName('dlq-dlq');
       created.push(target, dlqTopic);
-      const missingKey = `arn:aws:kms:us-east-1:123456789012:key/${randomUUID()}`;
-      const running = await runToEnd(loadJob(jobYaml({
-        source: topic, target, dlqTopic, payload: 'redacted', rules: rule('pii', ['A', 'B', 'C'], uniqueName('kek-aws'), 'DLQ,ERROR', 'aws-kms', missingKey),
-      })));
-      expect(running.summary.halted).toBe(false);
-      const outcome = await assertNoCanaryAnywhere(running, { target: [target], dlq: [dlqTopic] }, allCanaries);
-      assertNoRecordLost(running.summary, topic, outcome);
-      expect(outcome.dlq).toHaveLength(4);
-      expect(outcome.dlq.every((r) => header(r, '__rule.exception') === 'KMS_KEY_NOT_FOUND: RecryptError')).toBe(true);
-      expect(running.transient).toEqual([]);
+      const client = new KMSClient({ endpoint: kms.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'testing', secretAccessKey: 'testing' } });
+      const doomedKey = (await client.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
+      try {
+        const running = await runToEnd(loadJob(jobYaml({
+          source: topic, target, dlqTopic, payload: 'redacted', rules: rule('pii', ['A', 'B', 'C'], uniqueName('kek-aws'), 'DLQ,ERROR', 'aws-kms', doomedKey),
+        })), { beforeStart: () => kms.forgetKeys() });
+        expect(running.summary.halted).toBe(true);
+        expect(running.summary.partitions[0]).toMatchObject({ committed: 0, halted: { offset: 0, code: 'KMS_KEY_NOT_FOUND' } });
+        expect(running.summary.dlq).toBe(0);
+        const existing = new Set(await listTopics());
+        const outcome = await assertNoCanaryAnywhere(running, { target: [target], dlq: existing.has(dlqTopic) ? [dlqTopic] : [] }, allCanaries);
+        assertNoRecordLost(running.summary, topic, outcome);
+        expect(outcome.dlq).toHaveLength(0);
+        expect(outcome.target).toHaveLength(0);
+        expect(running.transient).toEqual([]);
+        const metrics = await running.metrics.registry.metrics();
+        expect(metricValue(metrics, 'recrypt_dlq_records_total')).toBe(0);
+        expect(metricValue(metrics, 'recrypt_partition_halts_total', { code: 'KMS_KEY_NOT_FOUND' })).toBe(1);
+        expect(metricValue(metrics, 'recrypt_rule_failures_total', { rule: 'pii', action: 'ERROR', code: 'KMS_KEY_NOT_FOUND' })).toBeGreaterThanOrEqual(1);
+      } finally {
+        // Later tests create their keys in the fresh moto (keyArn was made before): give them theirs back.
+        keyArn = (await client.send(new CreateKeyCommand({}))).KeyMetadata!.Arn!;
+      }
     });
 
     it('stopped mid-stream (transient): nothing goes to the DLQ; records are written once the KMS is back', async () => {
@@ -341,6 +366,39 @@ describe('DLQ fault injection', () => {
     });
   });
 
+  it('issue 21 #2: a DLQ storm (unreadable records after good ones, dlq.window 100) halts with DLQ_STORM; what came before is committed once', async () => {
+    const topic = await createTopic('dlq-storm', 1);
+    created.push(topic);
+    const id = (await registry().register(`${topic}-value`, { schemaType: 'AVRO', schema: schemaText })).id;
+    const good = 60;
+    const total = 3000;
+    // Every bad record is a plaintext producer's payload without framing (bad magic byte): unreadable, to
+    // the job-level DLQ as a reference record. It carries canaries, which must reach neither DLQ nor logs.
+    const poison = Buffer.concat([Buffer.from([5]), avroType.toBuffer(customer(-1))]);
+    await produceRaw(topic, Array.from({ length: total }, (_, i) => ({
+      key: Buffer.from(`o${i}`), value: i < good ? encodeFrame(id, avroType.toBuffer(customer(i))) : poison,
+    })));
+    const target = uniqueName('dlq-tgt');
+    const dlqTopic = uniqueName('dlq-dlq');
+    created.push(target, dlqTopic);
+    const job = loadJob(jobYaml({ source: topic, target, dlqTopic, payload: 'reference', rules: rule('pii', ['A', 'B', 'C'], uniqueName('kek'), 'DLQ,ERROR') })
+      .replace('    payload: reference\n', '    payload: reference\n    maxRatio: 0.5\n    window: 100\n'));
+    expect(job.spec.dlq).toMatchObject({ maxRatio: 0.5, window: 100 });
+    const running = await runToEnd(job);
+    // Among the last 100 records (10 of them good), the 51st DLQ record would make 51 > 0.5 x 100.
+    const haltAt = good + 50;
+    expect(running.summary.halted).toBe(true);
+    expect(running.summary.partitions[0]).toMatchObject({ committed: haltAt, halted: { offset: haltAt, code: 'DLQ_STORM' } });
+    expect(running.summary).toMatchObject({ written: good, dlq: 50 });
+    const outcome = await assertNoCanaryAnywhere(running, { target: [target], dlq: [dlqTopic] }, allCanaries);
+    assertNoRecordLost(running.summary, topic, outcome);
+    expect(outcome.target).toHaveLength(good);
+    expect(outcome.dlq).toHaveLength(50);
+    expect(outcome.dlq.every((r) => r.value === null && header(r, '__rule.exception') === 'WIRE_UNKNOWN_MAGIC: RecryptError')).toBe(true);
+    expect(Math.max(...outcome.dlq.map((r) => Number(header(r, '__source.offset'))))).toBe(haltAt - 1);
+    expect(metricValue(await running.metrics.registry.metrics(), 'recrypt_partition_halts_total', { code: 'DLQ_STORM' })).toBe(1);
+  });
+
   it('payload source where the target tags a field the source leaves in plaintext: refused at run time, halt', async () => {
     const topic = await createTopic('dlq-src-pt', 1);
     const target = uniqueName('dlq-tgt');
@@ -371,18 +429,18 @@ describe('DLQ fault injection', () => {
     })));
     await expect(refused).rejects.toMatchObject({ code: 'KAFKA_TOPIC', message: expect.stringMatching(/compacted.*cleanup\.policy=delete/) });
 
-    // The job-level DLQ is fine; the failing rule names its own, compacted, DLQ topic.
+    // The job-level DLQ is fine; the failing rule (a tagged int) names its own, compacted, DLQ topic.
+    const { topic: withAge } = await plaintextSource(3, true);
     const target = uniqueName('dlq-tgt');
     const dlqTopic = uniqueName('dlq-dlq');
     created.push(target, dlqTopic);
     const kek = uniqueName('kek-b');
-    await new DekRegistryClient({ baseUrls: [stack.registryUrl] }).createKek({ name: kek, kmsType: 'local-kms', kmsKeyId: 'another-key', shared: false });
     const ownDlqRule = `${rule('ruleB', ['B'], kek, 'DLQ,ERROR').replace('        onFailure:', `          dlq.topic: ${compacted}\n        onFailure:`)}`;
-    const running = await runToEnd(loadJob(jobYaml({ source: topic, target, dlqTopic, payload: 'reference', rules: ownDlqRule })));
+    const running = await runToEnd(loadJob(jobYaml({ source: withAge, target, dlqTopic, payload: 'reference', rules: ownDlqRule })));
     expect(running.summary.halted).toBe(true);
     expect(running.summary.partitions[0]).toMatchObject({ committed: 0, halted: { offset: 0, code: 'KAFKA_TOPIC' } });
     const outcome = await assertNoCanaryAnywhere(running, { target: [target], dlq: [compacted] }, allCanaries);
-    assertNoRecordLost(running.summary, topic, outcome);
+    assertNoRecordLost(running.summary, withAge, outcome);
     expect(outcome.target).toHaveLength(0);
     expect(outcome.dlq).toHaveLength(0);
     // One per record of the batch the halt came in (the records after it are transformed, not committed).

@@ -38,21 +38,27 @@ export interface Running {
   readonly transient: string[];
 }
 
-export async function startInProcess(job: Job): Promise<Running> {
+export interface StartOptions {
+  /** Runs after prepareJob (its checks passed) and before the pipeline starts. */
+  readonly beforeStart?: () => Promise<void>;
+}
+
+export async function startInProcess(job: Job, options: StartOptions = {}): Promise<Running> {
   const logs: string[] = [];
   const config = loadServiceConfig(process.env);
   const metrics = new JobMetrics();
   const logger = createLogger({ level: 'debug', write: (line) => logs.push(line), base: { job: job.metadata.name } });
   const deps = { config, kms: kmsRegistryFor(config, metrics), logger, metrics };
   const prepared = await prepareJob(job, deps);
+  await options.beforeStart?.();
   const transient: string[] = [];
   const observer = metrics.observer(job.metadata.name, { onTransientError: (e) => transient.push(e.code) });
   const run = await startJob(prepared, deps, { observer, transactionalId: `recrypt-${job.metadata.name}-${randomBytes(3).toString('hex')}` });
   return { run, logs, metrics, transient };
 }
 
-export async function runToEnd(job: Job): Promise<Running & { summary: PipelineSummary }> {
-  const running = await startInProcess(job);
+export async function runToEnd(job: Job, options: StartOptions = {}): Promise<Running & { summary: PipelineSummary }> {
+  const running = await startInProcess(job, options);
   const summary = await running.run.done;
   return { ...running, summary };
 }
@@ -168,26 +174,41 @@ export interface PrivateKms {
   readonly endpoint: string;
   down(): Promise<void>;
   up(): Promise<void>;
+  /** Swaps in a fresh moto behind the same endpoint: every key is gone (NotFoundException), as if deleted. */
+  forgetKeys(): Promise<void>;
   close(): Promise<void>;
 }
 
-export async function startPrivateKms(): Promise<PrivateKms> {
-  const motoPort = 21_000 + Math.floor(Math.random() * 8_000);
+async function spawnMoto(): Promise<{ child: ChildProcess; port: number }> {
+  const port = 21_000 + Math.floor(Math.random() * 8_000);
   const bin = join(process.env.RECRYPT_CACHE_DIR ?? join(homedir(), '.cache/recrypt'), 'moto-venv/bin/moto_server');
-  const moto: ChildProcess = spawn(bin, ['-H', '127.0.0.1', '-p', String(motoPort)], { stdio: 'ignore' });
+  const child: ChildProcess = spawn(bin, ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
-      if ((await fetch(`http://127.0.0.1:${motoPort}/moto-api/`)).ok) break;
+      if ((await fetch(`http://127.0.0.1:${port}/moto-api/`)).ok) break;
     } catch {
       // not up yet
     }
     if (Date.now() > deadline) throw new Error('moto did not start');
     await new Promise((r) => setTimeout(r, 200));
   }
+  return { child, port };
+}
+
+function stopMoto(child: ChildProcess): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+export async function startPrivateKms(): Promise<PrivateKms> {
+  let moto = await spawnMoto();
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
-    const upstream = net.connect(motoPort, '127.0.0.1');
+    const upstream = net.connect(moto.port, '127.0.0.1');
     sockets.add(client).add(upstream);
     client.pipe(upstream).pipe(client);
     const drop = () => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream); };
@@ -202,9 +223,17 @@ export async function startPrivateKms(): Promise<PrivateKms> {
   return {
     endpoint: `http://127.0.0.1:${port}`,
     down, up,
+    forgetKeys: async () => {
+      const fresh = await spawnMoto();
+      const old = moto;
+      moto = fresh;
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+      await stopMoto(old.child);
+    },
     close: async () => {
       if (server.listening) await down();
-      await new Promise<void>((resolve) => { moto.once('exit', () => resolve()); moto.kill('SIGTERM'); });
+      await stopMoto(moto.child);
     },
   };
 }
