@@ -10,6 +10,7 @@ import { partitionKey } from '../kafka/types.js';
 import { RecryptError } from '../util/errors.js';
 import { commitGroupOffsets, groupOffsets } from './kafka-offsets.js';
 import { FINALIZE_TASK, QUEUE_PREFIX, jobGroupId, queueName } from './names.js';
+import type { RedisPolicy } from './redis.js';
 import { DEFAULT_SETTINGS, redisConnection } from './settings.js';
 import { splitTasks } from './splitter.js';
 import { BackfillStore } from './store.js';
@@ -20,10 +21,16 @@ export interface BackfillContext {
   readonly connection: KafkaConnection;
   readonly redisUrl: string;
   readonly redis: Redis;
+  /** How the queue connections opened for this context treat an unreachable Redis (redis.ts). */
+  readonly redisPolicy?: RedisPolicy;
 }
 
-export function openQueue(redisUrl: string, job: string): Queue {
-  return new Queue(queueName(job), { connection: redisConnection(redisUrl), prefix: QUEUE_PREFIX });
+export function openQueue(redisUrl: string, job: string, policy: RedisPolicy = {}): Queue {
+  const queue = new Queue(queueName(job), { connection: redisConnection(redisUrl, policy), prefix: QUEUE_PREFIX });
+  // Without a listener BullMQ prints connection errors to stderr as raw objects; they surface on the
+  // calls that need Redis anyway.
+  queue.on('error', () => undefined);
+  return queue;
 }
 
 /** A task's payload on the queue: its id only (the plan holds the offsets). */
@@ -77,7 +84,7 @@ export async function submitBackfill(ctx: BackfillContext, request: SubmitReques
     throw new RecryptError('BACKFILL_STATE', `backfill ${request.job} is ${state}; cancel it before submitting again`);
   }
   const plan = await planBackfill(ctx, request);
-  const queue = openQueue(ctx.redisUrl, request.job);
+  const queue = openQueue(ctx.redisUrl, request.job, ctx.redisPolicy);
   try {
     // Job ids are task ids: completed jobs of an earlier backfill would swallow the new ones.
     await queue.obliterate({ force: true });
@@ -141,7 +148,7 @@ export async function backfillStatus(ctx: BackfillContext, job: string, settings
   ]);
   let stateOf = new Map<string, TaskQueueState>();
   const reasons = new Map<string, string>();
-  const queue = openQueue(ctx.redisUrl, job);
+  const queue = openQueue(ctx.redisUrl, job, ctx.redisPolicy);
   try {
     // The lists are read one after another, so a task moving between two of them during the read can
     // be missed (e.g. wait -> active after `active` was read): read again until every task is placed.
@@ -198,7 +205,7 @@ export async function pauseBackfill(ctx: BackfillContext, job: string): Promise<
   if (!(await store.transition(job, ['running'], 'paused'))) {
     throw new RecryptError('BACKFILL_STATE', `backfill ${job} is ${await store.state(job)}, not running`);
   }
-  const queue = openQueue(ctx.redisUrl, job);
+  const queue = openQueue(ctx.redisUrl, job, ctx.redisPolicy);
   // Workers see the state within a progress interval, stop their tasks at a transaction boundary
   // and put them back; the paused queue hands out nothing until resume.
   try { await queue.pause(); } finally { await queue.close(); }
@@ -210,7 +217,7 @@ export async function resumeBackfill(ctx: BackfillContext, job: string): Promise
   if (!(await store.transition(job, ['paused'], 'running'))) {
     throw new RecryptError('BACKFILL_STATE', `backfill ${job} is ${await store.state(job)}, not paused`);
   }
-  const queue = openQueue(ctx.redisUrl, job);
+  const queue = openQueue(ctx.redisUrl, job, ctx.redisPolicy);
   try {
     await queue.resume();
     // Paused just as the last task finished: the finalization skipped, so enqueue it again.
@@ -233,7 +240,7 @@ export async function cancelBackfill(ctx: BackfillContext, job: string, waitMs =
   const store = new BackfillStore(ctx.redis);
   await store.requirePlan(job);
   await store.setState(job, 'cancelled');
-  const queue = openQueue(ctx.redisUrl, job);
+  const queue = openQueue(ctx.redisUrl, job, ctx.redisPolicy);
   try {
     await queue.pause();
     const deadline = Date.now() + waitMs;

@@ -8,3 +8,4 @@ export * from './verify.js';
 export * from './worker.js';
 export * from './digest.js';
 export * from './kafka-offsets.js';
+export * from './redis.js';

@@ -7,6 +7,9 @@
  * stalled check (every stalledInterval) moves the task back to wait. A stall is an interruption, never a
  * failure: maxStalledCount is effectively unlimited, and the task resumes from its Kafka checkpoint.
  */
+import type { RedisOptions as QueueRedisOptions } from 'bullmq';
+import { redisOptions, type RedisPolicy } from './redis.js';
+
 export interface BackfillSettings {
   readonly concurrency: number;
   readonly lockDurationMs: number;
@@ -27,7 +30,8 @@ export const DEFAULT_SETTINGS: BackfillSettings = Object.freeze({
   retryDelayMs: 5_000,
 });
 
-export function redisConnection(url: string) {
-  // maxRetriesPerRequest: null lets BullMQ's blocking calls wait through a Redis restart.
-  return { url, maxRetriesPerRequest: null } as const;
+/** BullMQ connection options: the URL with the process's reconnect policy (redis.ts). */
+export function redisConnection(url: string, policy: RedisPolicy = {}): QueueRedisOptions {
+  const { maxRetriesPerRequest, retryStrategy, connectTimeout } = redisOptions(policy);
+  return { url, maxRetriesPerRequest, ...(retryStrategy ? { retryStrategy } : {}), ...(connectTimeout !== undefined ? { connectTimeout } : {}) };
 }

@@ -2,18 +2,10 @@
  * The backfill's plan and state in Redis, beside its BullMQ queue. Values are JSON of the types in
  * types.ts or plain numbers: names, offsets and counts only.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { RecryptError } from '../util/errors.js';
 import { stateKeys } from './names.js';
 import type { BackfillPlan, BackfillState, TaskProgress, VerifyReport } from './types.js';
-
-export function redisClient(url: string): Redis {
-  // BullMQ needs maxRetriesPerRequest: null; ioredis reconnects on its own after a Redis restart.
-  const redis = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
-  // Connection errors surface on the calls that need Redis; the client reconnects by itself.
-  redis.on('error', () => undefined);
-  return redis;
-}
 
 export class BackfillStore {
   constructor(private readonly redis: Redis) {}

@@ -18,6 +18,7 @@ import { ERROR_CODES, errorCodeOf, isTransient } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import { enqueueFinalize, finalizeBackfill, openQueue, type BackfillContext, type TaskData } from './coordinator.js';
 import { FINALIZE_TASK, QUEUE_PREFIX, queueName } from './names.js';
+import { isRedisConnectionError } from './redis.js';
 import { DEFAULT_SETTINGS, redisConnection, type BackfillSettings } from './settings.js';
 import { BackfillStore } from './store.js';
 import type { TaskSpec } from './types.js';
@@ -59,6 +60,7 @@ type StopReason = 'shutdown' | 'paused' | 'cancelled' | 'lost-lock';
 interface ActiveTask {
   readonly task: TaskSpec;
   readonly pipeline: TaskPipeline;
+  readonly done: Promise<unknown>;
   reason?: StopReason;
   last: { committed: number; written: number; dlq: number; at: number };
 }
@@ -77,7 +79,16 @@ export class BackfillWorker {
   constructor(private readonly options: BackfillWorkerOptions) {
     this.settings = Object.freeze({ ...DEFAULT_SETTINGS, ...options.settings });
     this.store = new BackfillStore(options.context.redis);
-    this.queue = openQueue(options.context.redisUrl, options.job);
+    this.queue = openQueue(options.context.redisUrl, options.job, options.context.redisPolicy);
+    this.queue.on('error', (err) => this.queueError(err));
+  }
+
+  /**
+   * BullMQ's 'error' events. Connection errors repeat every reconnect attempt while Redis is away:
+   * they are the outage the process logs once (RedisHealth), not a line each.
+   */
+  private queueError(err: unknown): void {
+    if (!isRedisConnectionError(err)) this.options.logger.warn('queue error', { error: err instanceof Error ? err : String(err) });
   }
 
   get activeTasks(): number {
@@ -87,7 +98,7 @@ export class BackfillWorker {
   start(): void {
     const s = this.settings;
     const worker = new Worker<TaskData>(queueName(this.options.job), (job, token) => this.process(job, token), {
-      connection: redisConnection(this.options.context.redisUrl),
+      connection: redisConnection(this.options.context.redisUrl, this.options.context.redisPolicy),
       prefix: QUEUE_PREFIX,
       concurrency: s.concurrency,
       lockDuration: s.lockDurationMs,
@@ -95,7 +106,7 @@ export class BackfillWorker {
       maxStalledCount: s.maxStalledCount,
       ...(this.options.name ? { name: this.options.name } : {}),
     });
-    worker.on('error', (err) => this.options.logger.warn('queue error', { error: err }));
+    worker.on('error', (err) => this.queueError(err));
     // Another worker may run the task now; the Kafka fencing makes ours stop at its next commit anyway.
     worker.on('lockRenewalFailed', (ids: string[]) => {
       for (const id of ids) this.stopTask(id, 'lost-lock');
@@ -105,15 +116,30 @@ export class BackfillWorker {
     this.watcher.unref();
   }
 
-  /** SIGTERM: stop every task at a transaction boundary, put it back on the queue, close. */
-  async shutdown(): Promise<void> {
+  /**
+   * SIGTERM: stop every task at a transaction boundary, put it back on the queue, close. The Kafka side
+   * is waited for; the queue side only for `redisGraceMs`, and not at all while Redis is away: putting a
+   * task back cannot happen then, and its lock expiry and the stalled check do it later anyway (the
+   * checkpoint is in Kafka). BullMQ's close waits for Redis without bound, so a caller that gets here
+   * with Redis away may find the event loop still held by its reconnect timers: nothing is left to lose.
+   */
+  async shutdown(redisGraceMs = 5_000): Promise<void> {
     this.stopping = true;
     clearInterval(this.watcher);
     for (const id of this.active.keys()) this.stopTask(id, 'shutdown');
     this.streaming?.stop();
-    await this.worker?.close();
+    await Promise.all([...this.active.values()].map((a) => a.done.catch(() => undefined)));
     await this.streaming?.done.catch(() => undefined);
-    await this.queue.close();
+    let timer: NodeJS.Timeout | undefined;
+    const grace = this.options.context.redis.status === 'ready' ? redisGraceMs : 0;
+    const closed = Promise.all([this.worker?.close(), this.queue.close()]).then(() => true, () => true);
+    const inTime = await Promise.race([closed, new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), grace); })]);
+    clearTimeout(timer);
+    if (!inTime) {
+      this.options.logger.warn('Redis did not answer during shutdown: leaving running tasks to the stalled check', { graceMs: grace });
+      void this.worker?.disconnect().catch(() => undefined);
+      void this.queue.disconnect().catch(() => undefined);
+    }
   }
 
   private stopTask(id: string, reason: StopReason): void {
@@ -126,6 +152,8 @@ export class BackfillWorker {
 
   /** Follows the backfill's state: pause and cancel stop running tasks; `streaming` starts the stream. */
   private async watch(): Promise<void> {
+    // While Redis is away a read would only queue up behind the reconnects.
+    if (this.options.context.redis.status !== 'ready') return;
     let state;
     try {
       state = await this.store.state(this.options.job);
@@ -171,8 +199,10 @@ export class BackfillWorker {
     } catch (err) {
       return this.interrupted(job, token, task, err);
     }
-    const active: ActiveTask = { task, pipeline: run.pipeline, last: { committed: task.from, written: 0, dlq: 0, at: Date.now() } };
+    const active: ActiveTask = { task, pipeline: run.pipeline, done: run.done, last: { committed: task.from, written: 0, dlq: 0, at: Date.now() } };
     this.active.set(job.id!, active);
+    // A shutdown that began while this task was starting did not reach it.
+    if (this.stopping) this.stopTask(job.id!, 'shutdown');
     // A pause or cancel seen by the watcher while this task was starting did not reach it: look again.
     void this.store.state(this.options.job).then((now) => {
       if (now === 'paused' || now === 'cancelled') this.stopTask(job.id!, now);

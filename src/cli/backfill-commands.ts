@@ -4,11 +4,10 @@
  * pipeline factory, handed to the worker as `runTask`.
  */
 import cliProgress from 'cli-progress';
-import { parseArgs } from 'node:util';
 import {
-  BackfillWorker, DEFAULT_SETTINGS, backfillStatus, cancelBackfill, formatReport, jobDigest, pauseBackfill, redisClient,
-  resumeBackfill, submitBackfill, verify, type BackfillContext, type BackfillSettings, type BackfillStatus, type TaskRun,
-  type TaskSpec,
+  BackfillWorker, DEFAULT_SETTINGS, RedisHealth, backfillStatus, cancelBackfill, connectionErrorCode, formatReport, isRedisConnectionError,
+  jobDigest, pauseBackfill, redactRedisUrl, redisClient, redisUnavailable, resumeBackfill, submitBackfill, verify, type BackfillContext,
+  type BackfillSettings, type BackfillStatus, type RedisPolicy, type TaskRun, type TaskSpec,
 } from '../backfill/index.js';
 import type { Job } from '../jobs/index.js';
 import type { PipelineObserver } from '../kafka/pipeline.js';
@@ -16,20 +15,131 @@ import { ensureMirroredTopic } from '../kafka/topics.js';
 import { loadServiceConfig, type ServiceConfig } from '../service/config.js';
 import { prepareJob, startJob, type PreparedJob, type RunnerDeps } from '../service/job-runner.js';
 import { kmsRegistryFor } from '../service/kms.js';
-import { RecryptError } from '../util/errors.js';
+import { isRecryptError, RecryptError } from '../util/errors.js';
 import { createLogger, type Logger } from '../util/logger.js';
+import { defineCommand, nearest, parseCommand, usageError } from './args.js';
 import { loadJobs, pickJob, UsageError, withUsage } from './common.js';
+import { EXIT } from './exit-codes.js';
+import { onShutdownSignals } from './shutdown.js';
+
+const REDIS_ENV = `Redis: REDIS_URL (default redis://127.0.0.1:6379); a command fails with REDIS_UNAVAILABLE when
+Redis does not answer within RECRYPT_REDIS_TIMEOUT_MS (default 10000).`;
 
 export const BACKFILL_USAGE = `usage:
   recrypt backfill submit FILE [--job NAME]     snapshot the source, split it into tasks, enqueue them
-  recrypt backfill status NAME [--json] [--wait]
+  recrypt backfill status NAME [--json] [--wait] [--interval SECONDS]
                                                 progress per partition, records/s, ETA, task states;
                                                 --wait follows it to the end and prints the verification
   recrypt backfill verify NAME [--json]         source, target and DLQ records per partition (exit 1 on mismatch)
   recrypt backfill pause|resume|cancel NAME
   recrypt worker FILE|DIR... [--job NAME] [--concurrency N]
-                                                process backfill tasks of the jobs in FILE|DIR`;
+                                                process backfill tasks of the jobs in FILE|DIR
 
+recrypt backfill <command> --help for its options and an example.
+${REDIS_ENV}`;
+
+const SUBMIT = defineCommand({
+  name: 'backfill submit',
+  usage: `usage: recrypt backfill submit FILE [--job NAME]
+
+Snapshots the end offsets of the job's source partitions, splits them into tasks (one per partition;
+offset ranges of backfill.taskRecords with backfill.relaxOrdering) and puts them on the job's queue in
+Redis. Workers (recrypt worker) run them. Refused while a backfill of the same job is active.
+
+options:
+  --job NAME     the job to submit when FILE holds several
+
+example:
+  recrypt backfill submit jobs/examples/backfill-encrypt.yaml
+
+${REDIS_ENV}`,
+  options: { job: { type: 'string' } },
+  allowPositionals: true,
+});
+
+const STATUS = defineCommand({
+  name: 'backfill status',
+  usage: `usage: recrypt backfill status NAME [--json] [--wait] [--interval SECONDS]
+
+Progress of the backfill of job NAME: offsets done per partition, records/s, ETA, task states, and the
+verification once it finished. Exit 3 when a task failed, 1 when the verification does not add up.
+
+options:
+  --json                the status as JSON on stdout
+  --wait                follow it until it finishes (progress bars on a terminal, a line per interval otherwise)
+  --interval SECONDS    how often --wait looks (default 2)
+
+example:
+  recrypt backfill status customers-backfill --wait
+
+${REDIS_ENV}`,
+  options: { json: { type: 'boolean' }, wait: { type: 'boolean' }, interval: { type: 'string', default: '2' } },
+  allowPositionals: true,
+});
+
+const VERIFY = defineCommand({
+  name: 'backfill verify',
+  usage: `usage: recrypt backfill verify NAME [--json]
+
+Counts source, target and DLQ records per partition of the backfill of job NAME. Exit 1 on a mismatch.
+
+options:
+  --json     the report as JSON on stdout
+
+example:
+  recrypt backfill verify customers-backfill
+
+${REDIS_ENV}`,
+  options: { json: { type: 'boolean' } },
+  allowPositionals: true,
+});
+
+const CONTROL_TEXT = {
+  pause: 'Pauses the backfill of job NAME: workers stop its tasks at a transaction boundary and take no new ones.',
+  resume: 'Resumes a paused backfill of job NAME.',
+  cancel: 'Cancels the backfill of job NAME; its Kafka checkpoints stay, so submitting the job again continues.',
+} as const;
+
+function controlCommand(command: keyof typeof CONTROL_TEXT) {
+  return defineCommand({
+    name: `backfill ${command}`,
+    usage: `usage: recrypt backfill ${command} NAME
+
+${CONTROL_TEXT[command]}
+
+example:
+  recrypt backfill ${command} customers-backfill
+
+${REDIS_ENV}`,
+    options: {},
+    allowPositionals: true,
+  });
+}
+
+const CONTROL = { pause: controlCommand('pause'), resume: controlCommand('resume'), cancel: controlCommand('cancel') };
+
+export const WORKER = defineCommand({
+  name: 'worker',
+  usage: `usage: recrypt worker FILE|DIR... [--job NAME]... [--concurrency N]
+
+Runs the backfill tasks of the jobs defined in FILE|DIR (every job, or those named with --job) until
+SIGTERM/SIGINT, which stops the running tasks at a transaction boundary and puts them back on the queue.
+While Redis is unreachable it retries with backoff and logs "Redis unreachable, retrying" once, then
+"Redis back".
+
+options:
+  --job NAME          only this job's tasks (repeatable; --queue NAME is the same)
+  --concurrency N     tasks run at once by this process (default RECRYPT_BACKFILL_CONCURRENCY, else 4)
+
+example:
+  recrypt worker jobs/ --job customers-backfill --concurrency 2
+
+Redis: REDIS_URL (default redis://127.0.0.1:6379).`,
+  options: { job: { type: 'string', multiple: true }, queue: { type: 'string', multiple: true }, concurrency: { type: 'string' } },
+  allowPositionals: true,
+});
+
+const SUBCOMMANDS = ['submit', 'status', 'verify', 'pause', 'resume', 'cancel', 'help'];
 
 function usageGuard(body: () => Promise<void>): Promise<void> {
   return withUsage(BACKFILL_USAGE, body);
@@ -55,10 +165,30 @@ function settingsFromEnv(concurrency: number | undefined): BackfillSettings {
   };
 }
 
+/** How long a command waits for an unreachable Redis before it fails with REDIS_UNAVAILABLE. */
+function redisTimeoutMs(): number {
+  const ms = intFromEnv('RECRYPT_REDIS_TIMEOUT_MS', 10_000);
+  if (ms < 100 || ms > 600_000) throw new RecryptError('CONFIG_INVALID', 'RECRYPT_REDIS_TIMEOUT_MS must be 100..600000');
+  return ms;
+}
+
+/**
+ * Runs a command against Redis. Every connection it opens gives up once Redis has been unreachable for
+ * RECRYPT_REDIS_TIMEOUT_MS (ioredis would otherwise retry for ever and the command print nothing);
+ * Redis is asked first, so a command fails before it changes anything elsewhere.
+ */
 async function withContext<T>(config: ServiceConfig, body: (ctx: BackfillContext) => Promise<T>): Promise<T> {
-  const redis = redisClient(config.redisUrl);
+  const timeoutMs = redisTimeoutMs();
+  const policy: RedisPolicy = { giveUpAfterMs: timeoutMs };
+  const redis = redisClient(config.redisUrl, policy);
+  let cause: string | undefined;
+  redis.on('error', (err: unknown) => { cause = connectionErrorCode(err); });
   try {
-    return await body({ connection: config.kafka, redisUrl: config.redisUrl, redis });
+    await redis.ping();
+    return await body({ connection: config.kafka, redisUrl: config.redisUrl, redis, redisPolicy: policy });
+  } catch (err) {
+    if (!isRecryptError(err) && isRedisConnectionError(err)) throw redisUnavailable(config.redisUrl, timeoutMs, cause ?? connectionErrorCode(err));
+    throw err;
   } finally {
     redis.disconnect();
   }
@@ -76,32 +206,45 @@ export async function backfill(args: string[]): Promise<void> {
       case 'status': return status(rest);
       case 'verify': return verifyCommand(rest);
       case 'pause': case 'resume': case 'cancel': return control(sub, rest);
-      case '-h': case '--help': case 'help':
+      case '-h': case '--help':
         console.log(BACKFILL_USAGE);
         return;
-      default: throw new UsageError(sub ? `unknown backfill command ${sub}` : 'backfill needs a command');
+      case 'help': {
+        // `backfill help status` is `backfill status --help`.
+        const [of] = rest;
+        if (of === undefined || of === 'help') console.log(BACKFILL_USAGE);
+        else await backfill([of, '--help']);
+        return;
+      }
+      case undefined: throw new UsageError('backfill needs a command', BACKFILL_USAGE);
+      default: {
+        const hint = nearest(sub, SUBCOMMANDS.filter((c) => c !== 'help'));
+        throw new UsageError(`unknown backfill command ${sub}${hint ? ` (did you mean ${hint}?)` : ''}`, BACKFILL_USAGE);
+      }
     }
   });
 }
 
 async function submit(args: string[]): Promise<void> {
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { job: { type: 'string' } } });
-  if (positionals.length !== 1) throw new UsageError('backfill submit needs exactly one FILE');
+  const { positionals, values } = parseCommand(SUBMIT, args);
+  if (positionals.length !== 1) throw usageError(SUBMIT, 'needs exactly one FILE');
   const jobs = await loadJobs(positionals);
   if (!jobs) return;
   const job = pickJob(jobs, values.job);
   const config = loadServiceConfig();
   const logger = createLogger({ level: config.logLevel, base: { job: job.metadata.name } });
-  // Rules on the target subject and the safety checks, exactly as `recrypt run` does them.
-  const prepared = await prepareJob(job, runnerDeps(config, logger));
-  for (const route of prepared.routes.values()) {
-    await ensureMirroredTopic(config.kafka, route.source, route.target, { create: job.spec.target.createTopic });
-  }
-  const plan = await withContext(config, (ctx) => submitBackfill(ctx, {
-    job: job.metadata.name, specDigest: jobDigest(job),
-    routes: [...prepared.routes.values()].map((r) => ({ source: r.source, target: r.target })),
-    ...job.spec.backfill,
-  }));
+  const plan = await withContext(config, async (ctx) => {
+    // Rules on the target subject and the safety checks, exactly as `recrypt run` does them.
+    const prepared = await prepareJob(job, runnerDeps(config, logger));
+    for (const route of prepared.routes.values()) {
+      await ensureMirroredTopic(config.kafka, route.source, route.target, { create: job.spec.target.createTopic });
+    }
+    return submitBackfill(ctx, {
+      job: job.metadata.name, specDigest: jobDigest(job),
+      routes: [...prepared.routes.values()].map((r) => ({ source: r.source, target: r.target })),
+      ...job.spec.backfill,
+    });
+  });
   const total = plan.partitions.reduce((n, p) => n + p.to - p.from, 0);
   console.log(`backfill ${plan.job} submitted: ${plan.tasks.length} tasks over ${plan.partitions.length} partitions, ${total} offsets${plan.relaxOrdering ? ` (ordering relaxed: tasks of at most ${plan.taskRecords})` : ''}`);
   for (const p of plan.partitions) console.log(`  ${p.topic}/${p.partition} -> ${p.targetTopic}: offsets [${p.from}, ${p.to})`);
@@ -141,10 +284,8 @@ function finished(s: BackfillStatus): boolean {
 }
 
 async function status(args: string[]): Promise<void> {
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: {
-    json: { type: 'boolean' }, wait: { type: 'boolean' }, interval: { type: 'string', default: '2' },
-  } });
-  if (positionals.length !== 1) throw new UsageError('backfill status needs exactly one NAME');
+  const { positionals, values } = parseCommand(STATUS, args);
+  if (positionals.length !== 1) throw usageError(STATUS, 'needs exactly one NAME');
   const name = positionals[0]!;
   const intervalMs = Math.max(Number(values.interval) || 2, 0.2) * 1000;
   const config = loadServiceConfig();
@@ -177,8 +318,8 @@ async function status(args: string[]): Promise<void> {
 }
 
 async function verifyCommand(args: string[]): Promise<void> {
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { json: { type: 'boolean' } } });
-  if (positionals.length !== 1) throw new UsageError('backfill verify needs exactly one NAME');
+  const { positionals, values } = parseCommand(VERIFY, args);
+  if (positionals.length !== 1) throw usageError(VERIFY, 'needs exactly one NAME');
   const report = await withContext(loadServiceConfig(), (ctx) => verify(ctx, positionals[0]!));
   if (values.json) console.log(JSON.stringify(report, null, 2));
   else for (const line of formatReport(report)) console.log(line);
@@ -186,8 +327,9 @@ async function verifyCommand(args: string[]): Promise<void> {
 }
 
 async function control(command: 'pause' | 'resume' | 'cancel', args: string[]): Promise<void> {
-  if (args.length !== 1) throw new UsageError(`backfill ${command} needs exactly one NAME`);
-  const name = args[0]!;
+  const { positionals } = parseCommand(CONTROL[command], args);
+  if (positionals.length !== 1) throw usageError(CONTROL[command], 'needs exactly one NAME');
+  const name = positionals[0]!;
   await withContext(loadServiceConfig(), async (ctx) => {
     if (command === 'pause') await pauseBackfill(ctx, name);
     else if (command === 'resume') await resumeBackfill(ctx, name);
@@ -216,12 +358,10 @@ function taskRunner(job: Job, deps: RunnerDeps, prepared: () => Promise<Prepared
 
 export async function worker(args: string[]): Promise<void> {
   await usageGuard(async () => {
-    const { positionals, values } = parseArgs({ args, allowPositionals: true, options: {
-      job: { type: 'string', multiple: true }, queue: { type: 'string', multiple: true }, concurrency: { type: 'string' },
-    } });
-    if (positionals.length === 0) throw new UsageError('worker needs the job definitions: FILE or DIR');
+    const { positionals, values } = parseCommand(WORKER, args);
+    if (positionals.length === 0) throw usageError(WORKER, 'needs the job definitions: FILE or DIR');
     const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
-    if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) throw new UsageError('--concurrency must be a positive integer');
+    if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) throw usageError(WORKER, '--concurrency must be a positive integer');
     const jobs = await loadJobs(positionals);
     if (!jobs) return;
     const wanted = [...(values.job ?? []), ...(values.queue ?? [])];
@@ -229,7 +369,9 @@ export async function worker(args: string[]): Promise<void> {
     const config = loadServiceConfig();
     const logger = createLogger({ level: config.logLevel, base: { instance: config.instanceId } });
     const settings = settingsFromEnv(concurrency);
+    // Reconnects for ever with backoff; RedisHealth logs each outage once.
     const redis = redisClient(config.redisUrl);
+    new RedisHealth(config.redisUrl, logger).watch(redis);
     const context: BackfillContext = { connection: config.kafka, redisUrl: config.redisUrl, redis };
     const workers = selected.map((job) => {
       const log = logger.child({ job: job.metadata.name });
@@ -253,14 +395,23 @@ export async function worker(args: string[]): Promise<void> {
       });
     });
     for (const w of workers) w.start();
-    logger.info('worker started', { jobs: selected.map((j) => j.metadata.name).join(','), concurrency: settings.concurrency });
+    logger.info('worker started', { jobs: selected.map((j) => j.metadata.name).join(','), concurrency: settings.concurrency, redis: redactRedisUrl(config.redisUrl) });
     await new Promise<void>((resolve) => {
-      const shutdown = (signal: string) => {
-        logger.info('shutting down: stopping tasks at a transaction boundary', { signal });
-        Promise.all(workers.map((w) => w.shutdown())).catch(() => undefined).finally(() => { redis.disconnect(); resolve(); });
-      };
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
-      process.once('SIGINT', () => shutdown('SIGINT'));
+      // The shutdown timeout bounds the Kafka side (tasks finishing their transaction); the Redis side
+      // is bounded by BackfillWorker.shutdown on its own.
+      const shutdown = onShutdownSignals({
+        timeoutMs: config.shutdownTimeoutMs, logger, forcedExitCode: EXIT.STOPPED,
+        onStop: () => {
+          Promise.all(workers.map((w) => w.shutdown())).catch(() => undefined).finally(() => {
+            redis.disconnect();
+            shutdown.dispose();
+            resolve();
+          });
+        },
+      });
     });
+    // The tasks stopped at a transaction boundary; with Redis away BullMQ's connections keep retrying
+    // and would hold the process for minutes. Nothing is left that they could still do for us.
+    setTimeout(() => process.exit(), 1_000).unref();
   });
 }

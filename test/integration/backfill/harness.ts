@@ -1,5 +1,7 @@
 // Shared pieces of the backfill integration tests: job files, worker processes, status polling through
 // the backfill module itself (fast), and a full dump of a backfill's Redis keys.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { BackfillStore, backfillStatus, openQueue, redisClient, type BackfillContext, type BackfillStatus } from '../../../src/backfill/index.js';
 import { connectionFromEnv } from '../../../src/kafka/connection.js';
@@ -119,4 +121,33 @@ export async function forget(ctx: BackfillContext, job: string): Promise<void> {
     await queue.close();
   }
   await new BackfillStore(ctx.redis).clear(job);
+}
+
+/** A TCP port nothing listens on right now (the OS picked it and it was closed again). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * A redis-server of the test's own on `port` (never the shared one on 6379), ready to answer. `args` are
+ * extra server options, e.g. ['--requirepass', 'x'] (then `password` is what the probe uses).
+ */
+export async function startRedis(port: number, dir: string, args: string[] = [], password?: string): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', ...args], { stdio: 'ignore' });
+  const probe = redisClient(`redis://${password ? `:${password}@` : ''}127.0.0.1:${port}`);
+  try {
+    for (let i = 0; i < 100; i++) {
+      if (await probe.ping().then(() => true, () => false)) return child;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    probe.disconnect();
+  }
+  child.kill('SIGKILL');
+  throw new Error('redis-server did not start');
 }

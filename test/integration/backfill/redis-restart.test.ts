@@ -2,9 +2,8 @@
 // check puts tasks back, re-runs of a task reuse its transactional id (fencing the old run) and resume
 // from the Kafka checkpoint. The backfill completes without losing or duplicating a record. Uses its own
 // redis-server (append-only file, like the stack's) so the shared one is never restarted.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,7 +14,7 @@ import { register } from '../helpers/csfle.js';
 import { CUSTOMER_SCHEMA, customers } from '../helpers/customers.js';
 import { consumeRaw, createTopic, deleteTopics, produceRaw } from '../helpers/kafka.js';
 import { stack, uniqueName } from '../helpers/stack.js';
-import { backfillJobYaml, spawnWorker, waitForStatus } from './harness.js';
+import { backfillJobYaml, freePort, spawnWorker, startRedis as startOwnRedis, waitForStatus } from './harness.js';
 
 const created: string[] = [];
 const children: Array<ReturnType<typeof spawnWorker>> = [];
@@ -28,28 +27,8 @@ afterAll(async () => {
   if (created.length) await deleteTopics(...created);
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', ''], { stdio: 'ignore' });
-  const probe = redisClient(`redis://127.0.0.1:${port}`);
-  probe.on('error', () => undefined);
-  try {
-    for (let i = 0; i < 100; i++) {
-      if (await probe.ping().then(() => true, () => false)) return child;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  } finally {
-    probe.disconnect();
-  }
-  throw new Error('redis-server did not start');
+function startRedis(port: number): Promise<ChildProcess> {
+  return startOwnRedis(port, dir);
 }
 
 describe('backfill through a Redis restart', () => {
