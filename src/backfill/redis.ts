@@ -59,12 +59,21 @@ export function redisClient(url: string, policy: RedisPolicy = {}): Redis {
  * (ioredis also reads `?password=`).
  */
 export function redactRedisUrl(url: string): string {
+  let shown: string;
   try {
     const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+    // A parsed URL may still carry an '@' in its path (a password with '/' in it): cut there too.
+    shown = `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
   } catch {
-    return url.replace(/^([a-z]+:\/\/)[^@/]*@/i, '$1').replace(/[?#].*$/, '');
+    // Not a URL (e.g. a password with '/' in it): keep the scheme and what follows the last '@'.
+    const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0] ?? '';
+    const rest = url.slice(scheme.length);
+    return scheme + rest.slice(rest.lastIndexOf('@') + 1).replace(/[?#].*$/s, '');
   }
+  const at = shown.lastIndexOf('@');
+  if (at < 0) return shown;
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(shown)?.[0] ?? '';
+  return scheme + shown.slice(at + 1);
 }
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED']);

@@ -1,0 +1,121 @@
+// `recrypt backfill ...` and `recrypt worker` usage, in process (issue 21, defect 7 for the backfill
+// commands): each subcommand answers --help with its options and an example (exit 0, nothing read or
+// connected), unknown options and a typo'd subcommand are usage errors (exit 2) with "did you mean".
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../../src/cli/main.js';
+import { redactRedisUrl } from '../../../src/backfill/redis.js';
+
+let out: string[];
+let err: string[];
+
+beforeEach(() => {
+  process.exitCode = undefined;
+  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => { out.push(a.join(' ')); });
+  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => { err.push(a.join(' ')); });
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+  process.exitCode = undefined;
+});
+
+async function cli(...argv: string[]) {
+  out = [];
+  err = [];
+  await main(argv);
+  const code = process.exitCode ?? 0;
+  process.exitCode = undefined;
+  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+}
+
+describe('recrypt backfill --help', () => {
+  const commands: Array<[string[], RegExp]> = [
+    [['backfill', 'submit'], /--job NAME/],
+    [['backfill', 'status'], /--interval SECONDS/],
+    [['backfill', 'verify'], /--json/],
+    [['backfill', 'pause'], /recrypt backfill pause NAME/],
+    [['backfill', 'resume'], /recrypt backfill resume NAME/],
+    [['backfill', 'cancel'], /recrypt backfill cancel NAME/],
+    [['worker'], /--concurrency N/],
+  ];
+  for (const [command, options] of commands) {
+    it(`${command.join(' ')} --help prints its usage with options and an example, exit 0`, async () => {
+      for (const flag of ['--help', '-h']) {
+        // A NAME or FILE before the flag must not be read or looked up.
+        const r = await cli(...command, 'no-such-file.yaml', flag);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stderr).toBe('');
+        expect(r.stdout).toMatch(options);
+        expect(r.stdout).toMatch(/example:\n\s+recrypt /);
+      }
+    });
+  }
+
+  it('backfill --help and backfill help list the subcommands; backfill help status is status --help', async () => {
+    for (const argv of [['backfill', '--help'], ['backfill', 'help']]) {
+      const r = await cli(...argv);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/recrypt backfill submit FILE/);
+      expect(r.stdout).toMatch(/RECRYPT_REDIS_TIMEOUT_MS/);
+    }
+    const status = await cli('backfill', 'help', 'status');
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/usage: recrypt backfill status NAME/);
+  });
+});
+
+describe('recrypt backfill usage errors', () => {
+  it('a typo\'d subcommand suggests the nearest one (exit 2)', async () => {
+    const r = await cli('backfill', 'stauts', 'x');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown backfill command stauts \(did you mean status\?\)/);
+    expect(r.stderr).toMatch(/recrypt backfill submit FILE/);
+    const submit = await cli('backfill', 'sumbit', 'x');
+    expect(submit.stderr).toMatch(/did you mean submit\?/);
+  });
+
+  it('no subcommand is a usage error', async () => {
+    const r = await cli('backfill');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/backfill needs a command/);
+  });
+
+  it('an unknown option gets the nearest one and the subcommand\'s own usage (exit 2, no TypeError)', async () => {
+    const r = await cli('backfill', 'status', 'x', '--wiat');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/backfill status: unknown option --wiat \(did you mean --wait\?\)/);
+    expect(r.stderr).toMatch(/usage: recrypt backfill status NAME/);
+    expect(r.stderr).not.toMatch(/TypeError/);
+    const w = await cli('worker', 'jobs/', '--concurency', '2');
+    expect(w.code).toBe(2);
+    expect(w.stderr).toMatch(/did you mean --concurrency\?/);
+    expect(w.stderr).toMatch(/usage: recrypt worker FILE/);
+    const pause = await cli('backfill', 'pause', 'x', '--force');
+    expect(pause.code).toBe(2);
+    expect(pause.stderr).toMatch(/backfill pause: unknown option --force; it takes no options/);
+  });
+
+  it('a missing NAME prints the subcommand\'s usage', async () => {
+    const r = await cli('backfill', 'verify');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/backfill verify: needs exactly one NAME/);
+    expect(r.stderr).toMatch(/usage: recrypt backfill verify NAME/);
+  });
+});
+
+describe('redactRedisUrl', () => {
+  it('keeps scheme, host, port and database; drops user, password and query', () => {
+    expect(redactRedisUrl('redis://:s3cret@redis.internal:6380')).toBe('redis://redis.internal:6380');
+    expect(redactRedisUrl('rediss://user:s3cret@redis.internal:6380/2')).toBe('rediss://redis.internal:6380/2');
+    expect(redactRedisUrl('redis://redis.internal?password=s3cret')).toBe('redis://redis.internal');
+    expect(redactRedisUrl('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
+    expect(redactRedisUrl('not a url user:s3cret@host')).not.toContain('s3cret');
+  });
+});
+
+describe('redactRedisUrl, URLs that do not parse', () => {
+  it('never shows what precedes the last @', () => {
+    expect(redactRedisUrl('redis://:pa/ss@host:6379')).toBe('redis://host:6379');
+    expect(redactRedisUrl('redis://:p?w@host')).toBe('redis://host');
+  });
+});
