@@ -42,3 +42,9 @@ export function dlqHeaders(record: SourceRecord, error: RecryptError, rule: DlqR
   out.push(h(DLQ_HEADERS.payload, payload));
   return out;
 }
+
+/** What a DLQ record built by the writer says about itself (for metrics): its topic, payload policy and cause. */
+export function describeDlqRecord(out: { readonly topic: string; readonly headers: readonly RecordHeader[] }): { topic: string; policy: string; cause: 'rule' | 'poison' } {
+  const find = (key: string) => out.headers.find((x) => x.key === key)?.value.toString('utf8');
+  return { topic: out.topic, policy: find(DLQ_HEADERS.payload) ?? 'reference', cause: find(DLQ_HEADERS.ruleName) === undefined ? 'poison' : 'rule' };
+}

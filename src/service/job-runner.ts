@@ -4,7 +4,7 @@
  * mirrors the target topic, and wires engine -> kafka. `prepareJob` is shared by `recrypt plan`
  * (dry run, no Kafka writes) and `recrypt run` / `recrypt serve`.
  */
-import { DlqBreaker, DlqWriter, type DlqEvents } from '../dlq/index.js';
+import { DlqBreaker, DlqWriter, describeDlqRecord, type DlqEvents } from '../dlq/index.js';
 import { RecordTransformer, SchemaStore, type LoadedSchema } from '../engine/index.js';
 import {
   checkJobAgainstTargetRules, dlqTopicFor, formatProblems, sourceTopicsOf, targetSubjectFor, targetTopicFor, type Job,
@@ -12,7 +12,7 @@ import {
 import { checkDlqSourcePolicy } from '../jobs/semantic.js';
 import { TransactionalPipeline, type PipelineObserver, type PipelineSummary, type PartitionRange } from '../kafka/pipeline.js';
 import { describeTopic, ensureMirroredTopic, listTopics, snapshotOffsets } from '../kafka/topics.js';
-import type { ProcessedRecord, RecordProcessor, SourceRecord } from '../kafka/types.js';
+import { partitionKey, type ProcessedRecord, type RecordProcessor, type SourceRecord } from '../kafka/types.js';
 import { DekManager } from '../keys/index.js';
 import type { KmsDriverRegistry } from '../kms/kms-driver.js';
 import { DekRegistryClient, SchemaRegistryClient } from '../registry/index.js';
@@ -171,7 +171,9 @@ export async function prepareJob(job: Job, deps: RunnerDeps): Promise<PreparedJo
       registry: schemaRegistry,
       keys,
       topics: { partitions: (topic, sourceTopic) => dlqPartitions(config, topic, sourceTopic, job.spec.target.createTopic) },
-      events: dlqEvents(job.metadata.name, deps),
+      // Not `routed`: the engine's DLQ records are counted by measuredProcessor after the DLQ circuit
+      // breaker (the record that trips it is built, never produced).
+      events: withoutRouted(dlqEvents(job.metadata.name, deps)),
     });
     const transformer = new RecordTransformer({
       schemas, keys, mode: job.spec.mode, subjectNameStrategy: job.spec.source.subjectNameStrategy,
@@ -229,6 +231,11 @@ function dlqEvents(job: string, deps: RunnerDeps): DlqEvents {
   };
 }
 
+function withoutRouted(events: DlqEvents): DlqEvents {
+  const { routed: _countedElsewhere, ...rest } = events;
+  return rest;
+}
+
 /**
  * Dispatches each record to its topic's transformer, keeping batch order, behind the job's DLQ circuit
  * breaker (dlq/breaker.ts: one per run, over all the job's topics and partitions).
@@ -267,14 +274,30 @@ function routeBatch(prepared: PreparedJob) {
   };
 }
 
-/** Times each batch's transform and publishes the engines' field operation and cache-miss counts. */
+/**
+ * Times each batch's transform and publishes the engines' field operation and cache-miss counts, and the
+ * DLQ records the batch produces.
+ */
 function measuredProcessor(processor: RecordProcessor, prepared: PreparedJob, metrics: JobMetrics | undefined): RecordProcessor {
   if (!metrics) return processor;
   const job = prepared.job.metadata.name;
   return async (batch) => {
     const started = process.hrtime.bigint();
     try {
-      return await processor(batch);
+      const results = await processor(batch);
+      // The loop drops what follows a halt in its partition: those DLQ records are never produced.
+      const halted = new Set<string>();
+      for (let i = 0; i < results.length; i++) {
+        const result = results[i]!;
+        const key = partitionKey(batch[i]!.topic, batch[i]!.partition);
+        if ('halt' in result) halted.add(key);
+        if (!('outputs' in result) || result.dlq !== true || halted.has(key)) continue;
+        for (const out of result.outputs) {
+          const { topic, policy, cause } = describeDlqRecord(out);
+          metrics.dlqRouted(job, topic, policy, cause);
+        }
+      }
+      return results;
     } finally {
       metrics.transformed(job, Number(process.hrtime.bigint() - started) / 1e9);
       for (const route of prepared.routes.values()) metrics.engineStats(job, route.transformer.drainStats());

@@ -396,7 +396,10 @@ describe('DLQ fault injection', () => {
     expect(outcome.dlq).toHaveLength(50);
     expect(outcome.dlq.every((r) => r.value === null && header(r, '__rule.exception') === 'WIRE_UNKNOWN_MAGIC: RecryptError')).toBe(true);
     expect(Math.max(...outcome.dlq.map((r) => Number(header(r, '__source.offset'))))).toBe(haltAt - 1);
-    expect(metricValue(await running.metrics.registry.metrics(), 'recrypt_partition_halts_total', { code: 'DLQ_STORM' })).toBe(1);
+    const metrics = await running.metrics.registry.metrics();
+    expect(metricValue(metrics, 'recrypt_partition_halts_total', { code: 'DLQ_STORM' })).toBe(1);
+    // The record that tripped the breaker was built but never produced: not counted either.
+    expect(metricValue(metrics, 'recrypt_dlq_records_total', { policy: 'reference', cause: 'poison' })).toBe(50);
   });
 
   it('payload source where the target tags a field the source leaves in plaintext: refused at run time, halt', async () => {
