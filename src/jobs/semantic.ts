@@ -9,6 +9,7 @@ import type { Job } from './job-types.js';
 import type { LoadedDocument } from './load.js';
 import { formatPath, type PathSegment, type Problem } from './problem.js';
 import { parseActions } from '../rules/actions.js';
+import { checkBackfillSplit } from './backfill-checks.js';
 import { checkRuleSet, ENCRYPTING_RULE_TYPES, isWriteEncryptRule, type RuleFinding } from './rule-checks.js';
 import { findSecrets } from './secrets.js';
 import { hasPlaceholder, hasSeveralSources, renderTemplate, topicRegExp, TOPIC_PLACEHOLDER } from './templates.js';
@@ -38,6 +39,7 @@ export function checkDocuments(documents: readonly LoadedDocument[]): Problem[] 
   for (const d of documents) problems.push(...findSecrets(d.source));
   problems.push(...duplicateNames(documents));
   for (const d of documents) if (d.job !== undefined) problems.push(...checkJob(d.job, d.source));
+  for (const d of documents) problems.push(...checkBackfillSplit(d));
   return problems;
 }
 
