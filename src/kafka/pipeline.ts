@@ -19,7 +19,7 @@
  * replay those records one per transaction until the refused one is found ("narrowing").
  */
 import kafka from '@confluentinc/kafka-javascript';
-import { RecryptError, errorCodeOf, isTransient } from '../util/errors.js';
+import { RecryptError, errorCodeOf, isRecryptError, isTransient } from '../util/errors.js';
 import { baseClientConfig, type KafkaConnection } from './connection.js';
 import { PartitionBackoff } from './backoff.js';
 import { classifyKafkaError } from './kafka-errors.js';
@@ -126,7 +126,7 @@ export class TransactionalPipeline {
   private readonly expected = new Map<string, number>();
   private readonly eofAt = new Map<string, number>();
   private readonly backoff: PartitionBackoff;
-  private limits: SizeLimits = { producerMaxBytes: Number.POSITIVE_INFINITY, topicMaxBytes: new Map(), compressed: true };
+  private limits: SizeLimits = { producerMaxBytes: Number.POSITIVE_INFINITY, topicMaxBytes: new Map() };
   /** Partitions replayed one record per transaction up to (including) this offset, to find a refused record. */
   private readonly narrowing = new Map<string, number>();
   /** While narrowing: records accepted and not yet processed, taken one per cycle before polling again. */
@@ -260,8 +260,7 @@ export class TransactionalPipeline {
     if (Number.isFinite(smallest) && producerConfig['batch.size'] === undefined) {
       producerConfig['batch.size'] = Math.max(1024, Math.min(1_000_000, smallest - BATCH_OVERHEAD));
     }
-    const compression = String(producerConfig['compression.type'] ?? producerConfig['compression.codec'] ?? 'none');
-    this.limits = { producerMaxBytes: producerMaxBytes(producerConfig), topicMaxBytes, compressed: compression !== 'none' };
+    this.limits = { producerMaxBytes: producerMaxBytes(producerConfig), topicMaxBytes };
     const producer = new kafka.Producer(producerConfig);
     this.producer = producer;
     // librdkafka reports a lost cluster as an error event, not through any call in flight.
@@ -521,8 +520,8 @@ export class TransactionalPipeline {
       } catch (err) {
         const e = err instanceof RefusedOutput ? err.error : classifyKafkaError('transaction', err);
         this.options.observer?.onAbort?.(e);
-        await transactions.abort(this.producer!, this.txTimeoutMs).catch(() => undefined);
         if (e.code === 'KAFKA_FENCED') throw e;
+        await this.abortTransaction();
         if (!e.transient) {
           const index = err instanceof RefusedOutput ? err.index : soleWriter(plan);
           if (index !== undefined) {
@@ -654,7 +653,37 @@ export class TransactionalPipeline {
     }
     if (offsets.length) await transactions.sendOffsets(producer, offsets, this.consumer!, this.txTimeoutMs);
     whileCommitting();
-    await transactions.commit(producer, this.txTimeoutMs);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await transactions.commit(producer, this.txTimeoutMs);
+        return;
+      } catch (err) {
+        // A commit that timed out is still in progress inside librdkafka: only calling commit again
+        // resumes it (an abort would be refused as a conflicting call, and so would every later begin).
+        if (attempt >= 3 || !resumable(err)) throw err;
+      }
+    }
+  }
+
+  /**
+   * Aborts the open transaction. A refused abort (a timed-out commit still pending) gets one resumed
+   * commit, which ends in success or an abortable error, then a second abort; a transaction that still
+   * cannot be ended would fail every later cycle, so that stops the pipeline instead of looping.
+   */
+  private async abortTransaction(): Promise<void> {
+    const producer = this.producer!;
+    try {
+      await transactions.abort(producer, this.txTimeoutMs);
+      return;
+    } catch (err) {
+      if (!isRecryptError(err) || !/conflicting/i.test(err.message)) return;
+    }
+    await transactions.commit(producer, this.txTimeoutMs).catch(() => undefined);
+    try {
+      await transactions.abort(producer, this.txTimeoutMs);
+    } catch (err) {
+      throw new RecryptError('KAFKA_TRANSACTION', `the open transaction can be neither committed nor aborted: ${(err as Error).message}`, { cause: err, transient: false });
+    }
   }
 
   /** Produces one record; false when the local queue is full (the caller waits and retries). */
@@ -794,6 +823,12 @@ function firstOffsets(records: readonly SourceRecord[]): Map<string, TopicPartit
     if (!firsts.has(key)) firsts.set(key, { topic: r.topic, partition: r.partition, offset: r.offset });
   }
   return firsts;
+}
+
+/** A commit that timed out without needing an abort: librdkafka resumes it on the next commit call. */
+function resumable(err: unknown): boolean {
+  const cause = (err as RecryptError | undefined)?.cause as { isRetriable?: boolean; isTxnRequiresAbort?: boolean; isFatal?: boolean } | undefined;
+  return cause?.isRetriable === true && cause.isTxnRequiresAbort !== true && cause.isFatal !== true;
 }
 
 function isQueueFull(err: unknown): boolean {

@@ -18,13 +18,13 @@ export const BATCH_OVERHEAD = 61;
 export interface SizeLimits {
   /** The producer's message.max.bytes. */
   readonly producerMaxBytes: number;
-  /** Target topics' max.message.bytes, as far as known (fetched at start). */
-  readonly topicMaxBytes: ReadonlyMap<string, number>;
   /**
-   * The producer compresses: the broker then checks the compressed batch, which the uncompressed size
-   * overstates, so the topic limit is left to the broker (a refusal at commit is narrowed to its record).
+   * Target topics' max.message.bytes, as far as known (fetched at start). The broker checks the
+   * compressed batch; the uncompressed size checked here is an upper bound of it (encrypted fields
+   * hardly compress). Erring on that side matters: a batch the broker refuses holds back the later
+   * batches of its partition until the transaction aborts, and the commit waits out its whole timeout.
    */
-  readonly compressed: boolean;
+  readonly topicMaxBytes: ReadonlyMap<string, number>;
 }
 
 /** Upper bound of a record's size as librdkafka counts it against message.max.bytes. */
@@ -55,7 +55,7 @@ export function oversize(source: SourceRecord, outputs: readonly OutputRecord[],
   for (const out of outputs) {
     const size = wireSize(out);
     if (size > limits.producerMaxBytes) return tooLarge(source, out.topic, size, limits.producerMaxBytes, "producer's message.max.bytes");
-    const topicMax = limits.compressed ? undefined : limits.topicMaxBytes.get(out.topic);
+    const topicMax = limits.topicMaxBytes.get(out.topic);
     if (topicMax !== undefined && size + BATCH_OVERHEAD > topicMax) {
       return tooLarge(source, out.topic, size + BATCH_OVERHEAD, topicMax, `max.message.bytes of topic ${out.topic}`);
     }

@@ -122,3 +122,24 @@ export async function snapshotOffsets(connection: KafkaConnection, topics: reado
     return out.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
   });
 }
+
+/**
+ * Effective `max.message.bytes` (topic override or broker default) of each topic that exists; topics
+ * that do not exist are left out.
+ */
+export async function topicMaxMessageBytes(connection: KafkaConnection, topics: readonly string[]): Promise<Map<string, number>> {
+  return withAdmin(connection, 'describe topic limits', async (admin) => {
+    const existing = new Set(await admin.listTopics());
+    const wanted = [...new Set(topics)].filter((t) => existing.has(t));
+    const out = new Map<string, number>();
+    if (wanted.length === 0) return out;
+    const described = await admin.describeConfigs({
+      resources: wanted.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })), includeSynonyms: false,
+    });
+    for (const resource of described.resources) {
+      const value = Number(resource.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue);
+      if (Number.isFinite(value) && value > 0) out.set(resource.resourceName, value);
+    }
+    return out;
+  });
+}

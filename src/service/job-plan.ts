@@ -14,6 +14,7 @@ import type { RegisteredSchema } from '../registry/types.js';
 import { errorCodeOf, isRecryptError, RecryptError } from '../util/errors.js';
 import type { ServiceConfig } from './config.js';
 import { registryClients, withRuleDefaults } from './job-runner.js';
+import { sizeLimitProblems } from './topic-limits.js';
 import { kmsRegistryFor } from './kms.js';
 
 export interface PlannedStep {
@@ -115,6 +116,7 @@ export async function planJob(job: Job, config: ServiceConfig, options: PlanOpti
       encrypt = describeSide(compileSide(loaded, schemas.codec(loaded, loaded.schemaType === 'PROTOBUF' ? [0] : undefined), 'write', targetSubject));
     }
     const problems = targetSchema ? checkJobAgainstTargetRules(job, targetSchema.ruleSet, decrypt.length > 0) : [];
+    problems.push(...await sizeLimitProblems(config.kafka, job.metadata.name, { source, target }));
     if (keys !== undefined && targetSchema) {
       const kms = await checkKms(keys, job, targetSchema);
       problems.push(...kms.problems);

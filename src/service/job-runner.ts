@@ -22,6 +22,8 @@ import { LogAggregator } from '../util/log-aggregator.js';
 import type { Logger } from '../util/logger.js';
 import type { ServiceConfig } from './config.js';
 import type { JobMetrics } from './metrics.js';
+import { refusedRecordsToDlq } from './refused-records.js';
+import { topicLimits } from './topic-limits.js';
 
 export interface RunnerDeps {
   readonly config: ServiceConfig;
@@ -330,6 +332,13 @@ export async function startJob(prepared: PreparedJob, deps: RunnerDeps, options:
     }
   }
   const sources = [...prepared.routes.keys()];
+  const routes = [...prepared.routes.values()];
+  const limits = await topicLimits(config.kafka, routes, routes.flatMap((r) => (r.dlqTopic === undefined ? [] : [r.dlqTopic])));
+  for (const warning of limits.warnings) deps.logger.warn(warning, { job: name });
+  const onRefused = refusedRecordsToDlq(routes, {
+    registry: registryClients(config).schemaRegistry, keys: prepared.keys, events: dlqEvents(name, deps),
+    topics: { partitions: (topic, sourceTopic) => dlqPartitions(config, topic, sourceTopic, job.spec.target.createTopic) },
+  });
   let ranges = options.ranges;
   if (!ranges && job.spec.source.stopAt === 'end') {
     ranges = (await snapshotOffsets(config.kafka, sources)).map((p) => ({ topic: p.topic, partition: p.partition, to: p.high }));
@@ -347,6 +356,8 @@ export async function startJob(prepared: PreparedJob, deps: RunnerDeps, options:
     batchSize: processing.batchSize,
     transactionTimeoutMs: processing.transactionTimeoutMs,
     backoff: { initialMs: processing.retryBackoffMs, maxMs: processing.retryBackoffMaxMs },
+    topicMaxBytes: limits.outputMaxBytes,
+    ...(onRefused ? { onRefused } : {}),
     ...(options.observer ? { observer: options.observer } : {}),
   });
   return { pipeline, done: pipeline.run().finally(() => prepared.flushLogs()) };

@@ -69,13 +69,13 @@ describe('refused output records', () => {
     await expectHaltedAtFive(target, summary);
   });
 
-  it("halts at a record over the target topic's max.message.bytes (known at start, no compression) before producing it", async () => {
+  it("halts at a record over the target topic's max.message.bytes (known at start) before producing it", async () => {
     const source = await createTopic('refuse-src', 2);
     const target = await createTopic('refuse-dst', 2, { 'max.message.bytes': '2048' });
     created.push(source, target);
     await produceRaw(source, records(40, 2));
     const { summary, halts, aborts } = await run(source, {
-      processor: growing(target, 4096), topicMaxBytes: new Map([[target, 2048]]), producerConfig: { 'compression.type': 'none' },
+      processor: growing(target, 4096), topicMaxBytes: new Map([[target, 2048]]),
     });
     expect(halts[0]!.error.message).toContain(`max.message.bytes of topic ${target}`);
     expect(aborts).toEqual([]);
