@@ -13,9 +13,20 @@ export function loggingObserver(logger: Logger, extra: PipelineObserver = {}): P
       logger.error('partition halted', { topic: tp.topic, partition: tp.partition, offset, error });
       extra.onHalt?.(tp, offset, error);
     },
-    onTransientError: (error, retryInMs) => {
-      logger.warn('transient failure, retrying', { error, retryInMs });
-      extra.onTransientError?.(error, retryInMs);
+    onTransientError: (error, retryInMs, partitions) => {
+      logger.warn('transient failure, retrying', {
+        error, retryInMs, ...(partitions?.length ? { partitions: partitions.map((tp) => `${tp.topic}/${tp.partition}`).join(',') } : {}),
+      });
+      extra.onTransientError?.(error, retryInMs, partitions);
+    },
+    // One line per outage and one when it ends: the loop retries quietly in between.
+    onConnectionLost: (error) => {
+      logger.error('Kafka connection lost: no broker answers; retrying until they do', { error });
+      extra.onConnectionLost?.(error);
+    },
+    onConnectionRestored: (info) => {
+      logger.info('Kafka connection back', { downMs: info.downMs });
+      extra.onConnectionRestored?.(info);
     },
     onAssigned: (tps) => {
       logger.info('partitions assigned', { partitions: tps.map((tp) => `${tp.topic}/${tp.partition}`).join(',') });
