@@ -172,7 +172,10 @@ export async function backfillStatus(ctx: BackfillContext, job: string, settings
     const p = progress.get(task.id);
     const finished = done.has(task.id);
     const committed = finished ? task.to : Math.min(task.to, Math.max(task.from, p?.committed ?? task.from));
-    const queueState = stateOf.get(task.id) ?? (finished ? 'completed' : 'unknown');
+    // The done set is the authority: a task whose range is committed is completed, even when its queue
+    // job still shows `active` (its worker lost the lock in a Redis outage and could not move it on;
+    // the stalled check re-runs it, and the re-run finds the range done).
+    const queueState = finished ? 'completed' : (stateOf.get(task.id) ?? 'unknown');
     const rate = queueState === 'active' && p && now - p.updatedAt < fresh ? p.rate : 0;
     return {
       task, state: queueState, committed, rate, written: p?.written ?? 0, dlq: p?.dlq ?? 0,
