@@ -327,7 +327,7 @@ export const JOB_SCHEMA: Readonly<Record<string, unknown>> = {
           additionalProperties: false,
           default: {},
           properties: {
-            taskRecords: { type: 'integer', minimum: 1000, maximum: 1000000000, default: 1000000, description: 'Most records per task.' },
+            taskRecords: { type: 'integer', minimum: 1000, maximum: 1000000000, default: 1000000, description: 'Most records per task; used only with relaxOrdering (an ordered backfill runs one task per partition).' },
             relaxOrdering: {
               type: 'boolean',
               default: false,
