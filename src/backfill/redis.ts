@@ -94,6 +94,22 @@ export function connectionErrorCode(err: unknown): string {
   return err instanceof Error ? err.name : 'unknown';
 }
 
+/**
+ * An error of the Redis connection itself that is not an outage: refused credentials (a reply such as
+ * WRONGPASS or NOAUTH: shown by its code only) or a server that does not speak Redis.
+ */
+export function redisRefused(url: string, err: unknown): RecryptError | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const reply = /^(WRONGPASS|NOAUTH|NOPERM)\b/.exec(err.message)?.[1];
+  if (err.name === 'ReplyError' && reply) {
+    return new RecryptError('CONFIG_INVALID', `Redis at ${redactRedisUrl(url)} refused the credentials (${reply}); check the user and password of REDIS_URL`);
+  }
+  if (err.name === 'ParserError' || /Unknown RESP type|Protocol error/.test(err.message)) {
+    return new RecryptError('REDIS_UNAVAILABLE', `Redis at ${redactRedisUrl(url)} answers, but not as Redis; check the host and port of REDIS_URL`);
+  }
+  return undefined;
+}
+
 export function redisUnavailable(url: string, waitedMs: number, cause?: string): RecryptError {
   return new RecryptError(
     'REDIS_UNAVAILABLE',

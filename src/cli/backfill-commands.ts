@@ -6,7 +6,7 @@
 import cliProgress from 'cli-progress';
 import {
   BackfillWorker, DEFAULT_SETTINGS, RedisHealth, backfillStatus, cancelBackfill, connectionErrorCode, formatReport, isRedisConnectionError,
-  jobDigest, pauseBackfill, redactRedisUrl, redisClient, redisUnavailable, resumeBackfill, submitBackfill, verify, type BackfillContext,
+  jobDigest, pauseBackfill, redactRedisUrl, redisClient, redisRefused, redisUnavailable, resumeBackfill, submitBackfill, verify, type BackfillContext,
   type BackfillSettings, type BackfillStatus, type RedisPolicy, type TaskRun, type TaskSpec,
 } from '../backfill/index.js';
 import type { Job } from '../jobs/index.js';
@@ -187,8 +187,9 @@ async function withContext<T>(config: ServiceConfig, body: (ctx: BackfillContext
     await redis.ping();
     return await body({ connection: config.kafka, redisUrl: config.redisUrl, redis, redisPolicy: policy });
   } catch (err) {
-    if (!isRecryptError(err) && isRedisConnectionError(err)) throw redisUnavailable(config.redisUrl, timeoutMs, cause ?? connectionErrorCode(err));
-    throw err;
+    if (isRecryptError(err)) throw err;
+    if (isRedisConnectionError(err)) throw redisUnavailable(config.redisUrl, timeoutMs, cause ?? connectionErrorCode(err));
+    throw redisRefused(config.redisUrl, err) ?? err;
   } finally {
     redis.disconnect();
   }

@@ -3,7 +3,7 @@
 // connected), unknown options and a typo'd subcommand are usage errors (exit 2) with "did you mean".
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../../src/cli/main.js';
-import { redactRedisUrl } from '../../../src/backfill/redis.js';
+import { redactRedisUrl, redisRefused } from '../../../src/backfill/redis.js';
 
 let out: string[];
 let err: string[];
@@ -117,5 +117,19 @@ describe('redactRedisUrl, URLs that do not parse', () => {
   it('never shows what precedes the last @', () => {
     expect(redactRedisUrl('redis://:pa/ss@host:6379')).toBe('redis://host:6379');
     expect(redactRedisUrl('redis://:p?w@host')).toBe('redis://host');
+  });
+});
+
+describe('redisRefused', () => {
+  it('refused credentials are CONFIG_INVALID by their reply code, never the password', () => {
+    const reply = Object.assign(new Error('WRONGPASS invalid username-password pair or user is disabled.'), { name: 'ReplyError' });
+    const err = redisRefused('redis://:s3cret@redis.internal:6380', reply);
+    expect(err?.code).toBe('CONFIG_INVALID');
+    expect(err?.message).toBe('Redis at redis://redis.internal:6380 refused the credentials (WRONGPASS); check the user and password of REDIS_URL');
+  });
+
+  it('a server that does not speak Redis is REDIS_UNAVAILABLE; other errors are not its business', () => {
+    expect(redisRefused('redis://h:1', new Error('Unknown RESP type 72 "H". Please report this.'))?.code).toBe('REDIS_UNAVAILABLE');
+    expect(redisRefused('redis://h:1', new Error('something else'))).toBeUndefined();
   });
 });
