@@ -263,9 +263,10 @@ export class TransactionalPipeline {
     this.limits = { producerMaxBytes: producerMaxBytes(producerConfig), topicMaxBytes };
     const producer = new kafka.Producer(producerConfig);
     this.producer = producer;
-    // librdkafka reports a lost cluster as an error event, not through any call in flight.
-    const onClientError = (err: { code?: number }) => {
-      if (err?.code === kafka.CODES.ERRORS.ERR__ALL_BROKERS_DOWN) this.suspectOutage();
+    // librdkafka reports a lost cluster as an error event, not through any call in flight. The bindings
+    // hand such events over with librdkafka's message only (code -1), so the message is matched too.
+    const onClientError = (err: { code?: number; message?: string }) => {
+      if (err?.code === kafka.CODES.ERRORS.ERR__ALL_BROKERS_DOWN || /all broker connections are down/i.test(err?.message ?? '')) this.suspectOutage();
     };
     consumer.on('event.error', onClientError);
     producer.on('event.error', onClientError);
