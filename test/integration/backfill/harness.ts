@@ -46,8 +46,8 @@ spec:
   processing:
     batchSize: ${o.batchSize ?? 2000}
   backfill:
-    relaxOrdering: ${o.relaxOrdering ?? false}
-    taskRecords: ${o.taskRecords ?? 1000000}
+    relaxOrdering: ${o.relaxOrdering ?? false}${o.taskRecords !== undefined || o.relaxOrdering ? `
+    taskRecords: ${o.taskRecords ?? 1000000}` : ''}
     continueStreaming: ${o.continueStreaming ?? false}
 `;
 }
