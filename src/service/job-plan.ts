@@ -135,7 +135,14 @@ async function checkKms(deps: KekCheckDeps, job: Job, target: RegisteredSchema):
   const problems: Problem[] = [];
   for (const params of writeEncryptionParams(target.ruleSet, target)) {
     try {
-      checks.push(await checkKek(deps, params));
+      const check = await checkKek(deps, params);
+      checks.push(check);
+      if (check.status === 'unverified') {
+        problems.push({
+          code: 'JOB_UNSAFE', severity: 'warning', path: 'spec.rules', job: job.metadata.name,
+          message: `KMS check of KEK ${check.kek} not done: the KMS did not answer (${check.code ?? 'KMS_UNAVAILABLE'}); run it again when the KMS is reachable`,
+        });
+      }
     } catch (err) {
       const code = errorCodeOf(err);
       checks.push({ kek: params.kekName, status: 'failed', code });
@@ -152,6 +159,7 @@ function withKmsNote(step: PlannedStep, checks: readonly PlannedKmsCheck[]): Pla
   const check = checks.find((c) => c.kek === step.kek);
   if (check === undefined) return step;
   const note = check.status === 'failed' ? `KMS check FAILED: ${check.code}`
+    : check.status === 'unverified' ? `KMS check: not verified, the KMS did not answer (${check.code ?? 'KMS_UNAVAILABLE'}); the KEK is registered already`
     : check.status === 'shared' ? 'KMS check: shared KEK, the registry wraps its DEKs'
       : `KMS check: ${check.kmsType} key ${check.kmsKeyId} wraps and unwraps${check.status === 'new' ? '; the KEK will be registered with it' : ''}`;
   return { ...step, note: step.note === undefined ? note : `${step.note}; ${note}` };
