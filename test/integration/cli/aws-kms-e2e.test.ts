@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKmsDriverRegistry } from '../../../src/kms/driver-registry.js';
 import type { KmsCallLabels } from '../../../src/kms/metrics.js';
 import type { ProcessedRecord } from '../../../src/util/records.js';
+import { EXIT } from '../../../src/cli/exit-codes.js';
 import { officialSerdes, recryptEngine, register, sourceRecord } from '../helpers/csfle.js';
 import { recrypt, writeJobFile } from '../helpers/cli.js';
 import { CUSTOMER_SCHEMA, customers } from '../helpers/customers.js';
@@ -162,7 +163,7 @@ describe('aws-kms end to end (moto)', () => {
     for (const r of after) expect(r.value!.includes(data.canary)).toBe(false);
     running.child.kill('SIGTERM');
     const result = await running;
-    expect(result.code).toBe(0);
+    expect(result.code).toBe(EXIT.STOPPED); // a streaming run ends only by a signal
     expect(result.stderr).toMatch(/KMS_UNAVAILABLE/);
     expect(result.stderr).not.toContain(data.canary);
   });
