@@ -3,6 +3,7 @@
  * integer from 1 to 100000"), for the `expected ...` part of problems. Never mentions the value found.
  */
 import { PATTERN_HINTS } from './job-schema.js';
+import { nearest } from '../util/nearest.js';
 
 type Schema = Readonly<Record<string, unknown>>;
 
@@ -77,27 +78,5 @@ export function describeCondition(ifSchema: unknown): string | undefined {
 
 /** Closest known name, for "did you mean" hints on typos. */
 export function closestName(name: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const k of known) {
-    const d = editDistance(name.toLowerCase(), k.toLowerCase());
-    if (d < bestDistance) {
-      best = k;
-      bestDistance = d;
-    }
-  }
-  return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      cur.push(Math.min((prev[j] as number) + 1, (cur[j - 1] as number) + 1, (prev[j - 1] as number) + cost));
-    }
-    prev = cur;
-  }
-  return prev[b.length] as number;
+  return nearest(name, known);
 }
