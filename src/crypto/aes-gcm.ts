@@ -12,7 +12,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { startupSnapshot } from 'node:v8';
-import type { DekAlgorithm } from '../registry/types.js';
+import type { DekAlgorithm } from '../model/index.js';
 import { RecryptError } from '../util/errors.js';
 import type { FieldCipher } from './types.js';
 

@@ -6,7 +6,7 @@
  * key_value wins) so protos written by any Tink version parse; the writer emits the canonical bytes.
  */
 import { randomBytes } from 'node:crypto';
-import type { DekAlgorithm } from '../registry/types.js';
+import type { DekAlgorithm } from '../model/index.js';
 import { RecryptError } from '../util/errors.js';
 import { createAesGcmFieldCipher } from './aes-gcm.js';
 import { createAesSivFieldCipher } from './aes-siv.js';

@@ -2,7 +2,7 @@
  * The primitives the rest of recrypt sees. A FieldCipher is a DEK made usable: it encrypts and decrypts
  * but never hands out its key bytes. GCM ciphers draw their own IV; SIV is deterministic by design.
  */
-import type { DekAlgorithm } from '../registry/types.js';
+import type { DekAlgorithm } from '../model/index.js';
 
 export interface FieldCipher {
   readonly algorithm: DekAlgorithm;

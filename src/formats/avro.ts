@@ -16,7 +16,7 @@
  * are parsed first into the same name registry, so the main schema can use their named types.
  */
 import avro from 'avsc';
-import type { SchemaInfo } from '../registry/types.js';
+import type { SchemaInfo } from '../model/index.js';
 import { RecryptError } from '../util/errors.js';
 import {
   asBuffer,

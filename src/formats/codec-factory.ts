@@ -2,7 +2,7 @@
  * One entry point for the engine: the codec for a registered schema, whatever its format, and the
  * conversion of values from a writer schema to a target schema.
  */
-import type { SchemaInfo } from '../registry/types.js';
+import type { SchemaInfo } from '../model/index.js';
 import { RecryptError } from '../util/errors.js';
 import { createAvroCodec, createAvroResolver } from './avro.js';
 import { createJsonCodec } from './json.js';

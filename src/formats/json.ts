@@ -15,7 +15,7 @@
  * Branch matching is structural (types, const/enum, required, declared property types,
  * additionalProperties: false), not full JSON Schema validation.
  */
-import type { SchemaInfo } from '../registry/types.js';
+import type { SchemaInfo } from '../model/index.js';
 import { combineKinds, decodeError, encodeError, fieldInfo, hasOwn, schemaError, tagList } from './common.js';
 import type { Codec, FieldInfo, FieldKind, FieldVisitor, FieldWalker, ResolvedReferences } from './types.js';
 

@@ -17,7 +17,7 @@
  */
 import { createRequire } from 'node:module';
 import protobuf from 'protobufjs';
-import type { SchemaInfo } from '../registry/types.js';
+import type { SchemaInfo } from '../model/index.js';
 import { RecryptError } from '../util/errors.js';
 import { asBuffer, decodeError, EMPTY_TAGS, encodeError, fieldInfo, hasOwn, schemaError, tagList } from './common.js';
 import type { Codec, CodecOptions, FieldInfo, FieldKind, FieldVisitor, FieldWalker, ResolvedReferences } from './types.js';

@@ -4,7 +4,7 @@
  * schema-dependent is compiled once per schema; per record only decode, walk, encode run.
  * No network: referenced schemas are passed in already fetched.
  */
-import type { SchemaInfo, SchemaType } from '../registry/types.js';
+import type { SchemaInfo, SchemaType } from '../model/index.js';
 
 export type FieldKind = 'string' | 'bytes' | 'other';
 

@@ -1,58 +1,22 @@
 /**
  * Schema Registry and DEK Registry data shapes, as Confluent's REST API spells them
- * (shared/CSFLE-NOTES.md sections 4 and 6). Shared by registry clients, the dev registry, rules and keys.
+ * (shared/CSFLE-NOTES.md sections 4 and 6). The plain schema and rule types live in model/ and are
+ * re-exported here, so importers above registry/ keep one import line.
  */
 
-export type SchemaType = 'AVRO' | 'PROTOBUF' | 'JSON';
+import type { DekAlgorithm, SchemaInfo } from '../model/index.js';
 
-export type RuleKind = 'TRANSFORM' | 'CONDITION';
-export type RuleMode = 'WRITE' | 'READ' | 'WRITEREAD' | 'UPGRADE' | 'DOWNGRADE' | 'UPDOWN';
-
-export interface Rule {
-  name: string;
-  doc?: string;
-  kind?: RuleKind;
-  mode?: RuleMode;
-  type?: string;
-  tags?: string[];
-  params?: Record<string, string>;
-  expr?: string;
-  onSuccess?: string;
-  onFailure?: string;
-  disabled?: boolean;
-}
-
-export interface RuleSet {
-  migrationRules?: Rule[];
-  domainRules?: Rule[];
-  encodingRules?: Rule[];
-  /**
-   * Environment name, not a time: the official clients run the rules when it is unset, '', ALL or
-   * CLIENT, and no rule at all otherwise.
-   */
-  enableAt?: string;
-}
-
-export interface SchemaMetadata {
-  tags?: Record<string, string[]>;
-  properties?: Record<string, string>;
-  sensitive?: string[];
-}
-
-export interface SchemaReference {
-  name: string;
-  subject: string;
-  version: number;
-}
-
-/** A schema as registered (request body of POST /subjects/{s}/versions). */
-export interface SchemaInfo {
-  schemaType?: SchemaType; // absent means AVRO
-  schema: string;
-  references?: SchemaReference[];
-  metadata?: SchemaMetadata;
-  ruleSet?: RuleSet;
-}
+export type {
+  SchemaType,
+  RuleKind,
+  RuleMode,
+  Rule,
+  RuleSet,
+  SchemaMetadata,
+  SchemaReference,
+  SchemaInfo,
+  DekAlgorithm,
+} from '../model/index.js';
 
 /** A schema as the registry returns it for a subject version. */
 export interface RegisteredSchema extends SchemaInfo {
@@ -61,8 +25,6 @@ export interface RegisteredSchema extends SchemaInfo {
   subject?: string;
   version?: number;
 }
-
-export type DekAlgorithm = 'AES128_GCM' | 'AES256_GCM' | 'AES256_SIV';
 
 export interface Kek {
   name: string;

@@ -7,7 +7,7 @@
  * Java client does (`toUpperCase(Locale.ROOT)`); an empty value means the default (failure ERROR,
  * success NONE). Only ERROR, NONE and DLQ exist; anything else is RULE_INVALID.
  */
-import type { Rule } from '../registry/types.js';
+import type { Rule } from '../model/index.js';
 import { RecryptError } from '../util/errors.js';
 
 export type RuleAction = 'ERROR' | 'NONE' | 'DLQ';

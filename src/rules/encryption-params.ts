@@ -3,7 +3,7 @@
  * Each parameter comes from the rule's `params`, else from the schema's `metadata.properties` (the
  * Confluent clients' RuleContext.getParameter: a key present in params wins even when empty).
  */
-import type { DekAlgorithm, Rule, SchemaInfo } from '../registry/types.js';
+import type { DekAlgorithm, Rule, SchemaInfo } from '../model/index.js';
 import { RecryptError } from '../util/errors.js';
 
 export const ENCRYPT_KEK_NAME = 'encrypt.kek.name';

@@ -19,7 +19,7 @@
  *   engine therefore still runs overridden ENCRYPT rules on read, tolerantly: see engine/plan.ts.)
  * - A reader can skip the rule named in a record's `__rule.name` header (DLQ records).
  */
-import type { Rule, RuleKind, RuleMode, RuleSet } from '../registry/types.js';
+import type { Rule, RuleKind, RuleMode, RuleSet } from '../model/index.js';
 import { RecryptError } from '../util/errors.js';
 import type { RuleDirection } from './actions.js';
 
