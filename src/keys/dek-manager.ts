@@ -16,11 +16,11 @@ import type { KmsDriverRegistry, KmsProps } from '../kms/kms-driver.js';
 import type { Dek, DekAlgorithm, DekRegistryApi, Kek, RuleSet, SchemaInfo } from '../registry/types.js';
 import type { EncryptionParams } from '../rules/encryption-params.js';
 import { errorCodeOf, isRecryptError, RecryptError } from '../util/errors.js';
+import { Lru } from '../util/lru.js';
+import { SingleFlight } from '../util/single-flight.js';
 import { checkRuleSetKeks, type KekCheck } from './kek-check.js';
 import { kmsKeyIdsFor, kmsPropsFor, runWithKeyIds, type KmsOperation } from './kek-kms.js';
 import { dekCacheKey, isDekExpired, latestCacheKey } from './key-ids.js';
-import { Lru } from './lru.js';
-import { SingleFlight } from './single-flight.js';
 
 export type KeysMetric =
   | 'kms_wrap'

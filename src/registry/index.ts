@@ -3,6 +3,4 @@ export * from './registry-error.js';
 export * from './http-client.js';
 export * from './schema-registry-client.js';
 export * from './dek-registry-client.js';
-export { LruCache } from './lru-cache.js';
-export { SingleFlight } from './single-flight.js';
 export { stableStringify } from './stable-json.js';

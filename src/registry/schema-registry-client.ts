@@ -5,9 +5,9 @@
  * change); register/lookup results forever; "latest" and metadata lookups for `latestTtlMs`.
  * Concurrent identical GETs share one request (single-flight).
  */
+import { Lru } from '../util/lru.js';
+import { SingleFlight } from '../util/single-flight.js';
 import { RegistryHttpClient, seg, type RegistryHttpOptions } from './http-client.js';
-import { LruCache } from './lru-cache.js';
-import { SingleFlight } from './single-flight.js';
 import { stableStringify } from './stable-json.js';
 import type {
   RegisteredSchema,
@@ -93,26 +93,26 @@ function schemaBody(info: SchemaInfo): SchemaInfo {
 
 export class SchemaRegistryClient implements SchemaRegistryApi {
   readonly http: RegistryHttpClient;
-  private readonly byId: LruCache<string, RegisteredSchema>;
-  private readonly byGuid: LruCache<string, RegisteredSchema>;
-  private readonly byVersion: LruCache<string, RegisteredSchema>;
-  private readonly byInfo: LruCache<string, RegisteredSchema>;
-  private readonly latest: LruCache<string, RegisteredSchema>;
-  private readonly byMetadata: LruCache<string, RegisteredSchema>;
-  private readonly flights = new SingleFlight<RegisteredSchema>();
+  private readonly byId: Lru<string, RegisteredSchema>;
+  private readonly byGuid: Lru<string, RegisteredSchema>;
+  private readonly byVersion: Lru<string, RegisteredSchema>;
+  private readonly byInfo: Lru<string, RegisteredSchema>;
+  private readonly latest: Lru<string, RegisteredSchema>;
+  private readonly byMetadata: Lru<string, RegisteredSchema>;
+  private readonly flights = new SingleFlight<string, RegisteredSchema>();
   private readonly latestTtlMs: number;
 
   constructor(options: SchemaRegistryClientOptions | { http: RegistryHttpClient; cacheCapacity?: number; latestTtlMs?: number; now?: () => number }) {
     this.http = 'http' in options ? options.http : new RegistryHttpClient(options);
-    const max = options.cacheCapacity ?? 1000;
+    const max = Math.max(1, Math.floor(options.cacheCapacity ?? 1000));
     const now = options.now ?? Date.now;
     this.latestTtlMs = options.latestTtlMs ?? 60_000;
-    this.byId = new LruCache({ max, now });
-    this.byGuid = new LruCache({ max, now });
-    this.byVersion = new LruCache({ max, now });
-    this.byInfo = new LruCache({ max, now });
-    this.latest = new LruCache({ max, ttlMs: Math.max(this.latestTtlMs, 1), now });
-    this.byMetadata = new LruCache({ max, ttlMs: Math.max(this.latestTtlMs, 1), now });
+    this.byId = new Lru(max);
+    this.byGuid = new Lru(max);
+    this.byVersion = new Lru(max);
+    this.byInfo = new Lru(max);
+    this.latest = new Lru(max, { ttlMs: Math.max(this.latestTtlMs, 1), now });
+    this.byMetadata = new Lru(max, { ttlMs: Math.max(this.latestTtlMs, 1), now });
   }
 
   /** GET /schemas/ids/{id}?subject= */
@@ -275,7 +275,7 @@ export class SchemaRegistryClient implements SchemaRegistryApi {
   }
 
   private async cached(
-    cache: LruCache<string, RegisteredSchema>,
+    cache: Lru<string, RegisteredSchema>,
     flightKey: string,
     key: string,
     load: () => Promise<RegisteredSchema>,
