@@ -29,6 +29,9 @@ const netCore = '^(node:)?(http|https|http2|net|tls|dgram|dns)$';
 const ioCore = '^(node:)?(http|https|http2|net|tls|dgram|dns|fs|fs/promises|child_process|worker_threads)$';
 const netNpm = 'node_modules/(@confluentinc/kafka-javascript|kafkajs|ioredis|bullmq|undici|@aws-sdk|@azure|@google-cloud)/';
 const kafkaClients = 'node_modules/(@confluentinc/kafka-javascript|kafkajs)/';
+// Modules whose importers all go through index.ts today (dlq/ has its own rule below; the rest: "Known
+// gaps" in docs/architecture.md).
+const throughIndex = ['model', 'wire', 'engine', 'keys', 'backfill', 'devregistry'];
 
 forbidden.push(
   {
@@ -46,11 +49,25 @@ forbidden.push(
     to: { path: '^src/', pathNot: src('util', 'model') },
   },
   {
-    name: 'model-through-index',
-    comment: 'model/ is imported through its index.ts',
+    name: 'through-index',
+    comment:
+      'cross-module imports go through the module\'s index.ts. Enforced for the modules that keep it; the ' +
+      'others are known gaps (docs/architecture.md)',
     severity: 'error',
-    from: { pathNot: src('model') },
-    to: { path: src('model'), pathNot: '^src/model/index\\.ts$' },
+    from: { path: '^src/([^/]+)/' },
+    to: {
+      path: `^src/(${throughIndex.join('|')})/`,
+      pathNot: [`^src/(${throughIndex.join('|')})/index\\.ts$`, '^src/$1/'],
+    },
+  },
+  {
+    name: 'dlq-not-bypassable',
+    comment:
+      'outside dlq/ only dlq/index.ts is imported: it exports the writer, which always runs the guard, and ' +
+      'not the payload policies, so no DLQ record can be built without the guard',
+    severity: 'error',
+    from: { pathNot: src('dlq') },
+    to: { path: src('dlq'), pathNot: '^src/dlq/index\\.ts$' },
   },
   {
     name: 'wire-knows-no-crypto',
