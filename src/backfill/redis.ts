@@ -34,6 +34,10 @@ export function redisOptions(policy: RedisPolicy = {}): RedisOptions {
     maxRetriesPerRequest: null,
     // A black-holed host would otherwise hold the first attempt for ioredis' 10 s default.
     ...(giveUp !== undefined ? { connectTimeout: Math.max(Math.min(giveUp, 10_000), 100) } : {}),
+    // A Redis that accepts connections but never answers (frozen, black-holed behind a proxy) never
+    // triggers a reconnect: bound each command too. Commands only: a worker (no giveUp) blocks on
+    // BullMQ's blocking reads, which must not time out.
+    ...(giveUp !== undefined ? { commandTimeout: Math.max(giveUp, 100) } : {}),
     retryStrategy: (attempt: number) => {
       // ioredis counts attempts from 1 again after each successful connection: a new outage.
       if (attempt === 1 && calledBefore) downSince = Date.now();
@@ -56,24 +60,13 @@ export function redisClient(url: string, policy: RedisPolicy = {}): Redis {
 
 /**
  * The URL as it may be shown: scheme, host, port and database, without user, password or query
- * (ioredis also reads `?password=`).
+ * (ioredis also reads `?password=`). Cut at the last '@' of the raw text before anything parses it: a
+ * password may hold '/', '?', '#' or ':', which a URL parser would take for path, query or port.
  */
 export function redactRedisUrl(url: string): string {
-  let shown: string;
-  try {
-    const u = new URL(url);
-    // A parsed URL may still carry an '@' in its path (a password with '/' in it): cut there too.
-    shown = `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
-  } catch {
-    // Not a URL (e.g. a password with '/' in it): keep the scheme and what follows the last '@'.
-    const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0] ?? '';
-    const rest = url.slice(scheme.length);
-    return scheme + rest.slice(rest.lastIndexOf('@') + 1).replace(/[?#].*$/s, '');
-  }
-  const at = shown.lastIndexOf('@');
-  if (at < 0) return shown;
-  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(shown)?.[0] ?? '';
-  return scheme + shown.slice(at + 1);
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0] ?? '';
+  const rest = url.slice(scheme.length);
+  return scheme + rest.slice(rest.lastIndexOf('@') + 1).replace(/[?#].*$/s, '');
 }
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'ECONNABORTED']);

@@ -94,6 +94,26 @@ describe('backfill commands with Redis unreachable', () => {
     }
   });
 
+  it('a frozen Redis (accepts connections, never answers) also fails the commands in bounded time', async () => {
+    const port = await freePort();
+    const frozen = await startRedis(port, dir);
+    try {
+      frozen.kill('SIGSTOP');
+      const { name } = jobFile();
+      const started = Date.now();
+      const r = await recrypt(['backfill', 'status', name], { env: { RECRYPT_REDIS_TIMEOUT_MS: String(TIMEOUT_MS), REDIS_URL: `redis://${USER}:${PASSWORD}@127.0.0.1:${port}` }, timeoutMs: 60_000 });
+      // Before: the connection stood, so no reconnect ever gave up and the command waited for ever.
+      expect(r.signal, r.stderr).toBeNull();
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`REDIS_UNAVAILABLE: Redis at redis://127\\.0\\.0\\.1:${port} did not answer`));
+      expect(Date.now() - started).toBeLessThan(45_000);
+      expectNoCredentials(r.stdout + r.stderr);
+    } finally {
+      frozen.kill('SIGCONT');
+      frozen.kill('SIGKILL');
+    }
+  });
+
   it('a worker started with Redis down logs one JSON line for the outage and exits promptly on SIGTERM', async () => {
     const port = await freePort();
     const { file } = jobFile();

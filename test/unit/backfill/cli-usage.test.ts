@@ -117,6 +117,10 @@ describe('redactRedisUrl, URLs that do not parse', () => {
   it('never shows what precedes the last @', () => {
     expect(redactRedisUrl('redis://:pa/ss@host:6379')).toBe('redis://host:6379');
     expect(redactRedisUrl('redis://:p?w@host')).toBe('redis://host');
+    // Passwords that start with digits and hold '#', '/' or '?' parse as a port plus path/query/fragment.
+    expect(redactRedisUrl('redis://user:12#34@host')).toBe('redis://host');
+    expect(redactRedisUrl('redis://user:9999/abc?x@host:6380/1')).toBe('redis://host:6380/1');
+    expect(redactRedisUrl('rediss://user:1/2#3?4@host')).toBe('rediss://host');
   });
 });
 
