@@ -3,6 +3,8 @@
  * went wrong; `transient` says whether retrying the same work later can help (KMS, registry or broker
  * unreachable) or not (bad bytes, tampered ciphertext, missing key). Messages never carry record
  * values, keys, DEKs, KMS plaintext or secrets: callers pass names, ids and offsets only.
+ * Every code is raised somewhere in src/ and has a row in docs/operations.md ("Error codes");
+ * test/unit/util/error-codes.test.ts checks both, so a code is added or removed here and there together.
  */
 
 export const ERROR_CODES = {
@@ -44,8 +46,6 @@ export const ERROR_CODES = {
   DEK_NOT_FOUND: { transient: false, doc: 'DEK version referenced by a ciphertext does not exist' },
   // engine/
   ENGINE_UNKNOWN_SCHEMA: { transient: false, doc: 'schema id or GUID not found in the registry' },
-  ENGINE_MODE_MISMATCH: { transient: false, doc: 'record does not fit the job mode (e.g. encrypt target without ENCRYPT rule)' },
-  ENGINE_RULE_FAILED: { transient: false, doc: 'a rule failed and its action is ERROR' },
   // dlq/
   DLQ_PLAINTEXT_BLOCKED: { transient: false, doc: 'the DLQ guard found tagged plaintext in an outgoing DLQ record' },
   DLQ_BUILD_FAILED: { transient: false, doc: 'the DLQ record could not be redacted or encrypted' },
