@@ -1,8 +1,14 @@
 /**
- * Field-level encryption as Confluent's FieldEncryptionExecutor does it (CSFLE-NOTES section 2):
- * string fields carry base64 of the ciphertext, bytes fields the raw ciphertext; with DEK expiry the
- * ciphertext carries a 0x00|int32 version prefix. Null passes through. Synchronous: DEKs are resolved
- * before the walk (write) or on demand through a cache lookup that signals a miss (read).
+ * One field's encryption and decryption as Confluent's FieldEncryptionExecutor does it (CSFLE-NOTES
+ * section 2), in two forms: on decoded values (`encryptField`, `decryptField`: a string field carries
+ * the base64 of its ciphertext, a bytes field the raw ciphertext) and on a field's encoded bytes inside
+ * an Avro payload, for the in-place rewrite (`encryptEncoded`, `decryptEncoded`; formats/avro-splice.ts).
+ * With DEK expiry the ciphertext carries a 0x00|int32 DEK version prefix; without it the version is 1.
+ * Null passes through; a tagged value that is neither string nor bytes is RULE_UNSUPPORTED_FIELD_TYPE
+ * on write and passes unchanged on read.
+ * Synchronous, and no key lookup here: the caller hands in the write cipher, or on read a
+ * `cipherFor(version)` that returns a cached cipher or throws the caller's miss signal (the
+ * transformer's MissingDek, the DLQ view's DekMiss); the caller fetches the DEK and tries again.
  */
 import { decodeBase64, decodeBase64Bytes, encodeBase64, splitVersionPrefix, withVersionPrefix, type FieldCipher } from '../crypto/index.js';
 import type { FieldInfo } from '../formats/index.js';
