@@ -27,6 +27,7 @@ import {
   committedOffsets, connect, consumeBatch, disconnect, metadata, produce, seek, transactions, watermarks,
   type NativeConsumer, type NativeProducer, type TopicPartitionOffset,
 } from './native.js';
+import { assignedPartition, owned, progressOf, transition, type PartitionProgress, type PartitionState } from './partition-state.js';
 import { BATCH_OVERHEAD, oversize, producerMaxBytes, refusedRecord, type SizeLimits } from './record-size.js';
 import { partitionKey, type OutputRecord, type ProcessedRecord, type RecordProcessor, type SourceRecord, type TopicPartition } from './types.js';
 
@@ -72,18 +73,7 @@ export interface PartitionRange extends TopicPartition {
   readonly to: number;
 }
 
-export interface PartitionProgress {
-  readonly topic: string;
-  readonly partition: number;
-  /** Next offset to read, as committed in the last transaction. */
-  committed: number;
-  records: number;
-  written: number;
-  dlq: number;
-  end?: number;
-  done: boolean;
-  halted?: { offset: number; code: string };
-}
+export type { PartitionProgress } from './partition-state.js';
 
 export interface PipelineObserver {
   onBatchCommitted?(info: { records: number; written: number; dlq: number; latencyMs: number; commitMs: number }): void;
@@ -118,17 +108,10 @@ export class TransactionalPipeline {
   private state: State = 'created';
   private consumer?: NativeConsumer;
   private producer?: NativeProducer;
-  private readonly progress = new Map<string, PartitionProgress>();
-  private readonly owned = new Map<string, TopicPartition>();
-  private readonly pausedUntil = new Map<string, number>();
-  private readonly halted = new Set<string>();
-  /** Next offset the loop expects per partition; drops stale prefetched records after a seek. */
-  private readonly expected = new Map<string, number>();
-  private readonly eofAt = new Map<string, number>();
+  /** Every partition ever assigned, by partitionKey; status changes only through `transition` (partition-state.ts). */
+  private readonly states = new Map<string, PartitionState>();
   private readonly backoff: PartitionBackoff;
   private limits: SizeLimits = { producerMaxBytes: Number.POSITIVE_INFINITY, topicMaxBytes: new Map() };
-  /** Partitions replayed one record per transaction up to (including) this offset, to find a refused record. */
-  private readonly narrowing = new Map<string, number>();
   /** While narrowing: records accepted and not yet processed, taken one per cycle before polling again. */
   private held: SourceRecord[] = [];
   /** When a broker outage was suspected (client error event, unavailable commit) and when it was confirmed. */
@@ -145,12 +128,19 @@ export class TransactionalPipeline {
   }
 
   get partitions(): readonly PartitionProgress[] {
-    return [...this.progress.values()];
+    const out: PartitionProgress[] = [];
+    for (const s of this.states.values()) if (s.progress) out.push(s.progress);
+    return out;
   }
 
   /** True while no partition is halted (the service's readiness). */
   get healthy(): boolean {
-    return this.halted.size === 0 && this.state !== 'failed';
+    return !this.anyHalted() && this.state !== 'failed';
+  }
+
+  private anyHalted(): boolean {
+    for (const s of this.states.values()) if (s.status === 'halted') return true;
+    return false;
   }
 
   /** When the last transaction committed (or the pipeline started). */
@@ -165,13 +155,13 @@ export class TransactionalPipeline {
   lag(): Array<{ topic: string; partition: number; lag: number }> {
     const out: Array<{ topic: string; partition: number; lag: number }> = [];
     if (!this.consumer || this.state !== 'running') return out;
-    for (const [key, tp] of this.owned) {
-      const p = this.progress.get(key);
-      if (!p) continue;
+    for (const s of this.states.values()) {
+      const p = s.progress;
+      if (!owned(s) || !p) continue;
       try {
-        const high = this.consumer.getWatermarkOffsets(tp.topic, tp.partition).highOffset;
+        const high = this.consumer.getWatermarkOffsets(s.topic, s.partition).highOffset;
         const end = p.end === undefined ? high : Math.min(high, p.end);
-        if (end >= 0) out.push({ topic: tp.topic, partition: tp.partition, lag: Math.max(0, end - p.committed) });
+        if (end >= 0) out.push({ topic: s.topic, partition: s.partition, lag: Math.max(0, end - p.committed) });
       } catch {
         // No watermark cached yet for this partition.
       }
@@ -209,7 +199,7 @@ export class TransactionalPipeline {
       written: partitions.reduce((n, p) => n + p.written, 0),
       dlq: partitions.reduce((n, p) => n + p.dlq, 0),
       durationMs: Date.now() - this.startedAt,
-      halted: this.halted.size > 0,
+      halted: this.anyHalted(),
     };
   }
 
@@ -236,8 +226,8 @@ export class TransactionalPipeline {
     consumer.setDefaultConsumeTimeout(200);
     consumer.setDefaultIsTimeoutOnlyForFirstMessage(true);
     consumer.on('partition.eof', (eof) => {
-      const key = partitionKey(eof.topic, eof.partition);
-      this.eofAt.set(key, Math.max(eof.offset, this.eofAt.get(key) ?? -1));
+      const s = this.states.get(partitionKey(eof.topic, eof.partition));
+      if (s) s.eofAt = Math.max(eof.offset, s.eofAt ?? -1);
     });
     this.consumer = consumer;
 
@@ -290,11 +280,12 @@ export class TransactionalPipeline {
       const stored = committed.find((c) => c.topic === range.topic && c.partition === range.partition)?.offset ?? OFFSET_INVALID;
       let start = stored >= 0 ? stored : range.from;
       if (start === undefined) start = (await watermarks(consumer, range)).low;
-      const done = start >= range.to;
-      this.progress.set(key, { topic: range.topic, partition: range.partition, committed: start, records: 0, written: 0, dlq: 0, end: range.to, done });
-      this.expected.set(key, start);
-      this.owned.set(key, { topic: range.topic, partition: range.partition });
-      if (!done) assignment.push({ topic: range.topic, partition: range.partition, offset: start });
+      const state = assignedPartition(range);
+      state.progress = { topic: range.topic, partition: range.partition, committed: start, records: 0, written: 0, dlq: 0, end: range.to, done: false };
+      this.states.set(key, state);
+      transition(state, { type: 'position', offset: start });
+      if (start >= range.to) transition(state, { type: 'finish' });
+      else assignment.push({ topic: range.topic, partition: range.partition, offset: start });
     }
     if (assignment.length) consumer.assign(assignment);
     this.options.observer?.onAssigned?.(assignment);
@@ -324,7 +315,12 @@ export class TransactionalPipeline {
     const tps = assignment.map(({ topic, partition }) => ({ topic, partition }));
     if (err.code === kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
       consumer.incrementalAssign(tps);
-      for (const tp of tps) this.owned.set(partitionKey(tp.topic, tp.partition), tp);
+      for (const tp of tps) {
+        const key = partitionKey(tp.topic, tp.partition);
+        const known = this.states.get(key);
+        if (known) transition(known, { type: 'assign' });
+        else this.states.set(key, assignedPartition(tp));
+      }
       // Positions come from the group's committed offsets; learn them before the next batch.
       this.rebalancing = this.rebalancing.then(() => this.learnPositions(tps)).catch(() => undefined);
       this.options.observer?.onAssigned?.(tps);
@@ -333,12 +329,8 @@ export class TransactionalPipeline {
       // sendOffsets fail (stale generation), which aborts it: nothing is written twice.
       consumer.incrementalUnassign(tps);
       for (const tp of tps) {
-        const key = partitionKey(tp.topic, tp.partition);
-        this.owned.delete(key);
-        this.expected.delete(key);
-        this.pausedUntil.delete(key);
-        this.halted.delete(key);
-        this.narrowing.delete(key);
+        const s = this.states.get(partitionKey(tp.topic, tp.partition));
+        if (s) transition(s, { type: 'revoke' });
       }
       this.options.observer?.onRevoked?.(tps);
     }
@@ -347,22 +339,15 @@ export class TransactionalPipeline {
   private async learnPositions(tps: TopicPartition[]): Promise<void> {
     const committed = await committedOffsets(this.consumer!, tps);
     for (const c of committed) {
-      const key = partitionKey(c.topic, c.partition);
-      const existing = this.progress.get(key);
-      const start = c.offset >= 0 ? c.offset : undefined;
-      if (existing) {
-        if (start !== undefined) existing.committed = start;
-      } else {
-        this.progress.set(key, { topic: c.topic, partition: c.partition, committed: start ?? 0, records: 0, written: 0, dlq: 0, done: false });
-      }
+      const s = this.states.get(partitionKey(c.topic, c.partition));
       // Unknown until the first record arrives when the group has no commit (auto.offset.reset decides).
-      if (start !== undefined) this.expected.set(key, start);
+      if (s) transition(s, { type: 'position', offset: c.offset >= 0 ? c.offset : undefined });
     }
   }
 
   private allDone(): boolean {
     if (this.options.ranges === undefined) return false;
-    for (const p of this.progress.values()) if (!p.done && !p.halted) return false;
+    for (const { progress: p } of this.states.values()) if (p && !p.done && !p.halted) return false;
     return true;
   }
 
@@ -380,15 +365,14 @@ export class TransactionalPipeline {
         await this.watchConnection();
         let batch: SourceRecord[];
         if (this.held.length > 0) {
-          batch = this.held.filter((r) => this.owned.has(partitionKey(r.topic, r.partition)) && !this.halted.has(partitionKey(r.topic, r.partition)));
+          batch = this.held.filter((r) => this.holds(r));
           this.held = [];
         } else {
           const polled = await (prefetched ?? this.poll(batchSize));
           prefetched = undefined;
           batch = this.acceptable(polled);
         }
-        this.pruneNarrowing();
-        if (this.narrowing.size > 0 && batch.length > 1) {
+        if (this.pruneNarrowing() && batch.length > 1) {
           // One record per transaction until the refused record is found; the rest wait their turn.
           this.held = batch.slice(1);
           batch = batch.slice(0, 1);
@@ -406,7 +390,7 @@ export class TransactionalPipeline {
           }
           // Ends seen by fetches that overlapped a failed cycle may lie beyond records now unread
           // again; the consumer reports the end anew when it gets there after the seek.
-          if (!committed) this.eofAt.clear();
+          if (!committed) for (const s of this.states.values()) s.eofAt = undefined;
         }
         // An end-of-partition seen by a fetch still in flight says nothing yet: its records have not
         // been accepted, so `expected` does not show them. Judge the ranges only with no fetch pending.
@@ -433,30 +417,31 @@ export class TransactionalPipeline {
    */
   private async drop(records: readonly SourceRecord[]): Promise<void> {
     for (const [key, first] of firstOffsets(records)) {
+      const s = this.states.get(key);
       // An end seen by the dropped fetch lies beyond records that are now unread again.
-      this.eofAt.delete(key);
-      if (!this.owned.has(key) || this.halted.has(key)) continue;
-      const expected = this.expected.get(key);
+      if (s) s.eofAt = undefined;
+      if (!owned(s) || s.status === 'halted') continue;
+      const expected = s.expected;
       const target = expected !== undefined && expected < first.offset ? expected : first.offset;
-      this.expected.set(key, target);
+      s.expected = target;
       await seek(this.consumer!, { ...first, offset: target }).catch(() => undefined);
     }
   }
 
-  /** Drops records of partitions that are halted, paused, not owned, past their range, or stale. */
+  /** Drops records of partitions that are halted, paused, done, not owned, past their range, or stale. */
   private acceptable(records: SourceRecord[]): SourceRecord[] {
     const out: SourceRecord[] = [];
     for (const r of records) {
-      const key = partitionKey(r.topic, r.partition);
-      if (!this.owned.has(key) || this.halted.has(key) || this.pausedUntil.has(key)) continue;
-      const expected = this.expected.get(key);
-      if (expected !== undefined && r.offset < expected) continue;
-      const p = this.progress.get(key);
-      if (p?.end !== undefined && r.offset >= p.end) {
-        this.eofAt.set(key, r.offset);
+      const s = this.states.get(partitionKey(r.topic, r.partition));
+      // Taken while assigned (position not learned yet: auto.offset.reset decides) or running.
+      if (s === undefined || (s.status !== 'running' && s.status !== 'assigned')) continue;
+      if (s.expected !== undefined && r.offset < s.expected) continue;
+      const end = s.progress?.end;
+      if (end !== undefined && r.offset >= end) {
+        s.eofAt = r.offset;
         continue;
       }
-      this.expected.set(key, r.offset + 1);
+      s.expected = r.offset + 1;
       out.push(r);
     }
     return out;
@@ -468,15 +453,17 @@ export class TransactionalPipeline {
    * offsets in between were transaction markers, which carry no records.
    */
   private finishRangesAtEnd(): void {
-    for (const [key, seen] of this.eofAt) {
-      const p = this.progress.get(key);
+    for (const s of this.states.values()) {
+      const seen = s.eofAt;
+      if (seen === undefined) continue;
+      s.eofAt = undefined;
+      const p = s.progress;
       if (!p || p.done || p.halted || p.end === undefined || seen < p.end) continue;
-      const inFlight = (this.expected.get(key) ?? p.committed) > p.committed;
+      const inFlight = (s.expected ?? p.committed) > p.committed;
       if (inFlight) continue;
-      p.done = true;
+      transition(s, { type: 'finish' });
       this.pauseForever(p);
     }
-    this.eofAt.clear();
   }
 
   private pauseForever(tp: TopicPartition): void {
@@ -485,11 +472,10 @@ export class TransactionalPipeline {
 
   private resumeDuePartitions(): void {
     const now = Date.now();
-    for (const [key, until] of this.pausedUntil) {
-      if (until > now) continue;
-      this.pausedUntil.delete(key);
-      const tp = this.owned.get(key);
-      if (tp && !this.halted.has(key)) this.consumer!.resume([{ topic: tp.topic, partition: tp.partition }]);
+    for (const s of this.states.values()) {
+      if (s.status !== 'paused' || (s.pausedUntil ?? 0) > now) continue;
+      transition(s, { type: 'resume' });
+      this.consumer!.resume([{ topic: s.topic, partition: s.partition }]);
     }
   }
 
@@ -541,7 +527,10 @@ export class TransactionalPipeline {
             continue;
           }
           // Refused at commit, record unknown: replay these records one per transaction.
-          for (const [key, last] of lastOffsets(batch)) this.narrowing.set(key, Math.max(last, this.narrowing.get(key) ?? -1));
+          for (const [key, last] of lastOffsets(batch)) {
+            const s = this.states.get(key);
+            if (s) s.narrowTo = Math.max(last, s.narrowTo ?? -1);
+          }
         }
         if (e.code === 'KAFKA_UNAVAILABLE') this.suspectOutage();
         await this.backOff(batch, e);
@@ -549,14 +538,15 @@ export class TransactionalPipeline {
       }
 
       for (const [key, next] of plan.nextOffsets) {
-        const p = this.progress.get(key) ?? this.newProgress(next);
+        const s = this.stateOf(next);
+        const p = progressOf(s);
         const c = plan.counts.get(key)!;
         p.committed = next.offset;
         p.records += c.records;
         p.written += c.written;
         p.dlq += c.dlq;
         if (p.end !== undefined && p.committed >= p.end) {
-          p.done = true;
+          transition(s, { type: 'finish' });
           this.pauseForever(p);
         }
       }
@@ -594,12 +584,22 @@ export class TransactionalPipeline {
     return diverted;
   }
 
-  /** Narrowing ends per partition once its refused range is committed, or the partition is gone. */
-  private pruneNarrowing(): void {
-    for (const [key, last] of this.narrowing) {
-      const p = this.progress.get(key);
-      if (!this.owned.has(key) || this.halted.has(key) || !p || p.done || p.committed > last) this.narrowing.delete(key);
+  /** Narrowing ends per partition once its refused range is committed, or the partition is gone. True while any narrows. */
+  private pruneNarrowing(): boolean {
+    let any = false;
+    for (const s of this.states.values()) {
+      if (s.narrowTo === undefined) continue;
+      const p = s.progress;
+      if (!owned(s) || s.status === 'halted' || !p || p.done || p.committed > s.narrowTo) s.narrowTo = undefined;
+      else any = true;
     }
+    return any;
+  }
+
+  /** A held record's partition is still ours and not halted. */
+  private holds(record: SourceRecord): boolean {
+    const s = this.states.get(partitionKey(record.topic, record.partition));
+    return owned(s) && s.status !== 'halted';
   }
 
   /** A broker outage is suspected: confirmed (logged once) or dismissed by the next probe. */
@@ -630,10 +630,15 @@ export class TransactionalPipeline {
     if (since !== undefined) this.options.observer?.onConnectionRestored?.({ downMs: Date.now() - since });
   }
 
-  private newProgress(tp: TopicPartition): PartitionProgress {
-    const p: PartitionProgress = { topic: tp.topic, partition: tp.partition, committed: 0, records: 0, written: 0, dlq: 0, done: false };
-    this.progress.set(partitionKey(tp.topic, tp.partition), p);
-    return p;
+  /** The partition's state; one it never had (cannot happen: records come from assigned partitions) is recorded as not ours. */
+  private stateOf(tp: TopicPartition): PartitionState {
+    const key = partitionKey(tp.topic, tp.partition);
+    let s = this.states.get(key);
+    if (!s) {
+      s = { ...assignedPartition(tp), status: 'revoked' };
+      this.states.set(key, s);
+    }
+    return s;
   }
 
   /** `sources[i]`: the index in the batch of the source record of `outputs[i]`. */
@@ -720,10 +725,11 @@ export class TransactionalPipeline {
    */
   private async rewind(batch: readonly SourceRecord[]): Promise<void> {
     for (const [key, tpo] of firstOffsets(batch)) {
+      const s = this.states.get(key);
       // An end seen in the same fetch lies beyond these records, which are unread again.
-      this.eofAt.delete(key);
-      if (!this.owned.has(key)) continue;
-      this.expected.set(key, tpo.offset);
+      if (s) s.eofAt = undefined;
+      if (!owned(s)) continue;
+      s.expected = tpo.offset;
       await seek(this.consumer!, tpo).catch(() => undefined);
     }
   }
@@ -740,18 +746,17 @@ export class TransactionalPipeline {
     await this.rewind(batch);
     const until = Date.now() + delay;
     for (const tp of tps) {
-      this.pausedUntil.set(partitionKey(tp.topic, tp.partition), until);
-      this.consumer!.pause([tp]);
+      const s = this.states.get(partitionKey(tp.topic, tp.partition));
+      if (s) transition(s, { type: 'pause', until });
+      // A partition revoked meanwhile stays revoked: not ours to pause.
+      if (s?.status === 'paused') this.consumer!.pause([tp]);
     }
   }
 
   private halt(record: SourceRecord, error: RecryptError): void {
-    const key = partitionKey(record.topic, record.partition);
-    this.halted.add(key);
-    this.expected.set(key, record.offset);
-    const p = this.progress.get(key) ?? this.newProgress(record);
-    p.halted = { offset: record.offset, code: errorCodeOf(error) };
-    this.consumer!.pause([{ topic: record.topic, partition: record.partition }]);
+    const s = this.stateOf(record);
+    transition(s, { type: 'halt', offset: record.offset, code: errorCodeOf(error) });
+    if (s.status === 'halted') this.consumer!.pause([{ topic: record.topic, partition: record.partition }]);
     this.options.observer?.onHalt?.({ topic: record.topic, partition: record.partition }, record.offset, error);
   }
 
