@@ -1,0 +1,177 @@
+/**
+ * One batch through the exactly-once cycle, as an explicit transition function:
+ *
+ *   TRANSFORM -> REFUSE_OVERSIZED -> BEGIN -> PRODUCE -> SEND_OFFSETS -> COMMIT      => committed
+ *       |                                   (any failure) -> ABORT -> refused record known?
+ *       |                                        yes: halt it or divert it (DLQ), plan again, BEGIN
+ *       |                                        no:  retry (narrow when refused at commit) => not committed
+ *       +-- transient error                                                                => not committed
+ *
+ * `run` returns what happened (the commit plan, or the error to back off on); the pipeline applies
+ * it to the partitions' states (progress, done, halts, rewind and pause). A fenced producer and any
+ * other permanent failure not tied to a record are thrown: they stop the pipeline.
+ */
+import { RecryptError, isTransient } from '../util/errors.js';
+import { partitionKey, type OutputRecord, type ProcessedRecord, type RecordProcessor, type SourceRecord } from '../util/records.js';
+import { classifyKafkaError } from './kafka-errors.js';
+import type { TopicPartitionOffset } from './native.js';
+import type { PipelineObserver } from './pipeline-types.js';
+import { oversize, refusedRecord, type SizeLimits } from './record-size.js';
+import { RefusedOutput, type Transactions } from './transaction.js';
+
+export interface CycleSettings {
+  readonly processor: RecordProcessor;
+  readonly onRefused?: (record: SourceRecord, error: RecryptError) => Promise<ProcessedRecord>;
+  readonly observer?: Pick<PipelineObserver, 'onAbort'>;
+}
+
+export interface PartitionCounts {
+  records: number;
+  written: number;
+  dlq: number;
+}
+
+export interface CommitPlan {
+  readonly outputs: OutputRecord[];
+  /** Per output, the batch index of its source record. */
+  readonly sources: number[];
+  /** Per partition (by partitionKey), the next offset to read once committed. */
+  readonly nextOffsets: Map<string, TopicPartitionOffset>;
+  readonly counts: Map<string, PartitionCounts>;
+  readonly halts: Array<{ record: SourceRecord; error: RecryptError }>;
+}
+
+export type CycleOutcome =
+  | { readonly committed: true; readonly plan: CommitPlan; readonly startedAt: number; readonly commitStartedAt: number }
+  /** Nothing committed: rewind and back off. `narrow`: refused at commit, record unknown; `outage`: the brokers may be gone. */
+  | { readonly committed: false; readonly error: RecryptError; readonly narrow: boolean; readonly outage: boolean };
+
+export class BatchCycle {
+  constructor(private readonly settings: CycleSettings, private readonly transactions: Transactions, private readonly limits: SizeLimits) {}
+
+  /**
+   * One batch: transform, then write and commit in one transaction. `whileCommitting` runs once the
+   * outputs and offsets are in the transaction, before the commit (at most once, whatever the attempts).
+   */
+  async run(batch: readonly SourceRecord[], whileCommitting: () => void): Promise<CycleOutcome> {
+    const startedAt = Date.now();
+    let results: ProcessedRecord[];
+    try {
+      results = [...await this.settings.processor(batch)];
+      if (results.length < batch.length) throw new RecryptError('INTERNAL', 'processor returned fewer results than records');
+      await this.refuseOversized(batch, results);
+    } catch (err) {
+      if (!isTransient(err)) throw err;
+      return retry(err as RecryptError);
+    }
+
+    let fetchAhead: (() => void) | undefined = whileCommitting;
+    const refused = new Set<number>();
+    for (;;) {
+      const plan = planCommit(batch, results);
+      const commitStartedAt = Date.now();
+      try {
+        // The batch fetched ahead is fetched once, whatever the attempts.
+        await this.transactions.commit(plan.outputs, plan.sources, [...plan.nextOffsets.values()], () => { fetchAhead?.(); fetchAhead = undefined; });
+        return { committed: true, plan, startedAt, commitStartedAt };
+      } catch (err) {
+        const e = err instanceof RefusedOutput ? err.error : classifyKafkaError('transaction', err);
+        this.settings.observer?.onAbort?.(e);
+        if (e.code === 'KAFKA_FENCED') throw e;
+        await this.transactions.abort();
+        if (e.transient) return { committed: false, error: e, narrow: false, outage: e.code === 'KAFKA_UNAVAILABLE' };
+        const index = err instanceof RefusedOutput ? err.index : soleWriter(plan);
+        // Refused at commit, record unknown: replay these records one per transaction.
+        if (index === undefined) return { committed: false, error: e, narrow: true, outage: false };
+        // The refused record is known: it halts or goes to the DLQ; the rest commits without it.
+        const record = batch[index]!;
+        const result = results[index]!;
+        const error = err instanceof RefusedOutput ? e : refusedRecord(record, 'outputs' in result ? result.outputs : [], e);
+        try {
+          results[index] = refused.has(index) ? { halt: error } : await this.refuse(record, error);
+        } catch (divertError) {
+          if (!isTransient(divertError)) throw divertError;
+          return retry(divertError as RecryptError);
+        }
+        refused.add(index);
+      }
+    }
+  }
+
+  /** Replaces the result of every record whose output a size limit refuses (before anything is produced). */
+  private async refuseOversized(batch: readonly SourceRecord[], results: ProcessedRecord[]): Promise<void> {
+    const stopped = new Set<string>();
+    for (let i = 0; i < batch.length; i++) {
+      const record = batch[i]!;
+      const key = partitionKey(record.topic, record.partition);
+      if (stopped.has(key)) continue;
+      const result = results[i]!;
+      if ('outputs' in result) {
+        const error = oversize(record, result.outputs, this.limits);
+        if (error) results[i] = await this.refuse(record, error);
+      }
+      if ('halt' in results[i]!) stopped.add(key);
+    }
+  }
+
+  /** A refused record: the job's DLQ path when it has one (its record must fit too), else a halt. */
+  private async refuse(record: SourceRecord, error: RecryptError): Promise<ProcessedRecord> {
+    if (!this.settings.onRefused) return { halt: error };
+    const diverted = await this.settings.onRefused(record, error);
+    if ('outputs' in diverted && oversize(record, diverted.outputs, this.limits)) return { halt: error };
+    return diverted;
+  }
+}
+
+function retry(error: RecryptError): CycleOutcome {
+  return { committed: false, error, narrow: false, outage: false };
+}
+
+/** Per partition, the records up to (not including) the first halt: what one transaction writes and commits. */
+export function planCommit(batch: readonly SourceRecord[], results: readonly ProcessedRecord[]): CommitPlan {
+  const plan: CommitPlan = { outputs: [], sources: [], nextOffsets: new Map(), counts: new Map(), halts: [] };
+  const haltedNow = new Set<string>();
+  batch.forEach((record, i) => {
+    const key = partitionKey(record.topic, record.partition);
+    if (haltedNow.has(key)) return;
+    const result = results[i]!;
+    if ('halt' in result) {
+      haltedNow.add(key);
+      plan.halts.push({ record, error: result.halt });
+      return;
+    }
+    for (const out of result.outputs) {
+      plan.outputs.push(out);
+      plan.sources.push(i);
+    }
+    plan.nextOffsets.set(key, { topic: record.topic, partition: record.partition, offset: record.offset + 1 });
+    const c = plan.counts.get(key) ?? { records: 0, written: 0, dlq: 0 };
+    c.records += 1;
+    if (result.dlq) c.dlq += 1; else if (result.outputs.length) c.written += 1;
+    plan.counts.set(key, c);
+  });
+  return plan;
+}
+
+/** The batch index of the only record with outputs in the plan, if exactly one has any. */
+function soleWriter(plan: CommitPlan): number | undefined {
+  const writers = new Set(plan.sources);
+  return writers.size === 1 ? plan.sources[0] : undefined;
+}
+
+/** Per partition (by partitionKey), the last record's offset among `records`. */
+export function lastOffsets(records: readonly SourceRecord[]): Map<string, number> {
+  const lasts = new Map<string, number>();
+  for (const r of records) lasts.set(partitionKey(r.topic, r.partition), r.offset);
+  return lasts;
+}
+
+/** Per partition (by partitionKey), the first record's position among `records`. */
+export function firstOffsets(records: readonly SourceRecord[]): Map<string, TopicPartitionOffset> {
+  const firsts = new Map<string, TopicPartitionOffset>();
+  for (const r of records) {
+    const key = partitionKey(r.topic, r.partition);
+    if (!firsts.has(key)) firsts.set(key, { topic: r.topic, partition: r.partition, offset: r.offset });
+  }
+  return firsts;
+}

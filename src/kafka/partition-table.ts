@@ -1,0 +1,206 @@
+/**
+ * The pipeline's partitions: one state record each (partition-state.ts), kept after a revoke for its
+ * progress. The table decides which polled records the loop takes and where a partition's reading
+ * resumes after a failed cycle; the pipeline makes the consumer calls (seek, pause, resume).
+ */
+import { partitionKey, type SourceRecord, type TopicPartition } from '../util/records.js';
+import { firstOffsets, lastOffsets } from './batch-cycle.js';
+import type { TopicPartitionOffset } from './native.js';
+import { assignedPartition, owned, transition, type PartitionProgress, type PartitionState } from './partition-state.js';
+
+export class PartitionTable {
+  private readonly states = new Map<string, PartitionState>();
+
+  get(key: string): PartitionState | undefined {
+    return this.states.get(key);
+  }
+
+  values(): IterableIterator<PartitionState> {
+    return this.states.values();
+  }
+
+  /** A partition's state; one never assigned (records come from assigned partitions: cannot happen) is recorded as not ours. */
+  stateOf(tp: TopicPartition): PartitionState {
+    const key = partitionKey(tp.topic, tp.partition);
+    let s = this.states.get(key);
+    if (!s) {
+      s = { ...assignedPartition(tp), status: 'revoked' };
+      this.states.set(key, s);
+    }
+    return s;
+  }
+
+  /** A bounded range, positioned at `start`: done at once when `start` is past its end. */
+  addRange(tp: TopicPartition, start: number, end: number): PartitionState {
+    const state = assignedPartition(tp);
+    state.progress = { topic: tp.topic, partition: tp.partition, committed: start, records: 0, written: 0, dlq: 0, end, done: false };
+    this.states.set(state.key, state);
+    transition(state, { type: 'position', offset: start });
+    if (start >= end) transition(state, { type: 'finish' });
+    return state;
+  }
+
+  assign(tps: readonly TopicPartition[]): void {
+    for (const tp of tps) {
+      const known = this.states.get(partitionKey(tp.topic, tp.partition));
+      if (known) transition(known, { type: 'assign' });
+      else this.states.set(partitionKey(tp.topic, tp.partition), assignedPartition(tp));
+    }
+  }
+
+  revoke(tps: readonly TopicPartition[]): void {
+    for (const tp of tps) {
+      const s = this.states.get(partitionKey(tp.topic, tp.partition));
+      if (s) transition(s, { type: 'revoke' });
+    }
+  }
+
+  /** The group's committed offsets of newly assigned partitions (negative: none, auto.offset.reset decides). */
+  positions(committed: readonly TopicPartitionOffset[]): void {
+    for (const c of committed) {
+      const s = this.states.get(partitionKey(c.topic, c.partition));
+      if (s) transition(s, { type: 'position', offset: c.offset >= 0 ? c.offset : undefined });
+    }
+  }
+
+  progress(): PartitionProgress[] {
+    const out: PartitionProgress[] = [];
+    for (const s of this.states.values()) if (s.progress) out.push(s.progress);
+    return out;
+  }
+
+  anyHalted(): boolean {
+    for (const s of this.states.values()) if (s.status === 'halted') return true;
+    return false;
+  }
+
+  /** Every range done or halted (bounded mode). */
+  allSettled(): boolean {
+    for (const { progress: p } of this.states.values()) if (p && !p.done && !p.halted) return false;
+    return true;
+  }
+
+  /** Drops records of partitions that are halted, paused, done, not owned, past their range, or stale. */
+  accept(records: readonly SourceRecord[]): SourceRecord[] {
+    const out: SourceRecord[] = [];
+    for (const r of records) {
+      const s = this.states.get(partitionKey(r.topic, r.partition));
+      // Taken while assigned (position not learned yet: auto.offset.reset decides) or running.
+      if (s === undefined || (s.status !== 'running' && s.status !== 'assigned')) continue;
+      if (s.expected !== undefined && r.offset < s.expected) continue;
+      const end = s.progress?.end;
+      if (end !== undefined && r.offset >= end) {
+        s.eofAt = r.offset;
+        continue;
+      }
+      s.expected = r.offset + 1;
+      out.push(r);
+    }
+    return out;
+  }
+
+  /** A held record's partition is still ours and not halted. */
+  holds(record: SourceRecord): boolean {
+    const s = this.states.get(partitionKey(record.topic, record.partition));
+    return owned(s) && s.status !== 'halted';
+  }
+
+  /** The consumer reached the end of a partition. */
+  seenEnd(tp: TopicPartition, offset: number): void {
+    const s = this.states.get(partitionKey(tp.topic, tp.partition));
+    if (s) s.eofAt = Math.max(offset, s.eofAt ?? -1);
+  }
+
+  /** Ends seen by fetches that overlapped a failed cycle may lie beyond records now unread again. */
+  forgetEnds(): void {
+    for (const s of this.states.values()) s.eofAt = undefined;
+  }
+
+  /** Refused at commit, record unknown: the batch's partitions replay one record per transaction up to its last record. */
+  narrow(batch: readonly SourceRecord[]): void {
+    for (const [key, last] of lastOffsets(batch)) {
+      const s = this.states.get(key);
+      if (s) s.narrowTo = Math.max(last, s.narrowTo ?? -1);
+    }
+  }
+
+  /** Narrowing ends per partition once its refused range is committed, or the partition is gone. True while any narrows. */
+  pruneNarrowing(): boolean {
+    let any = false;
+    for (const s of this.states.values()) {
+      if (s.narrowTo === undefined) continue;
+      const p = s.progress;
+      if (!owned(s) || s.status === 'halted' || !p || p.done || p.committed > s.narrowTo) s.narrowTo = undefined;
+      else any = true;
+    }
+    return any;
+  }
+
+  /**
+   * Where to seek so that every owned partition of `batch` reads its first record in the batch again
+   * (every cycle commits its whole batch or rewinds it, so that record is its last committed offset).
+   */
+  rewind(batch: readonly SourceRecord[]): TopicPartitionOffset[] {
+    const seeks: TopicPartitionOffset[] = [];
+    for (const [key, tpo] of firstOffsets(batch)) {
+      const s = this.states.get(key);
+      // An end seen in the same fetch lies beyond these records, which are unread again.
+      if (s) s.eofAt = undefined;
+      if (!owned(s)) continue;
+      s.expected = tpo.offset;
+      seeks.push(tpo);
+    }
+    return seeks;
+  }
+
+  /**
+   * Where to seek after dropping records fetched ahead of a cycle that did not commit: each partition
+   * back to its first dropped record, unless the failed cycle's own rewind put it further back already.
+   */
+  drop(records: readonly SourceRecord[]): TopicPartitionOffset[] {
+    const seeks: TopicPartitionOffset[] = [];
+    for (const [key, first] of firstOffsets(records)) {
+      const s = this.states.get(key);
+      // An end seen by the dropped fetch lies beyond records that are now unread again.
+      if (s) s.eofAt = undefined;
+      if (!owned(s) || s.status === 'halted') continue;
+      const expected = s.expected;
+      const target = expected !== undefined && expected < first.offset ? expected : first.offset;
+      s.expected = target;
+      seeks.push({ ...first, offset: target });
+    }
+    return seeks;
+  }
+
+  /**
+   * Ranges done: committed to their end, or the consumer has seen a position at or past the end (EOF,
+   * or a record beyond the range) with everything read so far committed (the offsets in between were
+   * transaction markers, which carry no records). Returns the partitions that are done now.
+   */
+  finishRangesAtEnd(): PartitionState[] {
+    const finished: PartitionState[] = [];
+    for (const s of this.states.values()) {
+      const seen = s.eofAt;
+      if (seen === undefined) continue;
+      s.eofAt = undefined;
+      const p = s.progress;
+      if (!p || p.done || p.halted || p.end === undefined || seen < p.end) continue;
+      const inFlight = (s.expected ?? p.committed) > p.committed;
+      if (inFlight) continue;
+      transition(s, { type: 'finish' });
+      finished.push(s);
+    }
+    return finished;
+  }
+
+  /** Partitions whose back-off is over, now running again. */
+  resumeDue(now: number): PartitionState[] {
+    const due: PartitionState[] = [];
+    for (const s of this.states.values()) {
+      if (s.status !== 'paused' || (s.pausedUntil ?? 0) > now) continue;
+      transition(s, { type: 'resume' });
+      due.push(s);
+    }
+    return due;
+  }
+}
