@@ -10,9 +10,8 @@ import { rewrapDeks, type RewrapResult } from '../audit/rewrap.js';
 import { parseOffsetSpec, type OffsetSpec } from '../audit/topic-reader.js';
 import type { SubjectNameStrategy } from '../engine/index.js';
 import { DekManager } from '../keys/index.js';
+import { kmsRegistryFor, registryClients } from '../runtime/index.js';
 import { loadServiceConfig } from '../service/config.js';
-import { kmsRegistryFor } from '../service/kms.js';
-import { registryClients } from '../service/job-runner.js';
 import { defineCommand, parseCommand } from './args.js';
 import { UsageError, withUsage } from './common.js';
 

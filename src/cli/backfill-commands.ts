@@ -9,14 +9,12 @@ import {
   jobDigest, pauseBackfill, redactRedisUrl, redisClient, redisRefused, redisUnavailable, resumeBackfill, submitBackfill, verify, type BackfillContext,
   type BackfillSettings, type BackfillStatus, type RedisPolicy, type TaskRun, type TaskSpec,
 } from '../backfill/index.js';
-import type { Job } from '../jobs/index.js';
 import type { PipelineObserver } from '../kafka/pipeline.js';
 import { ensureMirroredTopic } from '../kafka/topics.js';
+import { createJobRuntime, prepareJob, startJob, type JobRuntime, type PreparedJob } from '../runtime/index.js';
 import { loadServiceConfig, type ServiceConfig } from '../service/config.js';
-import { prepareJob, startJob, type PreparedJob, type RunnerDeps } from '../service/job-runner.js';
-import { kmsRegistryFor } from '../service/kms.js';
 import { isRecryptError, RecryptError } from '../util/errors.js';
-import { createLogger, type Logger } from '../util/logger.js';
+import { createLogger } from '../util/logger.js';
 import { defineCommand, nearest, parseCommand, usageError } from './args.js';
 import { loadJobs, pickJob, UsageError, withUsage } from './common.js';
 import { EXIT } from './exit-codes.js';
@@ -195,10 +193,6 @@ async function withContext<T>(config: ServiceConfig, body: (ctx: BackfillContext
   }
 }
 
-function runnerDeps(config: ServiceConfig, logger: Logger): RunnerDeps {
-  return { config, kms: kmsRegistryFor(config), logger };
-}
-
 export async function backfill(args: string[]): Promise<void> {
   const [sub, ...rest] = args;
   await usageGuard(async () => {
@@ -236,7 +230,7 @@ async function submit(args: string[]): Promise<void> {
   const logger = createLogger({ level: config.logLevel, base: { job: job.metadata.name } });
   const plan = await withContext(config, async (ctx) => {
     // Rules on the target subject and the safety checks, exactly as `recrypt run` does them.
-    const prepared = await prepareJob(job, runnerDeps(config, logger));
+    const prepared = await prepareJob(createJobRuntime(config, job, { logger }));
     for (const route of prepared.routes.values()) {
       await ensureMirroredTopic(config.kafka, route.source, route.target, { create: job.spec.target.createTopic });
     }
@@ -340,20 +334,27 @@ async function control(command: 'pause' | 'resume' | 'cancel', args: string[]): 
 }
 
 /**
- * The job's pipeline over one task's range. A task whose group is not the job's own (a sub-range of a
- * partition) runs under a job name that makes startJob use that group (`recrypt-<name>`).
+ * The job's pipeline over one task's range, under the task's consumer group and transactional id
+ * (both fixed when the backfill was split: backfill/names.ts).
  */
-function taskRunner(job: Job, deps: RunnerDeps, prepared: () => Promise<PreparedJob>) {
+function taskRunner(prepared: () => Promise<PreparedJob>) {
   return async (task: TaskSpec, observer: PipelineObserver): Promise<TaskRun> => {
-    const base = await prepared();
-    const groupName = task.groupId.replace(/^recrypt-/, '');
-    const forTask = groupName === job.metadata.name ? base : { ...base, job: { ...base.job, metadata: { ...base.job.metadata, name: groupName } } };
-    const run = await startJob(forTask, deps, {
+    const run = await startJob(await prepared(), {
       ranges: [{ topic: task.topic, partition: task.partition, from: task.from, to: task.to }],
+      groupId: task.groupId,
       transactionalId: task.transactionalId,
       observer,
     });
     return { pipeline: run.pipeline, done: run.done };
+  };
+}
+
+/** Prepares the job once, on first use; a failed preparation is retried by the next task. */
+function preparedOnce(runtime: JobRuntime): () => Promise<PreparedJob> {
+  let preparing: Promise<PreparedJob> | undefined;
+  return () => {
+    preparing ??= prepareJob(runtime).catch((err: unknown) => { preparing = undefined; throw err; });
+    return preparing;
   };
 }
 
@@ -376,18 +377,13 @@ export async function worker(args: string[]): Promise<void> {
     const context: BackfillContext = { connection: config.kafka, redisUrl: config.redisUrl, redis };
     const workers = selected.map((job) => {
       const log = logger.child({ job: job.metadata.name });
-      const deps = runnerDeps(config, log);
-      let preparing: Promise<PreparedJob> | undefined;
-      const prepared = () => {
-        preparing ??= prepareJob(job, deps).catch((err: unknown) => { preparing = undefined; throw err; });
-        return preparing;
-      };
+      const prepared = preparedOnce(createJobRuntime(config, job, { logger: log }));
       return new BackfillWorker({
         job: job.metadata.name, specDigest: jobDigest(job), context, settings, logger: log, name: config.instanceId,
-        runTask: taskRunner(job, deps, prepared),
+        runTask: taskRunner(prepared),
         ...(job.spec.backfill.continueStreaming ? {
           startStreaming: async () => {
-            const run = await startJob(await prepared(), deps, {
+            const run = await startJob(await prepared(), {
               observer: { onHalt: (tp, offset, error) => log.error('partition halted', { topic: tp.topic, partition: tp.partition, offset, error }) },
             });
             return { stop: () => run.pipeline.stop(), done: run.done };

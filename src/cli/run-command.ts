@@ -5,8 +5,7 @@
  */
 import type { PipelineSummary } from '../kafka/pipeline.js';
 import { loadServiceConfig } from '../service/config.js';
-import { prepareJob, startJob, type JobRun } from '../service/job-runner.js';
-import { kmsRegistryFor } from '../service/kms.js';
+import { createJobRuntime, prepareJob, startJob, type JobRun } from '../runtime/index.js';
 import { loggingObserver } from '../service/pipeline-log.js';
 import { createLogger } from '../util/logger.js';
 import { defineCommand, parseCommand, usageError } from './args.js';
@@ -46,19 +45,19 @@ export async function run(args: string[]): Promise<void> {
   const job = pickJob(jobs, values.job);
   const config = loadServiceConfig();
   const logger = createLogger({ level: config.logLevel, base: { job: job.metadata.name } });
-  const deps = { config, kms: kmsRegistryFor(config), logger };
+  const runtime = createJobRuntime(config, job, { logger });
   let running: JobRun | undefined;
   const shutdown = onShutdownSignals({
     timeoutMs: config.shutdownTimeoutMs, logger, forcedExitCode: EXIT.STOPPED,
     onStop: () => running?.pipeline.stop(),
   });
   try {
-    const prepared = await prepareJob(job, deps);
+    const prepared = await prepareJob(runtime);
     if (shutdown.signal) {
       process.exitCode = EXIT.STOPPED;
       return;
     }
-    running = await startJob(prepared, deps, { observer: loggingObserver(logger) });
+    running = await startJob(prepared, { observer: loggingObserver(logger) });
     if (shutdown.signal) running.pipeline.stop();
     const progress = reportProgress(running.pipeline, { tty: process.stderr.isTTY === true, logger, intervalMs: config.progressIntervalMs });
     let summary: PipelineSummary;

@@ -5,33 +5,21 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { connectionFromEnv, type KafkaConnection } from '../kafka/connection.js';
+import { connectionFromEnv } from '../kafka/connection.js';
+import type { RuntimeConfig } from '../runtime/index.js';
 import { RecryptError } from '../util/errors.js';
 import type { LogLevel } from '../util/logger.js';
 
-export interface RegistryConnection {
-  readonly urls: readonly string[];
-  readonly basicAuth?: string;
-  readonly bearerToken?: string;
-  readonly timeoutMs: number;
-}
+export type { RegistryConnection } from '../runtime/index.js';
 
-export interface ServiceConfig {
-  readonly kafka: KafkaConnection;
-  readonly registry: RegistryConnection;
+export interface ServiceConfig extends RuntimeConfig {
   readonly redisUrl: string;
   readonly httpPort: number;
   readonly logLevel: LogLevel;
-  /** Base KMS props every KEK starts from (its kmsProps override them), e.g. the local-kms secret. */
-  readonly kmsProps: Readonly<Record<string, string>>;
-  /** Identifies this process in transactional ids and logs (the pod name on Kubernetes). */
-  readonly instanceId: string;
   /** After SIGTERM/SIGINT: how long `run` and `serve` wait for open transactions before exiting. */
   readonly shutdownTimeoutMs: number;
   /** Between `recrypt run`'s JSON progress lines (when stderr is not a terminal). */
   readonly progressIntervalMs: number;
-  /** Per KMS request; a KMS that does not answer in time is a transient failure. */
-  readonly kmsTimeoutMs: number;
 }
 
 /** `NAME` from env, else the contents of the file at `NAME_FILE` (trailing newline trimmed). */

@@ -3,19 +3,18 @@
  * per source topic, which fields each rule decrypts and encrypts with which KEK and algorithm. It
  * writes nothing: the job's rules are evaluated as the target subject would carry them. With
  * `checkKms`, each KEK the target rules encrypt with is checked as `run` checks it before registering
- * anything (registered and matching, or creatable; its KMS key wraps and unwraps a probe).
+ * anything (registered and matching, or creatable; its KMS key wraps and unwraps a probe). It runs on
+ * the job runtime of `run`, with registry clients that refuse writes.
  */
 import { compileSide, SchemaStore, sourceSubject, type Side } from '../engine/index.js';
-import { checkJobAgainstTargetRules, sourceTopicsOf, targetSubjectFor, targetTopicFor, type Job, type Problem } from '../jobs/index.js';
-import { listTopics } from '../kafka/topics.js';
+import { checkJobAgainstTargetRules, targetSubjectFor, targetTopicFor, type Job, type Problem } from '../jobs/index.js';
 import { checkKek, writeEncryptionParams, type KekCheck, type KekCheckDeps } from '../keys/index.js';
 import { fieldTags, ruleAppliesToTags } from '../rules/index.js';
 import type { RegisteredSchema } from '../registry/types.js';
-import { errorCodeOf, isRecryptError, RecryptError } from '../util/errors.js';
+import { createJobRuntime, latestOrNull, sizeLimitProblems, withRuleDefaults } from '../runtime/index.js';
+import { errorCodeOf, isRecryptError } from '../util/errors.js';
+import { silentLogger } from '../util/logger.js';
 import type { ServiceConfig } from './config.js';
-import { registryClients, withRuleDefaults } from './job-runner.js';
-import { sizeLimitProblems } from './topic-limits.js';
-import { kmsRegistryFor } from './kms.js';
 
 export interface PlannedStep {
   readonly rule: string;
@@ -68,29 +67,19 @@ function describeSide(side: Side): PlannedStep[] {
   });
 }
 
-async function latestOrNull(fetch: () => Promise<RegisteredSchema>): Promise<RegisteredSchema | null> {
-  try {
-    return await fetch();
-  } catch (err) {
-    if (isRecryptError(err) && err.code === 'REGISTRY_NOT_FOUND') return null;
-    throw err;
-  }
-}
-
 export async function planJob(job: Job, config: ServiceConfig, options: PlanOptions = {}): Promise<PlannedRoute[]> {
-  const { schemaRegistry, dekRegistry } = registryClients(config);
+  // The same runtime `run` builds, with registry clients that refuse every write.
+  const runtime = createJobRuntime(config, job, { logger: silentLogger, readOnly: true });
+  const { schemaRegistry, dekRegistry } = runtime.registries();
   const schemas = new SchemaStore(schemaRegistry);
-  const keys: KekCheckDeps | undefined = options.checkKms === true ? { dekRegistry, kms: kmsRegistryFor(config), kmsProps: config.kmsProps } : undefined;
-  const existing = job.spec.source.topicPattern !== undefined ? await listTopics(config.kafka) : [];
-  const topics = sourceTopicsOf(job, existing);
-  // As `run` does: an empty plan would read as "nothing to do" when the pattern is wrong.
-  if (topics.length === 0) throw new RecryptError('JOB_INVALID', `job ${job.metadata.name}: no source topic matches`);
+  const keys: KekCheckDeps | undefined = options.checkKms === true ? { dekRegistry, kms: runtime.kms, kmsProps: config.kmsProps } : undefined;
+  const topics = await runtime.sourceTopics();
   const out: PlannedRoute[] = [];
   for (const source of topics) {
     const target = targetTopicFor(job, source);
     const targetSubject = targetSubjectFor(job, source);
-    const writer = await latestOrNull(() => schemaRegistry.getLatest(`${source}-value`));
-    let targetSchema = await latestOrNull(() => schemaRegistry.getLatest(targetSubject));
+    const writer = await latestOrNull(schemaRegistry, `${source}-value`);
+    let targetSchema = await latestOrNull(schemaRegistry, targetSubject);
     let virtual = false;
     if (job.spec.rules) {
       const base = targetSchema ?? writer;

@@ -6,12 +6,11 @@
 import type { Server } from 'node:http';
 import type { Job } from '../jobs/index.js';
 import type { PipelineSummary } from '../kafka/pipeline.js';
+import { createJobRuntime, prepareJob, startJob, type JobRun } from '../runtime/index.js';
 import { isTransient } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
 import type { ServiceConfig } from './config.js';
 import { startHttpServer } from './http-server.js';
-import { prepareJob, startJob, type JobRun, type RunnerDeps } from './job-runner.js';
-import { kmsRegistryFor } from './kms.js';
 import { loggingObserver } from './pipeline-log.js';
 import { JobMetrics } from './metrics.js';
 
@@ -55,25 +54,26 @@ export class Service {
   /** Runs a job; restarts it after a backoff when it fails (transient outages, rebalances gone wrong). */
   private async keepRunning(state: JobState): Promise<void> {
     const name = state.job.metadata.name;
-    const deps: RunnerDeps = { config: this.config, kms: kmsRegistryFor(this.config, this.metrics), logger: this.logger.child({ job: name }), metrics: this.metrics };
+    const runtime = createJobRuntime(this.config, state.job, { logger: this.logger.child({ job: name }), metrics: this.metrics });
+    const logger = runtime.logger;
     let attempt = 0;
     while (!this.stopping) {
       try {
         state.status = 'starting';
-        const prepared = await prepareJob(state.job, deps);
-        const observer = this.metrics.observer(name, loggingObserver(deps.logger, {
+        const prepared = await prepareJob(runtime);
+        const observer = this.metrics.observer(name, loggingObserver(logger, {
           onHalt: (tp, offset) => { state.halted.push(`${tp.topic}/${tp.partition}@${offset}`); },
         }));
-        state.run = await startJob(prepared, deps, { observer });
+        state.run = await startJob(prepared, { observer });
         // stop() may have come while the job was starting: it saw no run to stop.
         if (this.stopping) state.run.pipeline.stop();
         state.status = 'running';
         this.metrics.jobUp.set({ job: name }, 1);
-        deps.logger.info('job running', { topics: [...prepared.routes.keys()].join(',') });
+        logger.info('job running', { topics: [...prepared.routes.keys()].join(',') });
         const summary: PipelineSummary = await state.run.done;
         state.status = 'finished';
         this.metrics.jobUp.set({ job: name }, 0);
-        deps.logger.info('job finished', { records: summary.records, written: summary.written, dlq: summary.dlq, durationMs: summary.durationMs });
+        logger.info('job finished', { records: summary.records, written: summary.written, dlq: summary.dlq, durationMs: summary.durationMs });
         return;
       } catch (err) {
         this.metrics.jobUp.set({ job: name }, 0);
@@ -81,7 +81,7 @@ export class Service {
         state.reason = err instanceof Error && 'code' in err ? String((err as { code: unknown }).code) : 'INTERNAL';
         attempt += 1;
         const delay = Math.min(60_000, 1000 * 2 ** Math.min(attempt, 6));
-        deps.logger.error('job failed', { error: err as Error, transient: isTransient(err), retryInMs: delay });
+        logger.error('job failed', { error: err as Error, transient: isTransient(err), retryInMs: delay });
         await sleep(delay, this.stopped.signal);
       }
     }

@@ -11,9 +11,8 @@ import { expect } from 'vitest';
 import { loadText } from '../../../src/jobs/load.js';
 import type { Job } from '../../../src/jobs/index.js';
 import type { PipelineSummary } from '../../../src/kafka/pipeline.js';
+import { createJobRuntime, prepareJob, startJob, type JobRun } from '../../../src/runtime/index.js';
 import { loadServiceConfig } from '../../../src/service/config.js';
-import { prepareJob, startJob, type JobRun } from '../../../src/service/job-runner.js';
-import { kmsRegistryFor } from '../../../src/service/kms.js';
 import { JobMetrics } from '../../../src/service/metrics.js';
 import { createLogger } from '../../../src/util/logger.js';
 import { consumeRaw, type RawRecord } from '../helpers/kafka.js';
@@ -48,12 +47,11 @@ export async function startInProcess(job: Job, options: StartOptions = {}): Prom
   const config = loadServiceConfig(process.env);
   const metrics = new JobMetrics();
   const logger = createLogger({ level: 'debug', write: (line) => logs.push(line), base: { job: job.metadata.name } });
-  const deps = { config, kms: kmsRegistryFor(config, metrics), logger, metrics };
-  const prepared = await prepareJob(job, deps);
+  const prepared = await prepareJob(createJobRuntime(config, job, { logger, metrics }));
   await options.beforeStart?.();
   const transient: string[] = [];
   const observer = metrics.observer(job.metadata.name, { onTransientError: (e) => transient.push(e.code) });
-  const run = await startJob(prepared, deps, { observer, transactionalId: `recrypt-${job.metadata.name}-${randomBytes(3).toString('hex')}` });
+  const run = await startJob(prepared, { observer, transactionalId: `recrypt-${job.metadata.name}-${randomBytes(3).toString('hex')}` });
   return { run, logs, metrics, transient };
 }
 

@@ -1,0 +1,108 @@
+/**
+ * Turns a job runtime into routes, one per source topic: puts the job's rules on the target subject,
+ * fetches the target schema, refuses unsafe combinations against the registry's rules, and builds
+ * each topic's DLQ writer and record transformer. Nothing here touches Kafka records; start.ts does.
+ */
+import { DlqWriter } from '../dlq/index.js';
+import { RecordTransformer, SchemaStore, type LoadedSchema } from '../engine/index.js';
+import { checkJobAgainstTargetRules, dlqTopicFor, formatProblems, targetSubjectFor, targetTopicFor, type Job } from '../jobs/index.js';
+import { checkDlqSourcePolicy } from '../jobs/semantic.js';
+import { DekManager } from '../keys/index.js';
+import type { RegisteredSchema, RuleSet } from '../registry/types.js';
+import { RecryptError } from '../util/errors.js';
+import { LogAggregator } from '../util/log-aggregator.js';
+import { dlqEvents, dlqPartitions, withoutRouted } from './dlq-setup.js';
+import type { JobRuntime } from './job-runtime.js';
+import { applyJobRules, hasEncryptRule, latestOrNull, targetSchemaFor, withRuleDefaults } from './target-rules.js';
+
+export interface TopicRoute {
+  readonly source: string;
+  readonly target: string;
+  readonly targetSubject: string;
+  readonly targetSchema: LoadedSchema;
+  readonly sourceSchema?: RegisteredSchema;
+  readonly transformer: RecordTransformer;
+  /** The job-level DLQ topic of this source, when the job has a dlq section. */
+  readonly dlqTopic?: string;
+}
+
+export interface PreparedJob {
+  readonly runtime: JobRuntime;
+  readonly job: Job;
+  readonly routes: ReadonlyMap<string, TopicRoute>;
+  readonly schemas: SchemaStore;
+  readonly keys: DekManager;
+  /** Logs the rule failures still counted (one summary line per rule, action and code); call at job end. */
+  readonly flushLogs: () => void;
+}
+
+/** Rule failures are logged once per (rule, direction, action, code) per interval with a count, not per record. */
+const RULE_FAILURE_LOG_INTERVAL_MS = 10_000;
+
+export async function prepareJob(runtime: JobRuntime): Promise<PreparedJob> {
+  const { job, config, logger, metrics } = runtime;
+  const { schemaRegistry, dekRegistry } = runtime.registries();
+  const schemas = new SchemaStore(schemaRegistry);
+  const keys = new DekManager({
+    dekRegistry, kms: runtime.kms, kmsProps: config.kmsProps,
+    logger: { warn: (message, fields) => logger.warn(message, fields) },
+    ...(metrics ? { metrics: metrics.keysHook } : {}),
+  });
+  const topics = await runtime.sourceTopics();
+
+  const ruleFailures = new LogAggregator<{ rule: string; direction: string; action: string; code: string }>({
+    intervalMs: RULE_FAILURE_LOG_INTERVAL_MS,
+    first: (e) => logger.warn('rule failed', e),
+    summary: (e, count, intervalMs) => logger.warn('rule failures', { ...e, count, intervalMs }),
+  });
+  const routes = new Map<string, TopicRoute>();
+  for (const source of topics) {
+    const target = targetTopicFor(job, source);
+    const targetSubject = targetSubjectFor(job, source);
+    const sourceSchema = await latestOrNull(schemaRegistry, `${source}-value`);
+    // The KMS keys the rules name must wrap before the rules (and, later, their KEKs) are registered.
+    if (job.spec.rules) await keys.checkKeks(withRuleDefaults(job.spec.rules), (await latestOrNull(schemaRegistry, targetSubject)) ?? sourceSchema ?? undefined);
+    await applyJobRules(job, schemaRegistry, targetSubject, sourceSchema);
+    const registered = await targetSchemaFor(job, schemaRegistry, targetSubject);
+    if (!job.spec.rules) await keys.checkKeks(registered.ruleSet, registered);
+    refuseUnsafe(job, `${source} -> ${target}`, registered.ruleSet, sourceSchema);
+    const targetSchema = await schemas.adopt(registered, targetSubject);
+    const dlqTopic = dlqTopicFor(job, source);
+    const dlq = new DlqWriter({
+      ...(dlqTopic !== undefined ? { topic: dlqTopic } : {}),
+      policy: job.spec.dlq?.payload ?? 'reference',
+      ...(job.spec.dlq?.kek ? { kek: job.spec.dlq.kek } : {}),
+      catchPoison: job.spec.dlq !== undefined,
+      registry: schemaRegistry,
+      keys,
+      topics: { partitions: (topic, sourceTopic) => dlqPartitions(config.kafka, topic, sourceTopic, job.spec.target.createTopic) },
+      // Not `routed`: the engine's DLQ records are counted by start.ts's measuredProcessor after the DLQ
+      // circuit breaker (the record that trips it is built, never produced).
+      events: withoutRouted(dlqEvents(job.metadata.name, logger, metrics)),
+    });
+    const transformer = new RecordTransformer({
+      schemas, keys, mode: job.spec.mode, subjectNameStrategy: job.spec.source.subjectNameStrategy,
+      target: { schema: targetSchema, subject: targetSubject, topicFor: () => target },
+      allowPlaintextOnEncryptFailure: job.spec.allowPlaintextOnEncryptFailure,
+      maxInFlight: job.spec.processing.maxInFlight,
+      onRuleFailure: (e) => {
+        ruleFailures.record({ rule: e.rule, direction: e.direction, action: e.action, code: e.code });
+        metrics?.ruleFailure(job.metadata.name, e.rule, e.action, e.code);
+      },
+      dlq,
+    });
+    routes.set(source, {
+      source, target, targetSubject, targetSchema, ...(sourceSchema ? { sourceSchema } : {}), transformer, ...(dlqTopic !== undefined ? { dlqTopic } : {}),
+    });
+  }
+  return { runtime, job, routes, schemas, keys, flushLogs: () => ruleFailures.flush() };
+}
+
+/** JOB_UNSAFE when the job's checks against these target rules and the source schema find an error. */
+function refuseUnsafe(job: Job, where: string, targetRules: RuleSet | undefined, sourceSchema: RegisteredSchema | null): void {
+  const problems = [...checkJobAgainstTargetRules(job, targetRules, hasEncryptRule(sourceSchema?.ruleSet)), ...checkDlqSourcePolicy(job, sourceSchema?.ruleSet)]
+    .filter((p) => p.severity === 'error');
+  if (problems.length) {
+    throw new RecryptError('JOB_UNSAFE', `job ${job.metadata.name} refused for ${where}:\n  ${formatProblems(problems).join('\n  ')}`);
+  }
+}
