@@ -5,8 +5,8 @@
  * carry no record: a partition is also done once the consumer reports EOF at or past its end.
  */
 import { randomBytes } from 'node:crypto';
-import kafka from '@confluentinc/kafka-javascript';
-import { baseClientConfig, type KafkaConnection } from '../kafka/connection.js';
+import { kafkaClients } from '../kafka/client-factory.js';
+import type { KafkaConnection } from '../kafka/connection.js';
 import { connect, consumeBatch, disconnect, type NativeConsumer } from '../kafka/native.js';
 import { snapshotOffsets } from '../kafka/topics.js';
 import { RecryptError } from '../util/errors.js';
@@ -59,8 +59,7 @@ export class TopicReader {
   }
 
   async open(): Promise<void> {
-    const consumer = new kafka.KafkaConsumer({
-      ...baseClientConfig(this.#options.connection, 'recrypt-audit'),
+    const consumer = kafkaClients(this.#options.connection).consumer('recrypt-audit', {
       // librdkafka wants a group id even for assign(); nothing is ever committed to it.
       'group.id': `recrypt-audit-${randomBytes(6).toString('hex')}`,
       'enable.auto.commit': false,
@@ -72,7 +71,7 @@ export class TopicReader {
       'queued.max.messages.kbytes': 65_536,
       'queued.min.messages': 500_000,
       ...this.#options.consumerConfig,
-    }, { 'auto.offset.reset': 'earliest' }) as NativeConsumer;
+    }, { 'auto.offset.reset': 'earliest' });
     consumer.setDefaultConsumeTimeout(200);
     consumer.setDefaultIsTimeoutOnlyForFirstMessage(true);
     consumer.on('partition.eof', (eof) => {

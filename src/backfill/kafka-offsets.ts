@@ -2,21 +2,20 @@
  * The few Kafka calls the coordinator makes outside a pipeline: a group's committed offsets (the
  * checkpoints), the cut-over commit, and counting data records in offset ranges for the verification.
  */
-import kafka from '@confluentinc/kafka-javascript';
-import { baseClientConfig, type KafkaConnection } from '../kafka/connection.js';
+import { kafkaClients } from '../kafka/client-factory.js';
+import type { KafkaConnection } from '../kafka/connection.js';
 import { classifyKafkaError } from '../kafka/kafka-errors.js';
 import { committedOffsets, connect, consumeBatch, disconnect, type NativeConsumer, type TopicPartitionOffset } from '../kafka/native.js';
 import { partitionKey, type TopicPartition } from '../kafka/types.js';
 
 function consumerFor(connection: KafkaConnection, groupId: string, extra: Record<string, string | number | boolean> = {}): NativeConsumer {
-  return new kafka.KafkaConsumer({
-    ...baseClientConfig(connection, 'recrypt-backfill'),
+  return kafkaClients(connection).consumer('recrypt-backfill', {
     'group.id': groupId,
     'enable.auto.commit': false,
     'enable.auto.offset.store': false,
     'isolation.level': 'read_committed',
     ...extra,
-  }, { 'auto.offset.reset': 'earliest' }) as NativeConsumer;
+  }, { 'auto.offset.reset': 'earliest' });
 }
 
 async function withConsumer<T>(connection: KafkaConnection, groupId: string, body: (c: NativeConsumer) => Promise<T>, extra?: Record<string, string | number | boolean>): Promise<T> {

@@ -5,10 +5,11 @@
  */
 import kafkajs from 'kafkajs';
 import { RecryptError } from '../util/errors.js';
+import { kafkaClients, type KafkaAdmin } from './client-factory.js';
 import type { KafkaConnection } from './connection.js';
 import { classifyAdminError } from './kafka-errors.js';
 
-const { Kafka, ConfigResourceTypes, logLevel } = kafkajs;
+const { ConfigResourceTypes } = kafkajs;
 /** kafkajs ConfigSource: TOPIC_CONFIG (a dynamic per-topic override). */
 const TOPIC_OVERRIDE_SOURCE = 1;
 
@@ -18,24 +19,8 @@ export interface TopicDescription {
   readonly configs: Readonly<Record<string, string>>;
 }
 
-function kafkajsClient(connection: KafkaConnection) {
-  const p = connection.properties;
-  const protocol = String(p['security.protocol'] ?? 'PLAINTEXT').toUpperCase();
-  const mechanism = String(p['sasl.mechanism'] ?? p['sasl.mechanisms'] ?? '').toLowerCase();
-  const sasl = protocol.startsWith('SASL')
-    ? { mechanism, username: String(p['sasl.username'] ?? ''), password: String(p['sasl.password'] ?? '') }
-    : undefined;
-  return new Kafka({
-    brokers: connection.bootstrapServers.split(',').map((b) => b.trim()),
-    clientId: 'recrypt-admin',
-    ssl: protocol.endsWith('SSL'),
-    ...(sasl ? { sasl: sasl as never } : {}),
-    logLevel: logLevel.NOTHING,
-  });
-}
-
-async function withAdmin<T>(connection: KafkaConnection, operation: string, body: (admin: ReturnType<ReturnType<typeof kafkajsClient>['admin']>) => Promise<T>): Promise<T> {
-  const admin = kafkajsClient(connection).admin();
+async function withAdmin<T>(connection: KafkaConnection, operation: string, body: (admin: KafkaAdmin) => Promise<T>): Promise<T> {
+  const admin = kafkaClients(connection).admin('recrypt-admin');
   try {
     await admin.connect();
     return await body(admin);
