@@ -179,7 +179,7 @@ describe('TransactionalPipeline on fake clients: rebalancing', () => {
   }
 
   async function until(condition: () => boolean): Promise<void> {
-    for (let i = 0; i < 500 && !condition(); i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 2000 && !condition(); i++) await new Promise((r) => setTimeout(r, 5));
     expect(condition()).toBe(true);
   }
 
