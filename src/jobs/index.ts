@@ -8,5 +8,6 @@ export { encryptsOnWrite, isWriteEncryptRule } from './rule-checks.js';
 export { isSecretKey, SECRET_REASON } from './secrets.js';
 export { formatProblem, formatProblems } from './format.js';
 export { validateJobFiles, type ValidationResult } from './validate.js';
+export { jobGroupId, streamingTransactionalId, taskGroupId, taskTransactionalId } from './kafka-names.js';
 export { dlqTopicFor, renderTemplate, sourceTopicsOf, targetSubjectFor, targetTopicFor, TOPIC_PLACEHOLDER } from './templates.js';
 export type { SourceDocument, Position } from './yaml-source.js';

@@ -4,6 +4,7 @@
  * the job's DLQ circuit breaker, timed and counted.
  */
 import { DlqBreaker, describeDlqRecord } from '../dlq/index.js';
+import { jobGroupId, streamingTransactionalId } from '../jobs/index.js';
 import { TransactionalPipeline, type PartitionRange, type PipelineObserver, type PipelineSummary } from '../kafka/pipeline.js';
 import { ensureMirroredTopic, snapshotOffsets } from '../kafka/topics.js';
 import { partitionKey, type ProcessedRecord, type RecordProcessor, type SourceRecord } from '../kafka/types.js';
@@ -57,8 +58,8 @@ export async function startJob(prepared: PreparedJob, options: RunOptions = {}):
   const pipeline = new TransactionalPipeline({
     name,
     connection: config.kafka,
-    groupId: options.groupId ?? `recrypt-${name}`,
-    transactionalId: options.transactionalId ?? `recrypt-${name}-${config.instanceId}`,
+    groupId: options.groupId ?? jobGroupId(name),
+    transactionalId: options.transactionalId ?? streamingTransactionalId(name, config.instanceId),
     topics: sources,
     ...(ranges ? { ranges } : {}),
     startAt: job.spec.source.startAt,
