@@ -126,6 +126,13 @@ forbidden.push(
     to: { path: src('kms') },
   },
   {
+    name: 'keys-encode-no-records',
+    comment: 'keys/ deals in KEKs and DEKs; records, their framing and their formats are not its business',
+    severity: 'error',
+    from: { path: src('keys') },
+    to: { path: src('formats', 'wire') },
+  },
+  {
     name: 'engine-touches-no-kafka',
     comment: 'engine/ transforms records; it never touches Kafka (kafka/ or a Kafka client)',
     severity: 'error',
