@@ -8,6 +8,10 @@ import { firstOffsets, lastOffsets } from './batch-cycle.js';
 import type { TopicPartitionOffset } from './native.js';
 import { assignedPartition, owned, transition, type PartitionProgress, type PartitionState } from './partition-state.js';
 
+export interface PartitionLag extends TopicPartition {
+  readonly lag: number;
+}
+
 export class PartitionTable {
   private readonly states = new Map<string, PartitionState>();
 
@@ -72,6 +76,26 @@ export class PartitionTable {
   anyHalted(): boolean {
     for (const s of this.states.values()) if (s.status === 'halted') return true;
     return false;
+  }
+
+  /**
+   * Records between each owned partition's committed offset and its end (its range's, or `high`: the
+   * consumer's cached high watermark, which throws while none is known). Halted partitions count.
+   */
+  lag(high: (topic: string, partition: number) => number): PartitionLag[] {
+    const out: PartitionLag[] = [];
+    for (const s of this.states.values()) {
+      const p = s.progress;
+      if (!owned(s) || !p) continue;
+      try {
+        const h = high(s.topic, s.partition);
+        const end = p.end === undefined ? h : Math.min(h, p.end);
+        if (end >= 0) out.push({ topic: s.topic, partition: s.partition, lag: Math.max(0, end - p.committed) });
+      } catch {
+        // No watermark cached yet for this partition.
+      }
+    }
+    return out;
   }
 
   /** Every range done or halted (bounded mode). */

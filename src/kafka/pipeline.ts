@@ -28,8 +28,8 @@ import {
   committedOffsets, connect, consumeBatch, disconnect, metadata, seek, transactions, watermarks,
   type NativeConsumer, type NativeProducer, type TopicPartitionOffset,
 } from './native.js';
-import { owned, progressOf, transition, type PartitionProgress } from './partition-state.js';
-import { PartitionTable } from './partition-table.js';
+import { progressOf, transition, type PartitionProgress } from './partition-state.js';
+import { PartitionTable, type PartitionLag } from './partition-table.js';
 import type { PartitionRange, PipelineOptions, PipelineSummary } from './pipeline-types.js';
 import { BATCH_OVERHEAD, producerMaxBytes } from './record-size.js';
 import { Transactions } from './transaction.js';
@@ -82,21 +82,10 @@ export class TransactionalPipeline {
    * Records between each owned partition's committed offset and its end, from the consumer's cached
    * watermarks (no broker round trip). Halted partitions count: they are lag too.
    */
-  lag(): Array<{ topic: string; partition: number; lag: number }> {
-    const out: Array<{ topic: string; partition: number; lag: number }> = [];
-    if (!this.consumer || this.state !== 'running') return out;
-    for (const s of this.table.values()) {
-      const p = s.progress;
-      if (!owned(s) || !p) continue;
-      try {
-        const high = this.consumer.getWatermarkOffsets(s.topic, s.partition).highOffset;
-        const end = p.end === undefined ? high : Math.min(high, p.end);
-        if (end >= 0) out.push({ topic: s.topic, partition: s.partition, lag: Math.max(0, end - p.committed) });
-      } catch {
-        // No watermark cached yet for this partition.
-      }
-    }
-    return out;
+  lag(): PartitionLag[] {
+    const consumer = this.consumer;
+    if (!consumer || this.state !== 'running') return [];
+    return this.table.lag((topic, partition) => consumer.getWatermarkOffsets(topic, partition).highOffset);
   }
 
   /** Asks the loop to finish its current transaction and return. */

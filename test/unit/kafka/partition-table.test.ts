@@ -83,4 +83,17 @@ describe('PartitionTable', () => {
     transition(t.get(partitionKey('t', 1))!, { type: 'pause', until: 300 });
     expect(t.resumeDue(200).map((s) => [s.partition, s.status])).toEqual([[0, 'running']]);
   });
+
+  it('counts lag from the committed offset to the range end or high watermark, halted partitions included, revoked ones not', () => {
+    const t = table();
+    t.assign([tp(2), tp(3)]);
+    t.positions([{ topic: 't', partition: 2, offset: 5 }, { topic: 't', partition: 3, offset: 1 }]);
+    transition(t.get(partitionKey('t', 2))!, { type: 'halt', offset: 5, code: 'X' });
+    t.revoke([tp(3)]);
+    const high = (_topic: string, partition: number) => {
+      if (partition === 1) throw new Error('no watermark yet');
+      return 20;
+    };
+    expect(t.lag(high)).toEqual([{ topic: 't', partition: 0, lag: 10 }, { topic: 't', partition: 2, lag: 15 }]);
+  });
 });
