@@ -1,7 +1,8 @@
 /**
- * Turns a job runtime into routes, one per source topic: puts the job's rules on the target subject,
- * fetches the target schema, refuses unsafe combinations against the registry's rules, and builds
- * each topic's DLQ writer and record transformer. Nothing here touches Kafka records; start.ts does.
+ * Turns a job runtime into routes, one per source topic: checks the job (its rules as they would be
+ * registered, the source schemas, the KEKs' KMS keys) before anything is registered, then puts the
+ * job's rules on the target subjects, fetches the target schema, checks it again, and builds each
+ * topic's DLQ writer and record transformer. Nothing here touches Kafka records; start.ts does.
  */
 import { DlqWriter } from '../dlq/index.js';
 import { RecordTransformer, SchemaStore, type LoadedSchema } from '../engine/index.js';
@@ -55,16 +56,27 @@ export async function prepareJob(runtime: JobRuntime): Promise<PreparedJob> {
     first: (e) => logger.warn('rule failed', e),
     summary: (e, count, intervalMs) => logger.warn('rule failures', { ...e, count, intervalMs }),
   });
-  const routes = new Map<string, TopicRoute>();
+  // First every topic's checks, then registration: nothing is registered before the whole job has
+  // passed its safety checks (on the rules as they would be registered) and its KEKs' KMS check.
+  const checked = [];
   for (const source of topics) {
     const target = targetTopicFor(job, source);
     const targetSubject = targetSubjectFor(job, source);
     const sourceSchema = await latestOrNull(schemaRegistry, `${source}-value`);
-    // The KMS keys the rules name must wrap before the rules (and, later, their KEKs) are registered.
-    if (job.spec.rules) await keys.checkKeks(withRuleDefaults(job.spec.rules), (await latestOrNull(schemaRegistry, targetSubject)) ?? sourceSchema ?? undefined);
+    if (job.spec.rules) {
+      const ruleSet = withRuleDefaults(job.spec.rules);
+      // The KMS keys the rules name must wrap before the rules (and, later, their KEKs) are registered.
+      await keys.checkKeks(ruleSet, (await latestOrNull(schemaRegistry, targetSubject)) ?? sourceSchema ?? undefined);
+      refuseUnsafe(job, `${source} -> ${target}`, ruleSet, sourceSchema);
+    }
+    checked.push({ source, target, targetSubject, sourceSchema });
+  }
+  const routes = new Map<string, TopicRoute>();
+  for (const { source, target, targetSubject, sourceSchema } of checked) {
     await applyJobRules(job, schemaRegistry, targetSubject, sourceSchema);
     const registered = await targetSchemaFor(job, schemaRegistry, targetSubject);
     if (!job.spec.rules) await keys.checkKeks(registered.ruleSet, registered);
+    // Again on the target schema the job runs with (a pinned version or metadata may pick another one).
     refuseUnsafe(job, `${source} -> ${target}`, registered.ruleSet, sourceSchema);
     const targetSchema = await schemas.adopt(registered, targetSubject);
     const dlqTopic = dlqTopicFor(job, source);
