@@ -54,7 +54,7 @@ export async function startOwnKafka(timeoutMs = 120_000): Promise<OwnKafka> {
     'min.insync.replicas=1', 'group.initial.rebalance.delay.ms=0',
     'share.coordinator.state.topic.replication.factor=1', 'share.coordinator.state.topic.min.isr=1', '',
   ].join('\n'));
-  const format = run(['kafka.tools.StorageTool', 'format', '-t', randomBytes(16).toString('base64url'), '-c', join(dir, 'server.properties')], dir);
+  const format = run(['kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', join(dir, 'server.properties')], dir);
   const formatted = await new Promise<number | null>((r) => format.on('exit', r));
   if (formatted !== 0) throw new Error(`own Kafka: storage format failed (${formatted})`);
   const broker = run(['kafka.Kafka', join(dir, 'server.properties')], dir);
@@ -105,4 +105,15 @@ export async function startOwnKafka(timeoutMs = 120_000): Promise<OwnKafka> {
     }
   }
   return { bootstrap, cut, restore: listen, stop };
+}
+
+/**
+ * A KRaft cluster id: 16 random bytes in base64url, like Kafka's own. One that starts with '-' would be
+ * read as an option by the storage tool (Kafka's random-uuid never hands those out either).
+ */
+function clusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
