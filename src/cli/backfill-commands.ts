@@ -5,15 +5,15 @@
  */
 import cliProgress from 'cli-progress';
 import {
-  BackfillWorker, DEFAULT_SETTINGS, RedisHealth, backfillStatus, cancelBackfill, connectionErrorCode, formatReport, isRedisConnectionError,
+  BackfillWorker, RedisHealth, backfillStatus, cancelBackfill, connectionErrorCode, formatReport, isRedisConnectionError,
   jobDigest, pauseBackfill, redactRedisUrl, redisClient, redisRefused, redisUnavailable, resumeBackfill, submitBackfill, verify, type BackfillContext,
-  type BackfillSettings, type BackfillStatus, type RedisPolicy, type TaskRun, type TaskSpec,
+  type BackfillStatus, type RedisPolicy, type TaskRun, type TaskSpec,
 } from '../backfill/index.js';
 import type { PipelineObserver } from '../kafka/pipeline.js';
 import { ensureMirroredTopic } from '../kafka/topics.js';
 import { createJobRuntime, prepareJob, startJob, type JobRuntime, type PreparedJob } from '../runtime/index.js';
 import { loadServiceConfig, type ServiceConfig } from '../service/config.js';
-import { isRecryptError, RecryptError } from '../util/errors.js';
+import { isRecryptError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
 import { defineCommand, nearest, parseCommand, usageError } from './args.js';
 import { loadJobs, pickJob, UsageError, withUsage } from './common.js';
@@ -143,40 +143,13 @@ function usageGuard(body: () => Promise<void>): Promise<void> {
   return withUsage(BACKFILL_USAGE, body);
 }
 
-function intFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) throw new RecryptError('CONFIG_INVALID', `${name} must be a positive integer`);
-  return value;
-}
-
-/** Lock and stall settings; env overrides exist for tests and unusual clusters. */
-function settingsFromEnv(concurrency: number | undefined): BackfillSettings {
-  return {
-    concurrency: concurrency ?? intFromEnv('RECRYPT_BACKFILL_CONCURRENCY', DEFAULT_SETTINGS.concurrency),
-    lockDurationMs: intFromEnv('RECRYPT_BACKFILL_LOCK_MS', DEFAULT_SETTINGS.lockDurationMs),
-    stalledIntervalMs: intFromEnv('RECRYPT_BACKFILL_STALLED_INTERVAL_MS', DEFAULT_SETTINGS.stalledIntervalMs),
-    maxStalledCount: DEFAULT_SETTINGS.maxStalledCount,
-    progressIntervalMs: intFromEnv('RECRYPT_BACKFILL_PROGRESS_MS', DEFAULT_SETTINGS.progressIntervalMs),
-    retryDelayMs: intFromEnv('RECRYPT_BACKFILL_RETRY_MS', DEFAULT_SETTINGS.retryDelayMs),
-  };
-}
-
-/** How long a command waits for an unreachable Redis before it fails with REDIS_UNAVAILABLE. */
-function redisTimeoutMs(): number {
-  const ms = intFromEnv('RECRYPT_REDIS_TIMEOUT_MS', 10_000);
-  if (ms < 100 || ms > 600_000) throw new RecryptError('CONFIG_INVALID', 'RECRYPT_REDIS_TIMEOUT_MS must be 100..600000');
-  return ms;
-}
-
 /**
  * Runs a command against Redis. Every connection it opens gives up once Redis has been unreachable for
  * RECRYPT_REDIS_TIMEOUT_MS (ioredis would otherwise retry for ever and the command print nothing);
  * Redis is asked first, so a command fails before it changes anything elsewhere.
  */
 async function withContext<T>(config: ServiceConfig, body: (ctx: BackfillContext) => Promise<T>): Promise<T> {
-  const timeoutMs = redisTimeoutMs();
+  const timeoutMs = config.redisTimeoutMs;
   const policy: RedisPolicy = { giveUpAfterMs: timeoutMs };
   const redis = redisClient(config.redisUrl, policy);
   let cause: string | undefined;
@@ -370,7 +343,7 @@ export async function worker(args: string[]): Promise<void> {
     const selected = wanted.length ? wanted.map((n) => pickJob(jobs, n)) : jobs;
     const config = loadServiceConfig();
     const logger = createLogger({ level: config.logLevel, base: { instance: config.instanceId } });
-    const settings = settingsFromEnv(concurrency);
+    const settings = concurrency === undefined ? config.backfill : { ...config.backfill, concurrency };
     // Reconnects for ever with backoff; RedisHealth logs each outage once.
     const redis = redisClient(config.redisUrl);
     new RedisHealth(config.redisUrl, logger).watch(redis);

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { DEFAULT_SETTINGS, type BackfillSettings } from '../backfill/index.js';
 import { connectionFromEnv } from '../kafka/connection.js';
 import type { RuntimeConfig } from '../runtime/index.js';
 import { RecryptError } from '../util/errors.js';
@@ -20,6 +21,10 @@ export interface ServiceConfig extends RuntimeConfig {
   readonly shutdownTimeoutMs: number;
   /** Between `recrypt run`'s JSON progress lines (when stderr is not a terminal). */
   readonly progressIntervalMs: number;
+  /** Backfill workers' settings; `recrypt worker --concurrency` overrides `concurrency`. */
+  readonly backfill: BackfillSettings;
+  /** How long a backfill command waits for an unreachable Redis before failing with REDIS_UNAVAILABLE. */
+  readonly redisTimeoutMs: number;
 }
 
 /** `NAME` from env, else the contents of the file at `NAME_FILE` (trailing newline trimmed). */
@@ -43,6 +48,25 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min:
     throw new RecryptError('CONFIG_INVALID', `${name} must be an integer between ${min} and ${max}`);
   }
   return value;
+}
+
+/** Lock and stall settings of backfill workers; env overrides exist for tests and unusual clusters. */
+function backfillFromEnv(env: NodeJS.ProcessEnv): BackfillSettings {
+  const positive = (name: string, fallback: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 1) throw new RecryptError('CONFIG_INVALID', `${name} must be a positive integer`);
+    return value;
+  };
+  return {
+    concurrency: positive('RECRYPT_BACKFILL_CONCURRENCY', DEFAULT_SETTINGS.concurrency),
+    lockDurationMs: positive('RECRYPT_BACKFILL_LOCK_MS', DEFAULT_SETTINGS.lockDurationMs),
+    stalledIntervalMs: positive('RECRYPT_BACKFILL_STALLED_INTERVAL_MS', DEFAULT_SETTINGS.stalledIntervalMs),
+    maxStalledCount: DEFAULT_SETTINGS.maxStalledCount,
+    progressIntervalMs: positive('RECRYPT_BACKFILL_PROGRESS_MS', DEFAULT_SETTINGS.progressIntervalMs),
+    retryDelayMs: positive('RECRYPT_BACKFILL_RETRY_MS', DEFAULT_SETTINGS.retryDelayMs),
+  };
 }
 
 const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
@@ -75,6 +99,8 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
     shutdownTimeoutMs: intFromEnv(env, 'RECRYPT_SHUTDOWN_TIMEOUT_MS', 30_000, 1000, 600_000),
     progressIntervalMs: intFromEnv(env, 'RECRYPT_PROGRESS_INTERVAL_MS', 10_000, 100, 3_600_000),
     kmsTimeoutMs: intFromEnv(env, 'RECRYPT_KMS_TIMEOUT_MS', 10_000, 100, 600_000),
+    backfill: backfillFromEnv(env),
+    redisTimeoutMs: intFromEnv(env, 'RECRYPT_REDIS_TIMEOUT_MS', 10_000, 100, 600_000),
   };
   return deepFreeze(config);
 }
