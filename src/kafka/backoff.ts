@@ -12,6 +12,8 @@ export interface BackoffSettings {
 
 export class PartitionBackoff {
   private readonly failures = new Map<string, number>();
+  /** Per partition: the unlisted librdkafka code its latest failures all had, and how many in a row. */
+  private readonly repeats = new Map<string, { code: number; count: number }>();
 
   constructor(private readonly settings: BackoffSettings, private readonly random: () => number = Math.random) {}
 
@@ -28,9 +30,34 @@ export class PartitionBackoff {
     return Math.round(ceiling / 2 + this.random() * (ceiling / 2));
   }
 
-  /** A committed transaction covered these partitions: their next failure starts from the initial delay. */
+  /**
+   * Counts a failure with `code` (an unlisted librdkafka code; undefined for any other error, which
+   * ends a run of them) for each partition key; returns the keys whose run reached `max`.
+   */
+  repeated(keys: Iterable<string>, code: number | undefined, max: number): Set<string> {
+    const reached = new Set<string>();
+    for (const key of keys) {
+      if (code === undefined) {
+        this.repeats.delete(key);
+        continue;
+      }
+      const last = this.repeats.get(key);
+      const count = last?.code === code ? last.count + 1 : 1;
+      this.repeats.set(key, { code, count });
+      if (count >= max) reached.add(key);
+    }
+    return reached;
+  }
+
+  /**
+   * A committed transaction covered these partitions (their next failure starts from the initial
+   * delay), or they were revoked (whoever gets them back starts afresh).
+   */
   reset(keys: Iterable<string>): void {
-    for (const key of keys) this.failures.delete(key);
+    for (const key of keys) {
+      this.failures.delete(key);
+      this.repeats.delete(key);
+    }
   }
 
   /** Failures counted since the partition's last commit. */

@@ -5,6 +5,7 @@
  *       |                                   (any failure) -> ABORT -> refused record known?
  *       |                                        yes: halt it or divert it (DLQ), plan again, BEGIN
  *       |                                        no:  retry (narrow when refused at commit) => not committed
+ *       |                                   (permanent, not about a record) -> halt the batch's partitions => committed (nothing)
  *       +-- transient error                                                                => not committed
  *
  * `run` returns what happened (the commit plan, or the error to back off on); the pipeline applies
@@ -23,6 +24,14 @@ export interface CycleSettings {
   readonly processor: RecordProcessor;
   readonly onRefused?: (record: SourceRecord, error: RecryptError) => Promise<ProcessedRecord>;
   readonly observer?: Pick<PipelineObserver, 'onAbort'>;
+  /**
+   * Whether the consumer still owns a partition (by partitionKey). A rebalance callback can fire while
+   * a fetch ahead is in flight: each commit attempt plans only owned partitions, and one that lost a
+   * partition after planning aborts (its offsets are no longer this member's to commit).
+   */
+  readonly owns?: (key: string) => boolean;
+  /** How many revokes the consumer has seen: one since the plan (even a partition given back) aborts the commit. */
+  readonly revocations?: () => number;
 }
 
 export interface PartitionCounts {
@@ -68,18 +77,32 @@ export class BatchCycle {
     let fetchAhead: (() => void) | undefined = whileCommitting;
     const refused = new Set<number>();
     for (;;) {
-      const plan = planCommit(batch, results);
+      const { owns, revocations } = this.settings;
+      const revokesAtPlan = revocations?.();
+      const plan = planCommit(batch, results, owns);
       const commitStartedAt = Date.now();
       try {
         // The batch fetched ahead is fetched once, whatever the attempts.
-        await this.transactions.commit(plan.outputs, plan.sources, [...plan.nextOffsets.values()], () => { fetchAhead?.(); fetchAhead = undefined; });
+        await this.transactions.commit(plan.outputs, plan.sources, [...plan.nextOffsets.values()], () => {
+          if (revocations?.() !== revokesAtPlan && plan.nextOffsets.size > 0) {
+            throw new RecryptError('KAFKA_TRANSACTION', 'partitions were revoked while the transaction was open: retried with the partitions still owned');
+          }
+          fetchAhead?.();
+          fetchAhead = undefined;
+        });
         return { committed: true, plan, startedAt, commitStartedAt };
       } catch (err) {
         const e = err instanceof RefusedOutput ? err.error : classifyKafkaError('transaction', err);
         this.settings.observer?.onAbort?.(e);
         if (e.code === 'KAFKA_FENCED') throw e;
-        await this.transactions.abort();
+        // A commit that timed out and was resumed by the abort may have gone through after all.
+        if (await this.transactions.abort() === 'committed') return { committed: true, plan, startedAt, commitStartedAt };
         if (e.transient) return { committed: false, error: e, narrow: false, outage: e.code === 'KAFKA_UNAVAILABLE' };
+        // Permanent and not about a record (a target topic not allowed or gone): every partition of
+        // the batch halts at its first record, nothing committed, no record blamed or diverted.
+        if (e.code !== 'RECORD_TOO_LARGE' && e.code !== 'KAFKA_PRODUCE') {
+          return { committed: true, plan: planCommit(batch, batch.map(() => ({ halt: e })), owns), startedAt, commitStartedAt };
+        }
         const index = err instanceof RefusedOutput ? err.index : soleWriter(plan);
         // Refused at commit, record unknown: replay these records one per transaction.
         if (index === undefined) return { committed: false, error: e, narrow: true, outage: false };
@@ -127,13 +150,25 @@ function retry(error: RecryptError): CycleOutcome {
   return { committed: false, error, narrow: false, outage: false };
 }
 
-/** Per partition, the records up to (not including) the first halt: what one transaction writes and commits. */
-export function planCommit(batch: readonly SourceRecord[], results: readonly ProcessedRecord[]): CommitPlan {
+/**
+ * Per partition, the records up to (not including) the first halt: what one transaction writes and
+ * commits. Partitions `owns` says are no longer the consumer's are left out.
+ */
+export function planCommit(batch: readonly SourceRecord[], results: readonly ProcessedRecord[], owns?: (key: string) => boolean): CommitPlan {
   const plan: CommitPlan = { outputs: [], sources: [], nextOffsets: new Map(), counts: new Map(), halts: [] };
+  // Partitions left out: halted in this batch, or not owned (asked once per partition).
   const haltedNow = new Set<string>();
+  const checked = new Set<string>();
   batch.forEach((record, i) => {
     const key = partitionKey(record.topic, record.partition);
     if (haltedNow.has(key)) return;
+    if (owns && !checked.has(key)) {
+      checked.add(key);
+      if (!owns(key)) {
+        haltedNow.add(key);
+        return;
+      }
+    }
     const result = results[i]!;
     if ('halt' in result) {
       haltedNow.add(key);

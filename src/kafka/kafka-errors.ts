@@ -27,10 +27,19 @@ const TRANSIENT = new Set<number>([
 
 /** The producer or broker refused a record for its size: no retry helps (RECORD_TOO_LARGE). */
 const TOO_LARGE = new Set<number>([codes.ERR_MSG_SIZE_TOO_LARGE, codes.ERR_RECORD_LIST_TOO_LARGE]);
-/** Refusals of a record that no retry fixes (KAFKA_PRODUCE). */
+/** Refusals of one record that no retry fixes (KAFKA_PRODUCE): only these (and TOO_LARGE) blame a record. */
 const REFUSED = new Set<number>([
-  codes.ERR_INVALID_RECORD, codes.ERR_INVALID_TIMESTAMP, codes.ERR_TOPIC_AUTHORIZATION_FAILED, codes.ERR_POLICY_VIOLATION,
-  codes.ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT, codes.ERR_INVALID_REQUIRED_ACKS, codes.ERR__INVALID_ARG, codes.ERR__UNKNOWN_PARTITION, codes.ERR__BAD_MSG,
+  codes.ERR_INVALID_RECORD, codes.ERR_INVALID_TIMESTAMP, codes.ERR_POLICY_VIOLATION, codes.ERR_INVALID_MSG, codes.ERR_INVALID_MSG_SIZE,
+  codes.ERR_UNSUPPORTED_FOR_MESSAGE_FORMAT, codes.ERR__INVALID_ARG, codes.ERR__BAD_MSG,
+]);
+/**
+ * While writing, about a target topic (or a producer setting the broker refuses), not a record
+ * (KAFKA_TOPIC, permanent): not allowed to write it, no such topic or partition. Blaming a record would
+ * send one record per transaction to the DLQ; the batch's partitions halt instead.
+ */
+const TOPIC = new Set<number>([
+  codes.ERR_TOPIC_AUTHORIZATION_FAILED, codes.ERR__UNKNOWN_PARTITION, codes.ERR_UNKNOWN_TOPIC_OR_PART, codes.ERR__UNKNOWN_TOPIC,
+  codes.ERR_INVALID_REQUIRED_ACKS,
 ]);
 /** produce() answers that are about the client's state, not the record: retried with the transaction. */
 const PRODUCE_STATE = new Set<number>([codes.ERR__QUEUE_FULL, codes.ERR__STATE, codes.ERR__PURGE_QUEUE, codes.ERR__PURGE_INFLIGHT]);
@@ -51,6 +60,8 @@ export function classifyKafkaError(operation: string, err: unknown): RecryptErro
   // Before the abort flag: a transaction a refused record poisoned must abort, but retrying it cannot help.
   if (code !== undefined && TOO_LARGE.has(code)) return new RecryptError('RECORD_TOO_LARGE', detail, { cause: err });
   if (code !== undefined && REFUSED.has(code)) return new RecryptError('KAFKA_PRODUCE', detail, { cause: err });
+  const writing = operation === 'produce' || operation.includes('transaction');
+  if (code !== undefined && writing && TOPIC.has(code)) return new RecryptError('KAFKA_TOPIC', detail, { cause: err });
   if (e.isTxnRequiresAbort) return new RecryptError('KAFKA_TRANSACTION', detail, { cause: err });
   if (e.isRetriable || (code !== undefined && TRANSIENT.has(code))) {
     return new RecryptError('KAFKA_UNAVAILABLE', detail, { cause: err });
@@ -63,7 +74,21 @@ export function classifyKafkaError(operation: string, err: unknown): RecryptErro
       ? new RecryptError('KAFKA_TRANSACTION', detail, { cause: err })
       : new RecryptError('KAFKA_PRODUCE', detail, { cause: err });
   }
-  return new RecryptError('KAFKA_TRANSACTION', detail, { cause: err });
+  // Not a code listed above: retried, but not for ever (unlistedKafkaCode).
+  const unlisted = new RecryptError('KAFKA_TRANSACTION', detail, { cause: err });
+  if (code !== undefined) UNLISTED.set(unlisted, code);
+  return unlisted;
+}
+
+/** Transient errors whose librdkafka code no list above names, with that code. */
+const UNLISTED = new WeakMap<RecryptError, number>();
+
+/**
+ * The librdkafka code of a transient error classified only for want of knowing its code (no abort
+ * flag, not retriable, on no list): the pipeline caps how often the same one is retried.
+ */
+export function unlistedKafkaCode(err: unknown): number | undefined {
+  return err instanceof RecryptError ? UNLISTED.get(err) : undefined;
 }
 
 /** kafkajs error names that mean "the broker could not be reached or did not answer in time". */

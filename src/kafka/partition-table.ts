@@ -14,6 +14,7 @@ export interface PartitionLag extends TopicPartition {
 
 export class PartitionTable {
   private readonly states = new Map<string, PartitionState>();
+  private revokes = 0;
 
   get(key: string): PartitionState | undefined {
     return this.states.get(key);
@@ -52,7 +53,13 @@ export class PartitionTable {
     }
   }
 
+  /** How many revokes the table has seen. */
+  get revocations(): number {
+    return this.revokes;
+  }
+
   revoke(tps: readonly TopicPartition[]): void {
+    this.revokes += 1;
     for (const tp of tps) {
       const s = this.states.get(partitionKey(tp.topic, tp.partition));
       if (s) transition(s, { type: 'revoke' });
@@ -146,6 +153,11 @@ export class PartitionTable {
       const s = this.states.get(key);
       if (s) s.narrowTo = Math.max(last, s.narrowTo ?? -1);
     }
+  }
+
+  /** The record's partition is narrowing (its records go one per transaction). */
+  narrowing(record: SourceRecord): boolean {
+    return this.states.get(partitionKey(record.topic, record.partition))?.narrowTo !== undefined;
   }
 
   /** Narrowing ends per partition once its refused range is committed, or the partition is gone. True while any narrows. */

@@ -17,18 +17,18 @@
  */
 import kafka from '@confluentinc/kafka-javascript';
 import { RecryptError, errorCodeOf, isTransient } from '../util/errors.js';
-import type { SourceRecord, TopicPartition } from '../util/records.js';
+import { partitionKey, type SourceRecord, type TopicPartition } from '../util/records.js';
 import { PartitionBackoff } from './backoff.js';
 import { BatchCycle, firstOffsets, type CycleOutcome } from './batch-cycle.js';
 import { kafkaClients, type ClientConfig } from './client-factory.js';
 import { baseClientConfig } from './connection.js';
 import { ConnectionWatch } from './connection-watch.js';
-import { classifyKafkaError } from './kafka-errors.js';
+import { classifyKafkaError, unlistedKafkaCode } from './kafka-errors.js';
 import {
   committedOffsets, connect, consumeBatch, disconnect, metadata, seek, transactions, watermarks,
   type NativeConsumer, type NativeProducer, type TopicPartitionOffset,
 } from './native.js';
-import { progressOf, transition, type PartitionProgress } from './partition-state.js';
+import { owned, progressOf, transition, type PartitionProgress } from './partition-state.js';
 import { PartitionTable, type PartitionLag } from './partition-table.js';
 import type { PartitionRange, PipelineOptions, PipelineSummary } from './pipeline-types.js';
 import { BATCH_OVERHEAD, producerMaxBytes } from './record-size.js';
@@ -42,6 +42,8 @@ type State = 'created' | 'running' | 'stopping' | 'stopped' | 'failed';
 const OFFSET_END = -1;
 const OFFSET_BEGINNING = -2;
 const OFFSET_INVALID = -1001;
+/** Failed cycles in a row with the same unlisted librdkafka code after which a partition halts. */
+const MAX_UNLISTED_RETRIES = 10;
 
 export class TransactionalPipeline {
   private state: State = 'created';
@@ -52,7 +54,7 @@ export class TransactionalPipeline {
   private readonly backoff: PartitionBackoff;
   private readonly connection: ConnectionWatch;
   private batchCycle?: BatchCycle;
-  /** While narrowing: records accepted and not yet processed, taken one per cycle before polling again. */
+  /** While narrowing: records of narrowing partitions accepted and not yet processed, taken one per cycle before polling again. */
   private held: SourceRecord[] = [];
   private startedAt = 0;
   private stopRequested = false;
@@ -171,7 +173,13 @@ export class TransactionalPipeline {
     const producer = clients.producer(clientId, producerConfig);
     this.producer = producer;
     const limits = { producerMaxBytes: producerMaxBytes(effective), topicMaxBytes };
-    this.batchCycle = new BatchCycle(this.options, new Transactions(producer, consumer, this.txTimeoutMs), limits);
+    const owns = (key: string) => owned(this.table.get(key));
+    // A commit that stalls may be the start of an outage: probe now rather than after the commit gives up.
+    const stalled = () => {
+      this.connection.suspect();
+      void this.connection.check();
+    };
+    this.batchCycle = new BatchCycle({ ...this.options, owns, revocations: () => this.table.revocations }, new Transactions(producer, consumer, this.txTimeoutMs, stalled), limits);
     // librdkafka reports a lost cluster as an error event, not through any call in flight. The bindings
     // hand such events over with librdkafka's message only (code -1), so the message is matched too.
     const onClientError = (err: { code?: number; message?: string }) => {
@@ -238,6 +246,10 @@ export class TransactionalPipeline {
       // sendOffsets fail (stale generation), which aborts it: nothing is written twice.
       consumer.incrementalUnassign(tps);
       this.table.revoke(tps);
+      const keys = new Set(tps.map((tp) => partitionKey(tp.topic, tp.partition)));
+      // Held records of a partition given back later would skip the check of the offset expected.
+      if (this.held.length > 0) this.held = this.held.filter((r) => !keys.has(partitionKey(r.topic, r.partition)));
+      this.backoff.reset(keys);
       this.options.observer?.onRevoked?.(tps);
     }
   }
@@ -265,9 +277,18 @@ export class TransactionalPipeline {
           batch = this.table.accept(polled);
         }
         if (this.table.pruneNarrowing() && batch.length > 1) {
-          // One record per transaction until the refused record is found; the rest wait their turn.
-          this.held = batch.slice(1);
-          batch = batch.slice(0, 1);
+          // One record of the narrowing partitions per transaction until the refused record is found;
+          // their other records wait their turn, the other partitions' records go as usual.
+          const next: SourceRecord[] = [];
+          let single = false;
+          for (const r of batch) {
+            if (!this.table.narrowing(r)) next.push(r);
+            else if (!single) {
+              next.push(r);
+              single = true;
+            } else this.held.push(r);
+          }
+          batch = next;
         }
         if (batch.length > 0) {
           // A fetch ahead still pending (records held back) is not replaced: its records would be lost.
@@ -356,16 +377,26 @@ export class TransactionalPipeline {
 
   /**
    * Rewinds the batch and pauses its partitions; the delay grows with their failures since their last
-   * commit (per partition: one partition failing does not slow the others down).
+   * commit (per partition: one partition failing does not slow the others down). A partition whose
+   * last MAX_UNLISTED_RETRIES failures had the same unlisted librdkafka code halts instead.
    */
   private async backOff(batch: readonly SourceRecord[], error: RecryptError): Promise<void> {
     const firsts = firstOffsets(batch);
     const delay = this.backoff.next(firsts.keys());
+    const code = unlistedKafkaCode(error);
+    const gaveUp = this.backoff.repeated(firsts.keys(), code, MAX_UNLISTED_RETRIES);
     const tps = [...firsts.values()].map(({ topic, partition }) => ({ topic, partition }));
     this.options.observer?.onTransientError?.(error, delay, tps);
     await this.seekAll(this.table.rewind(batch));
     const until = Date.now() + delay;
     for (const [key, tp] of firsts) {
+      // An error no list knows, the same every time: retrying it for ever would hide it.
+      if (gaveUp.has(key)) {
+        this.halt(tp, new RecryptError('KAFKA_TRANSACTION',
+          `${error.message}; retried ${MAX_UNLISTED_RETRIES} times in a row with the same librdkafka code ${code} and no commit in between: not retried any more`,
+          { cause: error, transient: false }));
+        continue;
+      }
       const s = this.table.get(key);
       if (s) transition(s, { type: 'pause', until });
       // A partition revoked meanwhile stays revoked: not ours to pause.
@@ -373,7 +404,7 @@ export class TransactionalPipeline {
     }
   }
 
-  private halt(record: SourceRecord, error: RecryptError): void {
+  private halt(record: TopicPartitionOffset, error: RecryptError): void {
     const s = this.table.stateOf(record);
     transition(s, { type: 'halt', offset: record.offset, code: errorCodeOf(error) });
     if (s.status === 'halted') this.consumer!.pause([{ topic: record.topic, partition: record.partition }]);

@@ -4,7 +4,7 @@
  * produce() refuses for good comes out as `RefusedOutput`, naming its source record.
  */
 import kafka from '@confluentinc/kafka-javascript';
-import { RecryptError, errorCodeOf, isRecryptError, isTransient } from '../util/errors.js';
+import { RecryptError, errorCodeOf, isRecryptError } from '../util/errors.js';
 import type { OutputRecord } from '../util/records.js';
 import { produce, transactions, type NativeConsumer, type NativeProducer, type TopicPartitionOffset } from './native.js';
 
@@ -16,7 +16,12 @@ export class RefusedOutput extends Error {
 }
 
 export class Transactions {
-  constructor(private readonly producer: NativeProducer, private readonly consumer: NativeConsumer, private readonly timeoutMs: number) {}
+  /**
+   * `onCommitStalled`: a commit attempt timed out and is being resumed (the brokers may be gone); called
+   * once per commit, so that an outage that starts during a commit is reported while it lasts.
+   */
+  constructor(private readonly producer: NativeProducer, private readonly consumer: NativeConsumer, private readonly timeoutMs: number,
+    private readonly onCommitStalled?: () => void) {}
 
   /**
    * Writes `outputs` and commits `offsets` in one transaction. `sources[i]`: the index in the batch of
@@ -33,7 +38,11 @@ export class Transactions {
         if (!this.tryProduce(record)) await this.produceWithBackpressure(record);
       } catch (err) {
         // produce() refused this very record (e.g. over message.max.bytes): no retry helps it.
-        if (!isTransient(err) && errorCodeOf(err) !== 'KAFKA_FENCED') throw new RefusedOutput(sources[i]!, err as RecryptError);
+        const code = errorCodeOf(err);
+        if (code === 'RECORD_TOO_LARGE' || code === 'KAFKA_PRODUCE') throw new RefusedOutput(sources[i]!, err as RecryptError);
+        // The broker refused an earlier record of this transaction, which librdkafka now holds in an
+        // abortable error state (every produce() answers ERR__STATE): commit fails with the real error.
+        if (causeCode(err) === kafka.CODES.ERRORS.ERR__STATE) await transactions.commit(producer, this.timeoutMs);
         throw err;
       }
     }
@@ -47,26 +56,34 @@ export class Transactions {
         // A commit that timed out is still in progress inside librdkafka: only calling commit again
         // resumes it (an abort would be refused as a conflicting call, and so would every later begin).
         if (attempt >= 3 || !resumable(err)) throw err;
+        if (attempt === 1) this.onCommitStalled?.();
       }
     }
   }
 
   /**
    * Aborts the open transaction. A refused abort (a timed-out commit still pending) gets one resumed
-   * commit, which ends in success or an abortable error, then a second abort; a transaction that still
-   * cannot be ended would fail every later cycle, so that stops the pipeline instead of looping.
+   * commit: when that succeeds the transaction is committed, whole ('committed': the caller must not
+   * rewind, that would write it twice); when it ends in an abortable error, a second abort. A
+   * transaction that still cannot be ended would fail every later cycle: that stops the pipeline.
    */
-  async abort(): Promise<void> {
+  async abort(): Promise<'aborted' | 'committed'> {
     const producer = this.producer;
     try {
       await transactions.abort(producer, this.timeoutMs);
-      return;
+      return 'aborted';
     } catch (err) {
-      if (!isRecryptError(err) || !/conflicting/i.test(err.message)) return;
+      if (!isRecryptError(err) || !/conflicting/i.test(err.message)) return 'aborted';
     }
-    await transactions.commit(producer, this.timeoutMs).catch(() => undefined);
+    try {
+      await transactions.commit(producer, this.timeoutMs);
+      return 'committed';
+    } catch {
+      // An abortable error: the second abort below.
+    }
     try {
       await transactions.abort(producer, this.timeoutMs);
+      return 'aborted';
     } catch (err) {
       throw new RecryptError('KAFKA_TRANSACTION', `the open transaction can be neither committed nor aborted: ${(err as Error).message}`, { cause: err, transient: false });
     }
@@ -106,7 +123,10 @@ function resumable(err: unknown): boolean {
   return cause?.isRetriable === true && cause.isTxnRequiresAbort !== true && cause.isFatal !== true;
 }
 
+function causeCode(err: unknown): number | undefined {
+  return ((err as RecryptError | undefined)?.cause as { code?: number } | undefined)?.code;
+}
+
 function isQueueFull(err: unknown): boolean {
-  const cause = (err as RecryptError | undefined)?.cause as { code?: number } | undefined;
-  return cause?.code === kafka.CODES.ERRORS.ERR__QUEUE_FULL;
+  return causeCode(err) === kafka.CODES.ERRORS.ERR__QUEUE_FULL;
 }

@@ -26,9 +26,16 @@ type Callback = (err: unknown, value?: unknown) => void;
 /** Faults: each returns an error to fail that call with (once per return), or undefined. */
 export interface Faults {
   produce?: (topic: string, value: Buffer | null) => unknown;
+  /**
+   * The broker refuses a produced record (its delivery fails later): librdkafka puts the transaction in
+   * its abortable error state, every later produce() answers ERR__STATE and commit fails with this error.
+   */
+  delivery?: (topic: string, value: Buffer | null) => { code: number; message: string } | undefined;
   sendOffsets?: () => unknown;
   commit?: () => unknown;
   abort?: () => unknown;
+  /** The producer's metadata request (the connection probe). */
+  metadata?: () => unknown;
   /** Runs inside beginTransaction's callback time: e.g. a rebalance while the transaction is open. */
   onBegin?: () => void;
 }
@@ -150,6 +157,8 @@ export class FakeProducer extends EventEmitter {
   private open = false;
   private outputs: FakeMessage[] = [];
   private offsets: Array<TopicPartition & { offset: number }> = [];
+  /** The abortable error the open transaction is in (a delivery the broker refused). */
+  private txnError?: { code: number; message: string };
 
   constructor(readonly broker: FakeBroker, readonly config: Record<string, unknown>) {
     super();
@@ -159,7 +168,10 @@ export class FakeProducer extends EventEmitter {
   disconnect(cb: () => void): void { this.connected = false; later(cb); }
   isConnected(): boolean { return this.connected; }
   setPollInterval(): void {}
-  getMetadata(_opts: unknown, cb: Callback): void { later(() => cb(null, {})); }
+  getMetadata(_opts: unknown, cb: Callback): void {
+    const err = this.broker.faults.metadata?.();
+    later(() => (err === undefined ? cb(null, {}) : cb(err)));
+  }
   initTransactions(_timeout: number, cb: Callback): void { later(() => cb(null)); }
 
   private fail(name: keyof Omit<Faults, 'onBegin'>, cb: Callback): boolean {
@@ -176,13 +188,16 @@ export class FakeProducer extends EventEmitter {
     this.open = true;
     this.outputs = [];
     this.offsets = [];
+    this.txnError = undefined;
     this.broker.faults.onBegin?.();
     later(() => cb(null));
   }
 
   produce(topic: string, partition: number, value: Buffer | null, key: Buffer | undefined, timestamp: number, _opaque: unknown, headers: Array<Record<string, Buffer>>): void {
+    if (this.txnError) throw { code: E.ERR__STATE, message: 'Local: Erroneous state' };
     const err = this.broker.faults.produce?.(topic, value);
     if (err !== undefined) throw err;
+    this.txnError ??= this.broker.faults.delivery?.(topic, value);
     this.outputs.push({ topic, partition, offset: -1, key: key ?? null, value, timestamp, headers });
   }
 
@@ -196,6 +211,8 @@ export class FakeProducer extends EventEmitter {
 
   commitTransaction(_timeout: number, cb: Callback): void {
     if (this.fail('commit', cb)) return;
+    const txnError = this.txnError;
+    if (txnError) { later(() => cb({ ...txnError, isTxnRequiresAbort: true })); return; }
     for (const m of this.outputs) {
       const log = this.broker.log(m.topic, m.partition);
       log.push({ ...m, offset: log.length });
@@ -208,6 +225,7 @@ export class FakeProducer extends EventEmitter {
   abortTransaction(_timeout: number, cb: Callback): void {
     if (this.fail('abort', cb)) return;
     this.open = false;
+    this.txnError = undefined;
     this.outputs = [];
     this.offsets = [];
     later(() => cb(null));

@@ -20,9 +20,25 @@ describe('classifyKafkaError for produced records', () => {
   });
 
   it('makes any other produce() refusal not known to be transient KAFKA_PRODUCE (permanent)', () => {
-    for (const code of [E.ERR_INVALID_RECORD, E.ERR__INVALID_ARG, E.ERR__UNKNOWN_PARTITION, 12345]) {
+    for (const code of [E.ERR_INVALID_RECORD, E.ERR__INVALID_ARG, 12345]) {
       const e = classifyKafkaError('produce', { code, message: 'refused' });
       expect([e.code, e.transient]).toEqual(['KAFKA_PRODUCE', false]);
+    }
+  });
+
+  it('blames a record at commit only for record-level codes (invalid record or timestamp, policy, corrupt)', () => {
+    for (const code of [E.ERR_INVALID_RECORD, E.ERR_INVALID_TIMESTAMP, E.ERR_POLICY_VIOLATION, E.ERR_INVALID_MSG]) {
+      const e = classifyKafkaError('commit transaction', { code, message: 'refused', isTxnRequiresAbort: true });
+      expect([e.code, e.transient]).toEqual(['KAFKA_PRODUCE', false]);
+    }
+  });
+
+  it('makes authorization, unknown topic and unknown partition KAFKA_TOPIC (permanent, no record blamed) when writing', () => {
+    for (const code of [E.ERR_TOPIC_AUTHORIZATION_FAILED, E.ERR__UNKNOWN_PARTITION, E.ERR_UNKNOWN_TOPIC_OR_PART, E.ERR__UNKNOWN_TOPIC]) {
+      for (const operation of ['produce', 'commit transaction']) {
+        const e = classifyKafkaError(operation, { code, message: 'refused', isTxnRequiresAbort: operation !== 'produce', isRetriable: true });
+        expect([e.code, e.transient]).toEqual(['KAFKA_TOPIC', false]);
+      }
     }
   });
 
