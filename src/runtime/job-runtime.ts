@@ -1,10 +1,11 @@
 /**
  * One job's runtime: what `recrypt run`, `recrypt serve`, `recrypt plan` and the backfill worker all
- * build from the configuration and the job, once. It holds the configuration, logger, metrics and KMS
- * drivers, makes registry clients (read-only for `plan`) and resolves the job's source topics;
- * prepare.ts turns it into routes and start.ts into a running pipeline.
+ * build from the configuration and the job, once. It holds the configuration, logger, metrics, KMS
+ * drivers and Kafka client factory, makes registry clients (read-only for `plan`) and resolves the
+ * job's source topics; prepare.ts turns it into routes and start.ts into a running pipeline.
  */
 import { sourceTopicsOf, type Job } from '../jobs/index.js';
+import { kafkaClients, type KafkaClients } from '../kafka/client-factory.js';
 import { listTopics } from '../kafka/topics.js';
 import type { KmsDriverRegistry } from '../kms/kms-driver.js';
 import { RecryptError } from '../util/errors.js';
@@ -21,6 +22,8 @@ export interface RuntimeOptions {
   readonly readOnly?: boolean;
   /** Default: every kms/ driver with the configuration's timeout and secret, counted in `metrics`. */
   readonly kms?: KmsDriverRegistry;
+  /** Where the pipeline's consumers and producers come from. Default: real clients on the configured brokers. */
+  readonly clients?: KafkaClients;
 }
 
 export class JobRuntime {
@@ -30,6 +33,7 @@ export class JobRuntime {
   readonly metrics: RuntimeMetrics | undefined;
   readonly readOnly: boolean;
   #kms: KmsDriverRegistry | undefined;
+  #clients: KafkaClients | undefined;
 
   constructor(config: RuntimeConfig, job: Job, options: RuntimeOptions) {
     this.config = config;
@@ -38,6 +42,7 @@ export class JobRuntime {
     this.metrics = options.metrics;
     this.readOnly = options.readOnly === true;
     this.#kms = options.kms;
+    this.#clients = options.clients;
   }
 
   get name(): string {
@@ -48,6 +53,12 @@ export class JobRuntime {
   get kms(): KmsDriverRegistry {
     this.#kms ??= kmsRegistryFor(this.config, this.metrics);
     return this.#kms;
+  }
+
+  /** The Kafka client factory of the job's pipelines. */
+  get clients(): KafkaClients {
+    this.#clients ??= kafkaClients(this.config.kafka);
+    return this.#clients;
   }
 
   /** New clients (with empty caches) for each preparation, so a restarted job reads the registry afresh. */

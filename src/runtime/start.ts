@@ -58,6 +58,7 @@ export async function startJob(prepared: PreparedJob, options: RunOptions = {}):
   const pipeline = new TransactionalPipeline({
     name,
     connection: config.kafka,
+    clients: runtime.clients,
     groupId: options.groupId ?? jobGroupId(name),
     transactionalId: options.transactionalId ?? streamingTransactionalId(name, config.instanceId),
     topics: sources,

@@ -40,6 +40,13 @@ describe('JobRuntime', () => {
     expect(createJobRuntime(CONFIG, job('topic: orders'), { logger: silentLogger, kms }).kms).toBe(kms);
   });
 
+  it('makes its Kafka client factory on first use and keeps it; takes the one it is given', () => {
+    const runtime = createJobRuntime(CONFIG, job('topic: orders'), { logger: silentLogger });
+    expect(runtime.clients).toBe(runtime.clients);
+    const clients = { consumer: () => { throw new Error('unused'); }, producer: () => { throw new Error('unused'); }, admin: () => { throw new Error('unused'); } };
+    expect(createJobRuntime(CONFIG, job('topic: orders'), { logger: silentLogger, clients }).clients).toBe(clients);
+  });
+
   it('new registry clients per preparation; read-only ones refuse writes', async () => {
     const writable = createJobRuntime(CONFIG, job('topic: orders'), { logger: silentLogger });
     expect(writable.registries().schemaRegistry).not.toBe(writable.registries().schemaRegistry);
