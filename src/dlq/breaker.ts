@@ -30,12 +30,17 @@ export class DlqBreaker {
   /** More than this many DLQ records in the window trips the breaker. */
   private readonly limit: number;
   private readonly counted = new Map<string, number>();
+  /** Which record each ring slot holds, to find it again when its output is refused later (rare). */
+  private readonly slotKeys: string[];
+  private readonly slotOffsets: Float64Array;
 
   constructor(private readonly settings: DlqBreakerSettings) {
     if (!(settings.maxRatio > 0 && settings.maxRatio <= 1) || !Number.isInteger(settings.window) || settings.window < 1) {
       throw new RecryptError('JOB_INVALID', `dlq.maxRatio must be in (0, 1] and dlq.window a positive integer (got ${settings.maxRatio}, ${settings.window})`);
     }
     this.ring = new Uint8Array(settings.window);
+    this.slotKeys = new Array<string>(settings.window).fill('');
+    this.slotOffsets = new Float64Array(settings.window).fill(-1);
     this.limit = Math.floor(settings.maxRatio * settings.window);
   }
 
@@ -68,10 +73,45 @@ export class DlqBreaker {
         haltedHere.add(key);
         continue;
       }
-      this.push(dlq);
+      this.push(dlq, key, record.offset);
       this.counted.set(key, record.offset);
     }
     return results;
+  }
+
+  /**
+   * A record counted as written whose output the producer or broker then refused, and which goes to the
+   * DLQ after all (the pipeline's refused-record path, after check): its slot becomes a DLQ slot, or, when
+   * that is one too many, the DLQ_STORM error its partition halts with (the DLQ record is then not built).
+   * Without this, a target that refuses every record (a too-small max.message.bytes) would drain the
+   * source into the DLQ, the breaker never seeing a DLQ record.
+   */
+  divertLate(record: SourceRecord): RecryptError | undefined {
+    if (this.settings.maxRatio >= 1) return undefined;
+    const key = partitionKey(record.topic, record.partition);
+    const slot = this.slotOf(key, record.offset);
+    if (slot !== undefined) {
+      if (this.ring[slot] === 1) return undefined; // diverted already, on an earlier attempt of the batch
+      if (this.inDlq + 1 > this.limit) return this.storm(record, 0);
+      this.ring[slot] = 1;
+      this.inDlq += 1;
+      return undefined;
+    }
+    // Not in the window (never counted, or counted long ago): a DLQ record of its own.
+    if (this.inDlq + 1 - this.leaving() > this.limit) return this.storm(record);
+    this.push(true, key, record.offset);
+    const last = this.counted.get(key);
+    if (last === undefined || record.offset > last) this.counted.set(key, record.offset);
+    return undefined;
+  }
+
+  private slotOf(key: string, offset: number): number | undefined {
+    // Newest first: a refused record belongs to the batch just counted.
+    for (let n = 0, i = this.next; n < this.filled; n++) {
+      i = i === 0 ? this.ring.length - 1 : i - 1;
+      if (this.slotOffsets[i] === offset && this.slotKeys[i] === key) return i;
+    }
+    return undefined;
   }
 
   /** 1 when pushing one more record drops a DLQ record out of a full window. */
@@ -79,19 +119,22 @@ export class DlqBreaker {
     return this.filled === this.ring.length ? this.ring[this.next]! : 0;
   }
 
-  private push(dlq: boolean): void {
+  private push(dlq: boolean, key: string, offset: number): void {
     this.inDlq += (dlq ? 1 : 0) - this.leaving();
     this.ring[this.next] = dlq ? 1 : 0;
+    this.slotKeys[this.next] = key;
+    this.slotOffsets[this.next] = offset;
     this.next = (this.next + 1) % this.ring.length;
     if (this.filled < this.ring.length) this.filled += 1;
   }
 
-  private storm(record: SourceRecord): RecryptError {
+  /** `arriving`: 1 when the record would take a new slot (pushing the oldest out), 0 when it has one. */
+  private storm(record: SourceRecord, arriving: 0 | 1 = 1): RecryptError {
     const { maxRatio, window, dlqTopics } = this.settings;
     const where = dlqTopics && dlqTopics.length > 0 ? `the __rule.exception headers in ${dlqTopics.join(', ')}` : 'the DLQ records\' __rule.exception headers';
     return new RecryptError(
       'DLQ_STORM',
-      `${this.inDlq + 1 - this.leaving()} of the last ${Math.min(this.filled + 1, window)} records would have gone to the DLQ, more than dlq.maxRatio ${maxRatio} of dlq.window ${window}: `
+      `${this.inDlq + 1 - (arriving ? this.leaving() : 0)} of the last ${Math.min(this.filled + arriving, window)} records would have gone to the DLQ, more than dlq.maxRatio ${maxRatio} of dlq.window ${window}: `
       + `record ${record.topic}/${record.partition}@${record.offset} was not sent to the DLQ and the partition halted. `
       + `Find the common cause in the "rule failures" log lines and ${where}`,
     );

@@ -46,9 +46,15 @@ export async function startJob(prepared: PreparedJob, options: RunOptions = {}):
   const routes = [...prepared.routes.values()];
   const limits = await topicLimits(config.kafka, routes, routes.flatMap((r) => (r.dlqTopic === undefined ? [] : [r.dlqTopic])));
   for (const warning of limits.warnings) logger.warn(warning, { job: name });
-  const onRefused = refusedRecordsToDlq(routes, {
+  const breaker = dlqBreakerFor(prepared);
+  const divert = refusedRecordsToDlq(routes, {
     registry: runtime.registries().schemaRegistry, keys: prepared.keys, events: dlqEvents(name, logger, runtime.metrics),
     topics: { partitions: (topic, sourceTopic) => dlqPartitions(config.kafka, topic, sourceTopic, job.spec.target.createTopic) },
+  });
+  // A refused record that goes to the DLQ counts against the circuit breaker like any other DLQ record.
+  const onRefused = divert && (async (record: SourceRecord, error: RecryptError): Promise<ProcessedRecord> => {
+    const storm = breaker.divertLate(record);
+    return storm ? { halt: storm } : divert(record, error);
   });
   let ranges = options.ranges;
   if (!ranges && job.spec.source.stopAt === 'end') {
@@ -64,7 +70,7 @@ export async function startJob(prepared: PreparedJob, options: RunOptions = {}):
     topics: sources,
     ...(ranges ? { ranges } : {}),
     startAt: job.spec.source.startAt,
-    processor: measuredProcessor(routingProcessor(prepared), prepared, runtime.metrics),
+    processor: measuredProcessor(routingProcessor(prepared, breaker), prepared, runtime.metrics),
     batchSize: processing.batchSize,
     transactionTimeoutMs: processing.transactionTimeoutMs,
     backoff: { initialMs: processing.retryBackoffMs, maxMs: processing.retryBackoffMaxMs },
@@ -75,18 +81,19 @@ export async function startJob(prepared: PreparedJob, options: RunOptions = {}):
   return { pipeline, done: pipeline.run().finally(() => prepared.flushLogs()) };
 }
 
-/**
- * Dispatches each record to its topic's transformer, keeping batch order, behind the job's DLQ circuit
- * breaker (dlq/breaker.ts: one per run, over all the job's topics and partitions).
- */
-function routingProcessor(prepared: PreparedJob): RecordProcessor {
+/** The job's DLQ circuit breaker (dlq/breaker.ts): one per run, over all its topics and partitions. */
+function dlqBreakerFor(prepared: PreparedJob): DlqBreaker {
   const dlq = prepared.job.spec.dlq;
-  const breaker = new DlqBreaker({
+  return new DlqBreaker({
     // A job without a dlq section may still divert through a rule's own dlq.topic: the defaults apply.
     maxRatio: dlq?.maxRatio ?? 0.5,
     window: dlq?.window ?? 1000,
     dlqTopics: [...new Set([...prepared.routes.values()].flatMap((r) => (r.dlqTopic === undefined ? [] : [r.dlqTopic])))],
   });
+}
+
+/** Dispatches each record to its topic's transformer, keeping batch order, behind the breaker. */
+function routingProcessor(prepared: PreparedJob, breaker: DlqBreaker): RecordProcessor {
   const route = routeBatch(prepared);
   return async (batch) => breaker.check(batch, await route(batch));
 }

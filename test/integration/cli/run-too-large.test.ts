@@ -16,7 +16,7 @@ afterAll(async () => { if (created.length) await deleteTopics(...created); });
 const TARGET_MAX = 16_384;
 const customerType = avro.Type.forSchema(JSON.parse(CUSTOMER_SCHEMA) as avro.Schema);
 
-function jobYaml(o: { name: string; source: string; target: string; dlqTopic?: string }): string {
+function jobYaml(o: { name: string; source: string; target: string; dlqTopic?: string; dlqWindow?: number }): string {
   return `apiVersion: recrypt/v1
 kind: Job
 metadata:
@@ -32,7 +32,7 @@ spec:
         tags: [PII]
         params: { encrypt.kek.name: ${uniqueName('kek')}, encrypt.kms.type: local-kms, encrypt.kms.key.id: k }
         onFailure: ERROR,ERROR
-${o.dlqTopic ? `  dlq:\n    topic: ${o.dlqTopic}\n    payload: reference\n` : ''}  processing:
+${o.dlqTopic ? `  dlq:\n    topic: ${o.dlqTopic}\n    payload: reference\n${o.dlqWindow ? `    window: ${o.dlqWindow}\n` : ''}` : ''}  processing:
     retryBackoffMs: 100
 `;
 }
@@ -99,5 +99,26 @@ describe('recrypt run with a record that outgrows the target topic', () => {
     expect(d!.headers['__source.partition']?.toString()).toBe('0');
     expect(d!.headers['__source.offset']?.toString()).toBe('3');
     expect(d!.headers['__dlq.payload']?.toString()).toBe('reference');
+  });
+
+  it('a target that refuses every record does not drain the source into the DLQ: DLQ_STORM halts (exit 3)', async () => {
+    const source = await createTopic('all-big-src', 1);
+    const target = await createTopic('all-big-enc', 1, { 'max.message.bytes': '1024' });
+    const dlqTopic = uniqueName('all-big-dlq');
+    created.push(source, target, dlqTopic);
+    const schemaId = await register(stack.registryUrl, `${source}-value`, { schemaType: 'AVRO', schema: CUSTOMER_SCHEMA });
+    const batch = customers(60, 1, schemaId);
+    // Every record about 900 bytes plaintext: under the target's 1 KiB, over it once its name is encrypted.
+    batch.records = batch.records.map((r, i) => ({ ...r, value: frame(schemaId, customerType.toBuffer({ id: i, name: `${batch.canary}${'n'.repeat(850)}`, email: 'e@example.com', country: 'NL', balance: 1 })) }));
+    await produceRaw(source, batch.records);
+    const job = writeJobFile(jobYaml({ name: uniqueName('all-big').toLowerCase(), source, target, dlqTopic, dlqWindow: 10 }));
+    const r = await recrypt(['run', job], { timeoutMs: 100_000 });
+    // Before: every record went to the DLQ as a reference record and the run ended "diverted" (exit 4).
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stdout).toContain(`HALTED: 1 partition halted: ${source}/0 at offset 5 (DLQ_STORM)`);
+    expect(r.stdout + r.stderr).not.toContain(batch.canary);
+    expect(await consumeRaw(dlqTopic, { count: 5 })).toHaveLength(5);
+    expect(await consumeRaw(dlqTopic, { idleMs: 1500 })).toHaveLength(5);
+    expect(await consumeRaw(target, { idleMs: 1500 })).toHaveLength(0);
   });
 });

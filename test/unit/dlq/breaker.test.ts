@@ -80,4 +80,44 @@ describe('DlqBreaker', () => {
     expect(() => new DlqBreaker({ maxRatio: 0, window: 10 })).toThrow(/maxRatio/);
     expect(() => new DlqBreaker({ maxRatio: 0.5, window: 0 })).toThrow(/window/);
   });
+
+  it('records counted as written whose output is refused later and diverted (divertLate) count as DLQ records and trip it', () => {
+    // A target topic whose max.message.bytes refuses every record: each is counted written by check, then
+    // diverted by the refused-record path. Before, the breaker never saw a DLQ record and the source drained.
+    const breaker = new DlqBreaker({ maxRatio: 0.5, window: 100 });
+    const storms: number[] = [];
+    for (let b = 0; b < 10 && storms.length === 0; b++) {
+      const batch = records(b * 10, 10);
+      expect(haltsIn(breaker.check(batch, batch.map(() => ok)))).toEqual([]);
+      for (const record of batch) {
+        const storm = breaker.divertLate(record);
+        if (storm) {
+          expect(storm.code).toBe('DLQ_STORM');
+          expect(storm.message).toContain('51 of the last');
+          storms.push(record.offset);
+          break;
+        }
+      }
+    }
+    expect(storms).toEqual([50]);
+    expect(breaker.dlqInWindow).toBe(50);
+  });
+
+  it('divertLate on a replay of the same record does not count it twice; a record never counted takes a slot of its own', () => {
+    const breaker = new DlqBreaker({ maxRatio: 0.5, window: 10 });
+    const batch = records(0, 4);
+    breaker.check(batch, batch.map(() => ok));
+    expect(breaker.divertLate(batch[1]!)).toBeUndefined();
+    expect(breaker.divertLate(batch[1]!)).toBeUndefined();
+    expect(breaker.dlqInWindow).toBe(1);
+    expect(breaker.divertLate(records(0, 1, 3)[0]!)).toBeUndefined();
+    expect(breaker.dlqInWindow).toBe(2);
+  });
+
+  it('divertLate never trips with maxRatio 1', () => {
+    const breaker = new DlqBreaker({ maxRatio: 1, window: 10 });
+    const batch = records(0, 20);
+    breaker.check(batch, batch.map(() => ok));
+    for (const record of batch) expect(breaker.divertLate(record)).toBeUndefined();
+  });
 });
