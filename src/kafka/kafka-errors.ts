@@ -1,7 +1,9 @@
 /**
  * The one place where librdkafka errors are classified: fenced (another instance owns the
  * transactional id or the partitions: stop), transient (broker unreachable, timeouts, aborted
- * transaction: retry from the last commit), or permanent.
+ * transaction: retry from the last commit), or permanent: about one record (RECORD_TOO_LARGE,
+ * KAFKA_PRODUCE) or about a target topic (KAFKA_TOPIC). A code on no list is transient, marked so that
+ * the pipeline caps its retries (unlistedKafkaCode).
  */
 import kafka from '@confluentinc/kafka-javascript';
 import { RecryptError } from '../util/errors.js';

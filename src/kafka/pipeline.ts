@@ -12,8 +12,11 @@
  * Offsets are committed only in the transaction that wrote the outputs: a crash replays from the last
  * commit, and read_committed readers never see a record twice. A halted partition (an ERROR action, or
  * a record refused for good without a DLQ) commits what came before the failing record and stays on it;
- * the others go on. A refusal at commit that no record can be blamed for makes the loop replay those
- * records one per transaction until the refused one is found ("narrowing").
+ * the others go on. A refusal at commit that no record can be blamed for makes the loop replay the
+ * records of those partitions one per transaction until the refused one is found ("narrowing"); the
+ * other partitions' records go in batches meanwhile. A refusal about a target topic (not allowed, gone)
+ * halts the batch's partitions; an error with a librdkafka code no list knows halts a partition once it
+ * failed 10 cycles in a row.
  */
 import kafka from '@confluentinc/kafka-javascript';
 import { RecryptError, errorCodeOf, isTransient } from '../util/errors.js';
@@ -179,7 +182,9 @@ export class TransactionalPipeline {
       this.connection.suspect();
       void this.connection.check();
     };
-    this.batchCycle = new BatchCycle({ ...this.options, owns, revocations: () => this.table.revocations }, new Transactions(producer, consumer, this.txTimeoutMs, stalled), limits);
+    const stallMs = Math.min(5000, Math.max(100, this.txTimeoutMs / 10));
+    const txns = new Transactions(producer, consumer, this.txTimeoutMs, stalled, stallMs);
+    this.batchCycle = new BatchCycle({ ...this.options, owns, revocations: () => this.table.revocations }, txns, limits);
     // librdkafka reports a lost cluster as an error event, not through any call in flight. The bindings
     // hand such events over with librdkafka's message only (code -1), so the message is matched too.
     const onClientError = (err: { code?: number; message?: string }) => {
@@ -242,8 +247,9 @@ export class TransactionalPipeline {
       this.rebalancing = this.rebalancing.then(async () => this.table.positions(await committedOffsets(consumer, tps))).catch(() => undefined);
       this.options.observer?.onAssigned?.(tps);
     } else if (err.code === kafka.CODES.ERRORS.ERR__REVOKE_PARTITIONS) {
-      // No transaction is open while the loop polls; a revoke during a transaction makes its
-      // sendOffsets fail (stale generation), which aborts it: nothing is written twice.
+      // A revoke can fire while a transaction is open (a fetch ahead in flight): the cycle then aborts
+      // that transaction before its commit (and its sendOffsets may fail on a stale generation anyway)
+      // and plans its retry without the partitions revoked: nothing is written twice.
       consumer.incrementalUnassign(tps);
       this.table.revoke(tps);
       const keys = new Set(tps.map((tp) => partitionKey(tp.topic, tp.partition)));

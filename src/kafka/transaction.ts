@@ -17,11 +17,12 @@ export class RefusedOutput extends Error {
 
 export class Transactions {
   /**
-   * `onCommitStalled`: a commit attempt timed out and is being resumed (the brokers may be gone); called
-   * once per commit, so that an outage that starts during a commit is reported while it lasts.
+   * `onCommitStalled`: a commit has not answered within `stallMs`, or an attempt timed out and is being
+   * resumed (the brokers may be gone): so that an outage that starts during a commit is reported while
+   * it lasts, not after the attempts (up to 3 x `timeoutMs`) are over.
    */
   constructor(private readonly producer: NativeProducer, private readonly consumer: NativeConsumer, private readonly timeoutMs: number,
-    private readonly onCommitStalled?: () => void) {}
+    private readonly onCommitStalled?: () => void, private readonly stallMs = 5000) {}
 
   /**
    * Writes `outputs` and commits `offsets` in one transaction. `sources[i]`: the index in the batch of
@@ -48,16 +49,23 @@ export class Transactions {
     }
     if (offsets.length) await transactions.sendOffsets(producer, offsets, this.consumer, this.timeoutMs);
     whileCommitting();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await transactions.commit(producer, this.timeoutMs);
-        return;
-      } catch (err) {
-        // A commit that timed out is still in progress inside librdkafka: only calling commit again
-        // resumes it (an abort would be refused as a conflicting call, and so would every later begin).
-        if (attempt >= 3 || !resumable(err)) throw err;
-        if (attempt === 1) this.onCommitStalled?.();
+    const stalled = this.onCommitStalled;
+    const timer = stalled ? setTimeout(stalled, this.stallMs) : undefined;
+    timer?.unref();
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await transactions.commit(producer, this.timeoutMs);
+          return;
+        } catch (err) {
+          // A commit that timed out is still in progress inside librdkafka: only calling commit again
+          // resumes it (an abort would be refused as a conflicting call, and so would every later begin).
+          if (attempt >= 3 || !resumable(err)) throw err;
+          if (attempt === 1) stalled?.();
+        }
       }
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -35,4 +35,16 @@ describe('PartitionBackoff', () => {
     expect(b.next(['p0'])).toBe(50);
     expect(b.next(['p0'])).toBe(100);
   });
+
+  it('counts failures in a row with the same unlisted code per partition; another error or a commit starts again', () => {
+    const b = backoff();
+    expect([...b.repeated(['p0', 'p1'], 7, 3)]).toEqual([]);
+    expect([...b.repeated(['p0', 'p1'], 7, 3)]).toEqual([]);
+    b.repeated(['p1'], undefined, 3);
+    expect([...b.repeated(['p0', 'p1'], 7, 3)]).toEqual(['p0']);
+    b.reset(['p0']);
+    expect([...b.repeated(['p0'], 7, 3)]).toEqual([]);
+    expect([...b.repeated(['p0'], 8, 3)]).toEqual([]);
+  });
 });
+

@@ -34,6 +34,8 @@ export interface Faults {
   sendOffsets?: () => unknown;
   commit?: () => unknown;
   abort?: () => unknown;
+  /** How long the commit takes to answer (ms), per call. */
+  commitDelay?: () => number;
   /** The producer's metadata request (the connection probe). */
   metadata?: () => unknown;
   /** Runs inside beginTransaction's callback time: e.g. a rebalance while the transaction is open. */
@@ -210,6 +212,11 @@ export class FakeProducer extends EventEmitter {
   }
 
   commitTransaction(_timeout: number, cb: Callback): void {
+    const delay = this.broker.faults.commitDelay?.() ?? 0;
+    if (delay > 0) {
+      setTimeout(() => this.commitTransaction(_timeout, cb), delay);
+      return;
+    }
     if (this.fail('commit', cb)) return;
     const txnError = this.txnError;
     if (txnError) { later(() => cb({ ...txnError, isTxnRequiresAbort: true })); return; }

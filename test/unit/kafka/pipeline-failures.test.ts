@@ -145,6 +145,31 @@ describe('TransactionalPipeline on fake clients: refusals', () => {
     expect([b.values(DST, 0), b.values(DST, 1)]).toEqual([expected(0, 4), expected(1, 4)]);
   });
 
+  it('reports a lost connection while a commit hangs, before its first attempt times out', async () => {
+    const b = broker(4);
+    let down = false;
+    let commits = 0;
+    // The first commit hangs 600 ms (the brokers went away meanwhile); a probe after 100 ms sees them gone.
+    b.faults.commitDelay = () => {
+      if (++commits !== 1) return 0;
+      down = true;
+      return 600;
+    };
+    b.faults.commit = () => {
+      down = false;
+      return undefined;
+    };
+    b.faults.metadata = () => (down ? { code: E.ERR__TRANSPORT, message: 'Local: Broker transport failure' } : undefined);
+    const events: string[] = [];
+    const summary = await runFor(pipeline(b, {
+      transactionTimeoutMs: 1000,
+      observer: { onConnectionLost: (e) => events.push(`lost ${e.code}`), onConnectionRestored: () => events.push('back') },
+    }).pipeline);
+    expect(events).toEqual(['lost KAFKA_UNAVAILABLE', 'back']);
+    expect(summary.records).toBe(8);
+    expect([b.values(DST, 0), b.values(DST, 1)]).toEqual([expected(0, 4), expected(1, 4)]);
+  });
+
   it('narrowing one partition single-steps only its records; the other partitions go in batches as usual', async () => {
     // p0's 4 records are refused at commit (no record named): p0 narrows. p1's records arrive then.
     const b = broker(4, 1);
