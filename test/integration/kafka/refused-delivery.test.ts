@@ -43,4 +43,36 @@ describe('a delivery the broker refuses', () => {
     expect(await consumeRaw(target, { idleMs: 1500 })).toHaveLength(5);
     expect(out.map((r) => r.key!.toString())).toEqual(['k0', 'k1', 'k2', 'k3', 'k4']);
   }, 120_000);
+
+  it('halts the partition on an unknown target partition (a topic-level refusal), never taking the DLQ path', async () => {
+    const source = await createTopic('refuse-topic-src', 1);
+    const target = await createTopic('refuse-topic-dst', 1);
+    const dlq = await createTopic('refuse-topic-dlq', 1);
+    created.push(source, target, dlq);
+    await produceRaw(source, Array.from({ length: 6 }, (_, i) => ({ key: Buffer.from(`k${i}`), value: `value-${i}`, partition: 0 })));
+    // The target has one partition: partition 3 does not exist.
+    const processor = async (batch: readonly SourceRecord[]): Promise<ProcessedRecord[]> => batch.map((r) => ({
+      outputs: [{ topic: target, partition: 3, key: r.key, headers: [], value: r.value, timestamp: r.timestamp }],
+    }));
+    const connection = connectionFromEnv();
+    const ranges = (await snapshotOffsets(connection, [source])).map((p) => ({ topic: p.topic, partition: p.partition, to: p.high }));
+    const halts: Array<{ offset: number; error: RecryptError }> = [];
+    const refused: number[] = [];
+    const pipeline = new TransactionalPipeline({
+      name: 'refused-topic', connection, groupId: uniqueName('g'), transactionalId: uniqueName('tx'), startAt: 'earliest', ranges,
+      processor, batchSize: 6, backoff: { initialMs: 50, maxMs: 400 },
+      observer: { onHalt: (_tp, offset, error) => halts.push({ offset, error }) },
+      onRefused: async (record) => {
+        refused.push(record.offset);
+        return { outputs: [{ topic: dlq, partition: 0, key: null, value: null, headers: [], timestamp: record.timestamp }], dlq: true };
+      },
+    });
+    const watchdog = setTimeout(() => pipeline.stop(), 30_000);
+    const summary = await pipeline.run().finally(() => clearTimeout(watchdog));
+    expect(refused).toEqual([]);
+    expect(halts.map((h) => [h.offset, h.error.code])).toEqual([[0, 'KAFKA_TOPIC']]);
+    expect(summary).toMatchObject({ dlq: 0, halted: true });
+    expect(await consumeRaw(dlq, { idleMs: 1500 })).toHaveLength(0);
+  }, 60_000);
 });
+
