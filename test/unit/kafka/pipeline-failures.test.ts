@@ -4,35 +4,10 @@
 import { describe, expect, it } from 'vitest';
 import type { PartitionBackoff } from '../../../src/kafka/backoff.js';
 import { planCommit } from '../../../src/kafka/batch-cycle.js';
-import { TransactionalPipeline, type PipelineOptions } from '../../../src/kafka/pipeline.js';
-import { partitionKey, type ProcessedRecord, type SourceRecord } from '../../../src/kafka/types.js';
-import { E, FakeBroker, FakeClients } from './fake-kafka.js';
-
-const SRC = 'src';
-const DST = 'dst';
-
-function broker(perPartition: number, partitions = 2): FakeBroker {
-  const b = new FakeBroker();
-  for (let p = 0; p < partitions; p++) {
-    for (let i = 0; i < perPartition; i++) b.append(SRC, p, `v${p}-${i}`);
-  }
-  return b;
-}
-
-const upper = async (batch: readonly SourceRecord[]): Promise<ProcessedRecord[]> => batch.map((r) => ({
-  outputs: [{ topic: DST, partition: r.partition, key: r.key, headers: r.headers, timestamp: r.timestamp,
-    value: r.value === null ? null : Buffer.from(r.value.toString().toUpperCase()) }],
-}));
-
-function pipeline(b: FakeBroker, options: Partial<PipelineOptions> = {}): { pipeline: TransactionalPipeline; clients: FakeClients } {
-  const clients = new FakeClients(b);
-  const ranges = [0, 1].map((partition) => ({ topic: SRC, partition, to: b.log(SRC, partition).length }));
-  const p = new TransactionalPipeline({
-    name: 'unit', connection: { bootstrapServers: 'fake:9092', properties: {} }, clients, groupId: 'g', transactionalId: 'tx',
-    startAt: 'earliest', ranges, processor: upper, batchSize: 4, backoff: { initialMs: 1, maxMs: 5 }, ...options,
-  });
-  return { pipeline: p, clients };
-}
+import { TransactionalPipeline } from '../../../src/kafka/pipeline.js';
+import { partitionKey, type SourceRecord } from '../../../src/kafka/types.js';
+import { E, FakeClients } from './fake-kafka.js';
+import { broker, DST, pipeline, SRC, upper } from './pipeline-harness.js';
 
 /** Runs the pipeline, stopping it after `ms` should it not end by itself (a retry loop that never ends). */
 async function runFor(p: TransactionalPipeline, ms = 3000) {
