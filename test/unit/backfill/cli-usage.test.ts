@@ -1,32 +1,11 @@
 // `recrypt backfill ...` and `recrypt worker` usage, in process (issue 21, defect 7 for the backfill
 // commands): each subcommand answers --help with its options and an example (exit 0, nothing read or
 // connected), unknown options and a typo'd subcommand are usage errors (exit 2) with "did you mean".
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../../src/cli/main.js';
+import { describe, expect, it } from 'vitest';
+import { captureCli, cli } from '../cli/in-process.js';
 import { redactRedisUrl, redisRefused } from '../../../src/backfill/redis.js';
 
-let out: string[];
-let err: string[];
-
-beforeEach(() => {
-  process.exitCode = undefined;
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => { out.push(a.join(' ')); });
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => { err.push(a.join(' ')); });
-});
-
-afterEach(() => {
-  vi.restoreAllMocks();
-  process.exitCode = undefined;
-});
-
-async function cli(...argv: string[]) {
-  out = [];
-  err = [];
-  await main(argv);
-  const code = process.exitCode ?? 0;
-  process.exitCode = undefined;
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-}
+captureCli();
 
 describe('recrypt backfill --help', () => {
   const commands: Array<[string[], RegExp]> = [

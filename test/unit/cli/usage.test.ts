@@ -2,35 +2,12 @@
 // (exit 0), unknown options and commands are usage errors (exit 2) with a "did you mean" hint and the
 // command's own usage, and --version prints the package version.
 import { readFileSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../../src/cli/main.js';
+import { describe, expect, it } from 'vitest';
+import { captureCli, cli } from './in-process.js';
 
 const pkgVersion = (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
-let out: string[];
-let err: string[];
-
-beforeEach(() => {
-  out = [];
-  err = [];
-  process.exitCode = undefined;
-  vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => { out.push(a.join(' ')); });
-  vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => { err.push(a.join(' ')); });
-});
-
-afterEach(() => {
-  vi.restoreAllMocks();
-  process.exitCode = undefined;
-});
-
-async function cli(...argv: string[]) {
-  out = [];
-  err = [];
-  await main(argv);
-  const code = process.exitCode ?? 0;
-  process.exitCode = undefined;
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-}
+captureCli();
 
 describe('recrypt --help', () => {
   const commands: Array<[string[], RegExp]> = [
