@@ -2,8 +2,9 @@
  * The one place where librdkafka errors are classified: fenced (another instance owns the
  * transactional id or the partitions: stop), transient (broker unreachable, timeouts, aborted
  * transaction: retry from the last commit), or permanent: about one record (RECORD_TOO_LARGE,
- * KAFKA_PRODUCE) or about a target topic (KAFKA_TOPIC). A code on no list is transient, marked so that
- * the pipeline caps its retries (unlistedKafkaCode).
+ * KAFKA_PRODUCE) or about a target topic (KAFKA_TOPIC). A code on no list that librdkafka does not call
+ * retriable is transient, marked so that the pipeline caps its retries (unlistedKafkaCode), whether or
+ * not the transaction must abort.
  */
 import kafka from '@confluentinc/kafka-javascript';
 import { RecryptError } from '../util/errors.js';
@@ -64,7 +65,12 @@ export function classifyKafkaError(operation: string, err: unknown): RecryptErro
   if (code !== undefined && REFUSED.has(code)) return new RecryptError('KAFKA_PRODUCE', detail, { cause: err });
   const writing = operation === 'produce' || operation.includes('transaction');
   if (code !== undefined && writing && TOPIC.has(code)) return new RecryptError('KAFKA_TOPIC', detail, { cause: err });
-  if (e.isTxnRequiresAbort) return new RecryptError('KAFKA_TRANSACTION', detail, { cause: err });
+  if (e.isTxnRequiresAbort) {
+    // With a code no list knows and not retriable, capped like any other unlisted code (it was not: a
+    // broker error that poisoned every transaction was retried for ever).
+    const known = e.isRetriable || code === undefined || LISTED.some((list) => list.has(code));
+    return known ? new RecryptError('KAFKA_TRANSACTION', detail, { cause: err }) : unlisted(detail, err, code);
+  }
   if (e.isRetriable || (code !== undefined && TRANSIENT.has(code))) {
     return new RecryptError('KAFKA_UNAVAILABLE', detail, { cause: err });
   }
@@ -77,17 +83,25 @@ export function classifyKafkaError(operation: string, err: unknown): RecryptErro
       : new RecryptError('KAFKA_PRODUCE', detail, { cause: err });
   }
   // Not a code listed above: retried, but not for ever (unlistedKafkaCode).
-  const unlisted = new RecryptError('KAFKA_TRANSACTION', detail, { cause: err });
-  if (code !== undefined) UNLISTED.set(unlisted, code);
-  return unlisted;
+  return unlisted(detail, err, code);
 }
+
+/** The codes some list above gives a meaning to; any other is unlisted. */
+const LISTED: ReadonlyArray<ReadonlySet<number>> = [FENCED, TRANSIENT, TOO_LARGE, REFUSED, TOPIC, PRODUCE_STATE];
 
 /** Transient errors whose librdkafka code no list above names, with that code. */
 const UNLISTED = new WeakMap<RecryptError, number>();
 
+function unlisted(detail: string, err: unknown, code: number | undefined): RecryptError {
+  const e = new RecryptError('KAFKA_TRANSACTION', detail, { cause: err });
+  if (code !== undefined) UNLISTED.set(e, code);
+  return e;
+}
+
 /**
- * The librdkafka code of a transient error classified only for want of knowing its code (no abort
- * flag, not retriable, on no list): the pipeline caps how often the same one is retried.
+ * The librdkafka code of a transient error classified only for want of knowing its code (on no list,
+ * not retriable, with or without the abort-required flag): the pipeline caps how often the same one is
+ * retried.
  */
 export function unlistedKafkaCode(err: unknown): number | undefined {
   return err instanceof RecryptError ? UNLISTED.get(err) : undefined;

@@ -92,6 +92,29 @@ describe('TransactionalPipeline on fake clients: refusals', () => {
     expect([b.values(DST, 0), b.values(DST, 1)]).toEqual([[], []]);
   });
 
+  it.each([
+    ['a commit refusal', (b: ReturnType<typeof broker>) => {
+      b.faults.commit = () => ({ code: 12345, message: 'Broker: something new', isTxnRequiresAbort: true });
+    }],
+    ['a delivery refusal (the commit fails with it)', (b: ReturnType<typeof broker>) => {
+      b.faults.delivery = () => ({ code: 12345, message: 'Broker: something new' });
+    }],
+  ])('an unlisted code that comes with the abort-required flag (%s) is capped the same: 10 failed cycles in a row, then the partitions halt', async (_name, inject) => {
+    const b = broker(3);
+    inject(b);
+    const halts: Array<[number, number, string, string]> = [];
+    const transient: string[] = [];
+    const summary = await runFor(pipeline(b, {
+      batchSize: 8,
+      observer: { onHalt: (tp, offset, e) => halts.push([tp.partition, offset, e.code, e.message]), onTransientError: (e) => transient.push(e.code) },
+    }).pipeline);
+    expect(halts.map(([p, o, c]) => [p, o, c])).toEqual([[0, 0, 'KAFKA_TRANSACTION'], [1, 0, 'KAFKA_TRANSACTION']]);
+    expect(halts[0]![3]).toMatch(/retried 10 times .*librdkafka code 12345/);
+    expect(transient).toHaveLength(10);
+    expect(summary.halted).toBe(true);
+    expect([b.values(DST, 0), b.values(DST, 1)]).toEqual([[], []]);
+  });
+
   it('a commit in between starts the count again', async () => {
     const b = broker(12, 1);
     // Nine failures with an unknown code before each commit: never ten in a row.

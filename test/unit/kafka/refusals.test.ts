@@ -1,7 +1,7 @@
 // Which client answers are permanent for the record (issue 21 #1), and the size check before producing.
 import kafka from '@confluentinc/kafka-javascript';
 import { describe, expect, it } from 'vitest';
-import { classifyKafkaError } from '../../../src/kafka/kafka-errors.js';
+import { classifyKafkaError, unlistedKafkaCode } from '../../../src/kafka/kafka-errors.js';
 import { oversize, producerMaxBytes, wireSize } from '../../../src/kafka/record-size.js';
 import type { OutputRecord, SourceRecord } from '../../../src/kafka/types.js';
 
@@ -49,6 +49,18 @@ describe('classifyKafkaError for produced records', () => {
     expect(classifyKafkaError('transaction', { code: E.ERR__TIMED_OUT, message: 'flush timed out' }).code).toBe('KAFKA_UNAVAILABLE');
     // An unknown commit failure is about the transaction, not a record: retried.
     expect(classifyKafkaError('transaction', { code: 12345, message: 'x', isTxnRequiresAbort: true }).code).toBe('KAFKA_TRANSACTION');
+  });
+
+  it('marks a code on no list as unlisted (its retries are capped), with or without the abort-required flag; a listed or retriable one is not', () => {
+    expect(unlistedKafkaCode(classifyKafkaError('commit transaction', { code: 12345, message: 'x' }))).toBe(12345);
+    expect(unlistedKafkaCode(classifyKafkaError('commit transaction', { code: 12345, message: 'x', isTxnRequiresAbort: true }))).toBe(12345);
+    for (const code of [E.ERR__MSG_TIMED_OUT, E.ERR__STATE, E.ERR__QUEUE_FULL, E.ERR_CONCURRENT_TRANSACTIONS]) {
+      const e = classifyKafkaError('commit transaction', { code, message: 'x', isTxnRequiresAbort: true });
+      expect([e.code, unlistedKafkaCode(e)]).toEqual(['KAFKA_TRANSACTION', undefined]);
+    }
+    expect(unlistedKafkaCode(classifyKafkaError('commit transaction', { message: 'no code', isTxnRequiresAbort: true }))).toBeUndefined();
+    // librdkafka says a retry helps: retried like any transient error, not capped.
+    expect(unlistedKafkaCode(classifyKafkaError('commit transaction', { code: 12345, message: 'x', isTxnRequiresAbort: true, isRetriable: true }))).toBeUndefined();
   });
 });
 
