@@ -130,7 +130,7 @@ export async function inspectSourceRecord(record: SourceRecord, options: Pick<In
       let ct: Buffer = payload;
       let version = 1;
       if (expiryDays > 0) ({ version, ciphertext: ct } = splitVersionPrefix(ct));
-      payload = (await keys.dekForRead(payloadStep.params, subject, version)).decrypt(ct);
+      payload = (await keys.dekForRead(payloadStep.dek, payloadStep.params, version)).decrypt(ct);
     } catch (err) {
       if (isTransient(err)) throw err;
       return { ...result, fields: [], payloadEncrypted, error: errorCodeOf(err) };
@@ -175,7 +175,7 @@ export async function inspectSourceRecord(record: SourceRecord, options: Pick<In
     const ciphers = new Map<number, FieldCipher | RecryptError>();
     for (const version of versions) {
       try {
-        ciphers.set(version, await keys.dekForRead(step.params, subject, version));
+        ciphers.set(version, await keys.dekForRead(step.dek, step.params, version));
       } catch (err) {
         if (isTransient(err)) throw err;
         ciphers.set(version, err instanceof RecryptError ? err : new RecryptError('INTERNAL', 'DEK lookup failed', { cause: err }));

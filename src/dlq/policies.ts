@@ -15,7 +15,7 @@
  */
 import { encodeBase64, type FieldCipher } from '../crypto/index.js';
 import type { FieldInfo } from '../formats/index.js';
-import type { DekManager } from '../keys/index.js';
+import { dekRefOf, type DekManager } from '../keys/index.js';
 import { RecryptError } from '../util/errors.js';
 import type { RecordHeader } from '../util/records.js';
 import { encodeFrame, VALUE_SCHEMA_ID_HEADER } from '../wire/index.js';
@@ -95,7 +95,7 @@ export async function buildPayload(policy: DlqPolicy, failed: FailedRecord, ctx:
       if (ctx.kek === undefined) throw fail('payload encrypted without dlq.kek');
       const { view, decoded } = decodedOf(failed.view, policy);
       const schema = await ctx.schemas.encrypted(ctx.topic, view.writer, decoded.codec, decoded.taggedFields, ctx.kek);
-      const dek = await ctx.keys.dekForWrite(schema.params, schema.subject);
+      const dek = await ctx.keys.dekForWrite(dekRefOf(schema.params, schema.subject), schema.params);
       schema.walker?.(decoded.value, encryptValue(dek.cipher));
       return { value: encode(decoded, schema.id, view), headers: [], structure: structureOf(view, decoded) };
     }

@@ -86,11 +86,11 @@ class Decrypter {
 
   /** Decrypts or leaves the value; records why it could not. */
   visit(step: FieldStep | PayloadStep): (value: unknown, field: FieldInfo) => unknown {
-    const { kekName, algorithm, expiryDays } = step.params;
+    const { expiryDays } = step.params;
     return (value, field) => {
       try {
         return decryptField(value, field, expiryDays > 0, (version) => {
-          const cipher = this.keys.peekRead(kekName, step.subject, version, algorithm);
+          const cipher = this.keys.peekRead(step.dek, version);
           if (!cipher) throw new DekMiss(version);
           return cipher;
         });
@@ -150,7 +150,7 @@ export async function buildSourceView(record: SourceRecord, plan: ViewPlan, keys
   if (pass.misses.length > 0) {
     for (const { step, version } of pass.misses) {
       try {
-        await keys.dekForRead(step.params, step.subject, version);
+        await keys.dekForRead(step.dek, step.params, version);
       } catch (err) {
         if (isTransient(err)) throw err;
       }

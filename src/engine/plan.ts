@@ -5,18 +5,20 @@
  * failure takes in this direction.
  */
 import type { Codec, FieldInfo, FieldWalker } from '../formats/index.js';
-import type { Rule } from '../registry/types.js';
+import type { DekRef, Rule } from '../model/index.js';
+import { dekRefOf } from '../keys/index.js';
 import {
   actionFor, fieldTags, resolveEncryptionParams, ruleAppliesToTags, selectRules,
   type EncryptionParams, type RuleAction, type RuleDirection, type RulePhase,
 } from '../rules/index.js';
 import { RecryptError } from '../util/errors.js';
+import { subjectScope, type DekScopeResolver } from './dek-scope.js';
 import type { LoadedSchema } from './schema-store.js';
 
 interface StepBase {
   readonly rule: Rule;
   readonly onFailure: RuleAction;
-  /** DEK subject (the schema's subject for this record). */
+  /** The schema's subject for this record (named in DLQ headers). */
   readonly subject: string;
   /**
    * Read only: an ENCRYPT rule that Java, Go and Python skip (an earlier rule has the same tag set) but
@@ -30,6 +32,8 @@ interface StepBase {
 export interface FieldStep extends StepBase {
   readonly kind: 'field';
   readonly params: EncryptionParams;
+  /** The DEK the rule encrypts with, its scope resolved at compile time. */
+  readonly dek: DekRef;
   /** null when no field of the schema is selected by the rule: the step is a no-op. */
   readonly walker: FieldWalker | null;
   /** The fields the rule selects (what the walker was compiled from). */
@@ -39,6 +43,7 @@ export interface FieldStep extends StepBase {
 export interface PayloadStep extends StepBase {
   readonly kind: 'payload';
   readonly params: EncryptionParams;
+  readonly dek: DekRef;
 }
 
 /** A rule type recrypt cannot run (CEL, JSONata...): it fails every record, and its action decides. */
@@ -114,24 +119,35 @@ export function dlqTagging(writer: LoadedSchema, target: LoadedSchema, targetCod
   };
 }
 
-function compileStep(
-  rule: Rule, phase: RulePhase, direction: RuleDirection, schema: LoadedSchema, codec: Codec, subject: string, tolerant = false,
-): Step {
+interface StepContext {
+  readonly direction: RuleDirection;
+  readonly schema: LoadedSchema;
+  readonly codec: Codec;
+  readonly subject: string;
+  readonly scopeOf: DekScopeResolver;
+}
+
+function compileStep(rule: Rule, phase: RulePhase, ctx: StepContext, tolerant = false): Step {
+  const { direction, schema, codec, subject } = ctx;
   const onFailure = actionFor(rule, direction, 'failure');
   const base = { rule, onFailure, subject, ...(tolerant ? { tolerant } : {}) };
   if (phase === 'domain' && rule.type === 'ENCRYPT') {
     const select = fieldSelector(rule, schema);
-    return { ...base, kind: 'field', params: resolveEncryptionParams(rule, schema.info), walker: codec.compileWalker(select), select };
+    const params = resolveEncryptionParams(rule, schema.info);
+    return { ...base, kind: 'field', params, dek: dekRefOf(params, ctx.scopeOf(subject)), walker: codec.compileWalker(select), select };
   }
   if (phase === 'encoding' && rule.type === 'ENCRYPT_PAYLOAD') {
-    return { ...base, kind: 'payload', params: resolveEncryptionParams(rule, schema.info) };
+    const params = resolveEncryptionParams(rule, schema.info);
+    return { ...base, kind: 'payload', params, dek: dekRefOf(params, ctx.scopeOf(subject)) };
   }
   return { ...base, kind: 'unsupported' };
 }
 
 export function compileSide(
   schema: LoadedSchema, codec: Codec, direction: RuleDirection, subject: string, messageIndexes?: readonly number[],
+  scopeOf: DekScopeResolver = subjectScope,
 ): Side {
+  const ctx: StepContext = { direction, schema, codec, subject, scopeOf };
   const ruleSet = schema.info.ruleSet;
   const domain = selectRules(ruleSet, direction, { phase: 'domain' });
   const encoding = selectRules(ruleSet, direction, { phase: 'encoding' });
@@ -146,8 +162,8 @@ export function compileSide(
   return {
     schema, codec, subject,
     ...(messageIndexes ? { messageIndexes } : {}),
-    domain: domainRules.map(({ rule, tolerant }) => compileStep(rule, 'domain', direction, schema, codec, subject, tolerant)),
-    encoding: encoding.rules.map(({ rule }) => compileStep(rule, 'encoding', direction, schema, codec, subject)),
+    domain: domainRules.map(({ rule, tolerant }) => compileStep(rule, 'domain', ctx, tolerant)),
+    encoding: encoding.rules.map(({ rule }) => compileStep(rule, 'encoding', ctx)),
     disabledByEnableAt: domain.disabledByEnableAt || encoding.disabledByEnableAt,
   };
 }

@@ -13,7 +13,7 @@ import type { FieldInfo } from '../formats/index.js';
 import type { DekAlgorithm } from '../registry/types.js';
 import { compileAvroSplicer, createValueConverter, isAvroCodec, type AvroSplicer, type SpliceState, type ValueConverter } from '../formats/index.js';
 import type { OutputRecord, ProcessedRecord, RecordHeader, SourceRecord } from '../util/records.js';
-import type { DekManager, WriteDek } from '../keys/index.js';
+import { dekCacheKey, type DekManager, type WriteDek } from '../keys/index.js';
 import type { RuleAction, RuleDirection } from '../rules/index.js';
 import { RecryptError, isTransient, type ErrorCode } from '../util/errors.js';
 import { decodeFrame, encodeFrame, isIdRef, peekSchemaRef, VALUE_SCHEMA_ID_HEADER, type SchemaRef } from '../wire/index.js';
@@ -244,9 +244,9 @@ export class RecordTransformer {
     if (signal instanceof MissingDek && signal.version !== undefined) {
       const { step, version } = signal;
       return {
-        key: `dek\u0000${step.params.kekName}\u0000${step.subject}\u0000${step.params.algorithm}\u0000${version}`,
+        key: `dek\u0000${dekCacheKey(step.dek, version)}`,
         run: async () => {
-          await this.options.keys.dekForRead(step.params, step.subject, version);
+          await this.options.keys.dekForRead(step.dek, step.params, version);
           this.counters.dekMisses += 1;
         },
       };
@@ -547,7 +547,7 @@ export class RecordTransformer {
 
   /** Both forms of a write step's visitor: one pair of closures per (step, DEK), not per record. */
   private writeVisitors(step: FieldStep | PayloadStep): WriteVisitors {
-    const dek = this.writeDeks.get(step) ?? this.options.keys.peekWrite(step.params, step.subject);
+    const dek = this.writeDeks.get(step) ?? this.options.keys.peekWrite(step.dek, step.params);
     if (!dek) throw new MissingDek(step, undefined);
     const cached = this.encryptVisitors.get(step);
     if (cached && cached.dek === dek) return cached;
@@ -588,12 +588,11 @@ export class RecordTransformer {
   /** A read step's cipher per DEK version from keys/'s cache (the last one kept); MissingDek when not cached. */
   private readCiphers(step: FieldStep | PayloadStep): (version: number) => FieldCipher {
     const { keys } = this.options;
-    const { kekName, algorithm } = step.params;
     let lastVersion = -1;
     let lastCipher: FieldCipher | undefined;
     return (version) => {
       if (version === lastVersion && lastCipher) return lastCipher;
-      const cipher = keys.peekRead(kekName, step.subject, version, algorithm);
+      const cipher = keys.peekRead(step.dek, version);
       if (!cipher) throw new MissingDek(step, version);
       lastVersion = version;
       lastCipher = cipher;
@@ -647,7 +646,7 @@ export class RecordTransformer {
     for (const step of [...side.domain, ...side.encoding]) {
       if (step.kind === 'unsupported') continue;
       try {
-        this.writeDeks.set(step, await this.options.keys.dekForWrite(step.params, step.subject));
+        this.writeDeks.set(step, await this.options.keys.dekForWrite(step.dek, step.params));
       } catch (err) {
         if (isTransient(err)) throw err;
         this.writeDeks.delete(step);
@@ -660,9 +659,9 @@ export class RecordTransformer {
     const { step, version } = miss;
     if (version === undefined) {
       if (this.writeDekFailures.has(step)) throw this.writeDekFailures.get(step);
-      this.writeDeks.set(step, await this.options.keys.dekForWrite(step.params, step.subject));
+      this.writeDeks.set(step, await this.options.keys.dekForWrite(step.dek, step.params));
     } else {
-      await this.options.keys.dekForRead(step.params, step.subject, version);
+      await this.options.keys.dekForRead(step.dek, step.params, version);
     }
   }
 

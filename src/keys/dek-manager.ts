@@ -14,13 +14,14 @@ import { cipherFromDekProto as defaultCipherFromDekProto, newDekMaterial as defa
 import type { FieldCipher } from '../crypto/types.js';
 import type { KmsDriverRegistry, KmsProps } from '../kms/kms-driver.js';
 import type { Dek, DekAlgorithm, DekRegistryApi, Kek, RuleSet, SchemaInfo } from '../registry/types.js';
+import type { DekRef } from '../model/index.js';
 import type { EncryptionParams } from '../rules/encryption-params.js';
 import { errorCodeOf, isRecryptError, RecryptError } from '../util/errors.js';
 import { Lru } from '../util/lru.js';
 import { SingleFlight } from '../util/single-flight.js';
 import { checkRuleSetKeks, type KekCheck } from './kek-check.js';
 import { kmsKeyIdsFor, kmsPropsFor, runWithKeyIds, type KmsOperation } from './kek-kms.js';
-import { dekCacheKey, isDekExpired, latestCacheKey } from './key-ids.js';
+import { dekCacheKey, dekRefOf, isDekExpired, latestCacheKey } from './key-ids.js';
 
 export type KeysMetric =
   | 'kms_wrap'
@@ -100,6 +101,13 @@ function base64ToBytes(value: string, what: string): Buffer {
 
 function wipe(bytes: Uint8Array | undefined): void {
   if (bytes !== undefined) bytes.fill(0);
+}
+
+/** A ref names the KEK and algorithm of the params it travels with; anything else is a caller's bug. */
+function assertRefMatches(ref: DekRef, params: EncryptionParams): void {
+  if (ref.kekName !== params.kekName || ref.algorithm !== params.algorithm) {
+    throw new RecryptError('INTERNAL', `DEK ref (KEK ${ref.kekName}, ${ref.algorithm}) does not match its rule's params`);
+  }
 }
 
 function isConflict(err: unknown): boolean {
@@ -242,37 +250,39 @@ export class DekManager {
    * Cached cipher for writing under `params` for `subject`, or undefined when the async path must run:
    * nothing cached, the cached latest DEK is older than the TTL, or (with expiry) it has expired.
    */
-  peekWrite(params: EncryptionParams, subject: string): WriteDek | undefined {
+  peekWrite(ref: DekRef, params: EncryptionParams): WriteDek | undefined {
     if (!this.#kekMatchesCached(params)) return undefined;
     if (params.expiryDays === 0) {
-      const cipher = this.#ciphers.get(dekCacheKey(params.kekName, subject, 1, params.algorithm));
+      const cipher = this.#ciphers.get(dekCacheKey(ref, 1));
       return cipher === undefined ? undefined : { version: 1, cipher };
     }
-    const pointer = this.#latest.get(latestCacheKey(params.kekName, subject, params.algorithm));
+    const pointer = this.#latest.get(latestCacheKey(ref));
     if (pointer === undefined) return undefined;
     const now = this.#now();
     if (now - pointer.fetchedAt >= this.#ttl) return undefined;
     if (!pointer.rotationDeferred && isDekExpired(pointer.dekTs, params.expiryDays, now)) return undefined;
-    const cipher = this.#ciphers.get(dekCacheKey(params.kekName, subject, pointer.version, params.algorithm));
+    const cipher = this.#ciphers.get(dekCacheKey(ref, pointer.version));
     return cipher === undefined ? undefined : { version: pointer.version, cipher };
   }
 
   /**
-   * The DEK to encrypt with. No expiry: version 1, created if missing. Expiry N days: the latest
+   * The DEK of `ref` to encrypt with (`params`: how to reach or create its KEK, and the expiry). No expiry: version 1, created if missing. Expiry N days: the latest
    * version, rotated (version + 1) when expired; if rotating fails but an older DEK exists, warns and
    * keeps the older one. A 409 on create means another writer won: theirs is used.
    */
-  async dekForWrite(params: EncryptionParams, subject: string): Promise<WriteDek> {
-    const hit = this.peekWrite(params, subject);
+  async dekForWrite(ref: DekRef, params: EncryptionParams): Promise<WriteDek> {
+    assertRefMatches(ref, params);
+    const hit = this.peekWrite(ref, params);
     if (hit !== undefined) return hit;
-    const key = `${params.expiryDays}\u0000${latestCacheKey(params.kekName, subject, params.algorithm)}`;
-    const dek = await this.#writeFlights.run(key, () => this.#loadWrite(params, subject));
+    const key = `${params.expiryDays}\u0000${latestCacheKey(ref)}`;
+    const dek = await this.#writeFlights.run(key, () => this.#loadWrite(ref, params));
     // A joined flight may have been started by a rule naming other kms ids for the same KEK.
     this.#assertKekMatches(params);
     return dek;
   }
 
-  async #loadWrite(params: EncryptionParams, subject: string): Promise<WriteDek> {
+  async #loadWrite(ref: DekRef, params: EncryptionParams): Promise<WriteDek> {
+    const subject = ref.scope;
     const kek = await this.getOrCreateKek(params, { create: true });
     if (params.expiryDays === 0) {
       let dek = await this.#getDek(kek.name, subject, 1, params.algorithm, false);
@@ -308,7 +318,7 @@ export class DekManager {
       }
     }
     cipher ??= await this.#cipherFor(kek, params, subject, dek);
-    this.#latest.set(latestCacheKey(kek.name, subject, params.algorithm), {
+    this.#latest.set(latestCacheKey(ref), {
       version: dek.version,
       dekTs: dek.ts,
       fetchedAt: this.#now(),
@@ -352,7 +362,7 @@ export class DekManager {
         return { dek: winner };
       }
       if (material === undefined) return { dek: created };
-      const key = dekCacheKey(kek.name, subject, created.version, params.algorithm);
+      const key = dekCacheKey(dekRefOf(params, subject), created.version);
       const cipher = this.#crypto.cipherFromDekProto(params.algorithm, material);
       this.#ciphers.set(key, cipher);
       return { dek: created, cipher };
@@ -363,9 +373,9 @@ export class DekManager {
 
   // ---------------------------------------------------------------- read
 
-  /** Cached cipher for DEK `version` (0 means 1), or undefined. */
-  peekRead(kekName: string, subject: string, version: number, algorithm: DekAlgorithm): FieldCipher | undefined {
-    return this.#ciphers.get(dekCacheKey(kekName, subject, version === 0 ? 1 : version, algorithm));
+  /** Cached cipher for DEK `version` of `ref` (0 means 1), or undefined. */
+  peekRead(ref: DekRef, version: number): FieldCipher | undefined {
+    return this.#ciphers.get(dekCacheKey(ref, version));
   }
 
   /**
@@ -373,12 +383,14 @@ export class DekManager {
    * as the Confluent clients do). Never creates keys; fetches with deleted=true so soft-deleted DEKs
    * still decrypt. DEK_NOT_FOUND when the version does not exist (permanent).
    */
-  async dekForRead(params: EncryptionParams, subject: string, version: number): Promise<FieldCipher> {
+  async dekForRead(ref: DekRef, params: EncryptionParams, version: number): Promise<FieldCipher> {
+    assertRefMatches(ref, params);
+    const subject = ref.scope;
     const v = version === 0 ? 1 : version;
     if (!Number.isInteger(v) || v < 1) {
       throw new RecryptError('DEK_NOT_FOUND', `DEK version ${String(version)} is not a valid version`);
     }
-    const key = dekCacheKey(params.kekName, subject, v, params.algorithm);
+    const key = dekCacheKey(ref, v);
     const hit = this.#ciphers.get(key);
     if (hit !== undefined) {
       this.#assertKekMatches(params);
@@ -400,7 +412,7 @@ export class DekManager {
 
   /** Cipher for a registered DEK: from keyMaterial (shared KEK, no KMS call) or by one KMS unwrap. */
   #cipherFor(kek: Kek, params: EncryptionParams, subject: string, dek: Dek): Promise<FieldCipher> {
-    const key = dekCacheKey(kek.name, subject, dek.version, params.algorithm);
+    const key = dekCacheKey(dekRefOf(params, subject), dek.version);
     const hit = this.#ciphers.get(key);
     if (hit !== undefined) return Promise.resolve(hit);
     return this.#cipherFlights.run(key, async () => {

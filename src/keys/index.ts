@@ -14,4 +14,4 @@ export {
 } from './dek-manager.js';
 export { checkKek, checkRuleSetKeks, probeKmsKey, writeEncryptionParams, WRONG_KEY_RUNBOOK, type KekCheck, type KekCheckDeps } from './kek-check.js';
 export { kmsKeyIdsFor, kmsPropsFor } from './kek-kms.js';
-export { isDekExpired, MILLIS_PER_DAY } from './key-ids.js';
+export { dekCacheKey, dekRefOf, isDekExpired, MILLIS_PER_DAY } from './key-ids.js';

@@ -1,12 +1,19 @@
-/** Cache keys for DEKs and KEKs. NUL cannot occur in KEK names or subjects that a registry accepts. */
-import type { DekAlgorithm } from '../registry/types.js';
+/** Cache keys for DEKs. NUL cannot occur in KEK names or subjects that a registry accepts. */
+import type { DekRef } from '../model/index.js';
 
-export function dekCacheKey(kekName: string, subject: string, version: number, algorithm: DekAlgorithm): string {
-  return `${kekName}\u0000${subject}\u0000${version}\u0000${algorithm}`;
+/** One DEK: a ref and a version (0 is read as 1, as the Confluent clients do). */
+export function dekCacheKey(ref: DekRef, version: number): string {
+  return `${ref.kekName}\u0000${ref.scope}\u0000${version === 0 ? 1 : version}\u0000${ref.algorithm}`;
 }
 
-export function latestCacheKey(kekName: string, subject: string, algorithm: DekAlgorithm): string {
-  return `${kekName}\u0000${subject}\u0000${algorithm}`;
+/** The latest-version pointer of a ref. */
+export function latestCacheKey(ref: DekRef): string {
+  return `${ref.kekName}\u0000${ref.scope}\u0000${ref.algorithm}`;
+}
+
+/** The ref of the DEK a rule's params name under `scope`. */
+export function dekRefOf(params: { readonly kekName: string; readonly algorithm: DekRef['algorithm'] }, scope: string): DekRef {
+  return { kekName: params.kekName, scope, algorithm: params.algorithm };
 }
 
 export const MILLIS_PER_DAY = 86_400_000;

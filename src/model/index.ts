@@ -9,4 +9,4 @@ export type {
   SchemaReference,
   SchemaInfo,
 } from './schema.js';
-export type { DekAlgorithm } from './dek.js';
+export type { DekAlgorithm, DekRef } from './dek.js';
