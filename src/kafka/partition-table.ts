@@ -160,6 +160,25 @@ export class PartitionTable {
     return this.states.get(partitionKey(record.topic, record.partition))?.narrowTo !== undefined;
   }
 
+  /**
+   * While narrowing: one record of the narrowing partitions per transaction until the refused record
+   * is found. `take`: that record and the other partitions' records (they go as usual); `hold`: the
+   * narrowing partitions' other records, which wait their turn.
+   */
+  oneNarrowingRecord(batch: readonly SourceRecord[]): { take: SourceRecord[]; hold: SourceRecord[] } {
+    const take: SourceRecord[] = [];
+    const hold: SourceRecord[] = [];
+    let single = false;
+    for (const r of batch) {
+      if (!this.narrowing(r)) take.push(r);
+      else if (!single) {
+        take.push(r);
+        single = true;
+      } else hold.push(r);
+    }
+    return { take, hold };
+  }
+
   /** Narrowing ends per partition once its refused range is committed, or the partition is gone. True while any narrows. */
   pruneNarrowing(): boolean {
     let any = false;

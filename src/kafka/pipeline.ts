@@ -1,13 +1,18 @@
 /**
- * The exactly-once consume -> transform -> produce loop: the orchestrator.
+ * The exactly-once consume -> transform -> produce loop, over two state machines it does not own: each
+ * partition is one state record in the partition table (partition-table.ts) whose status moves only by
+ * the transition table of partition-state.ts (assigned, running, paused, halted, done, revoked), and
+ * each batch goes through the batch cycle (batch-cycle.ts), a function from a batch to an outcome. The
+ * loop feeds the one with the other and makes the client calls (poll, seek, pause, resume); of its own
+ * it keeps only the back-off counts (backoff.ts), the fetch ahead and the records held while narrowing.
  *
- * One transactional producer per consumer. The loop polls, keeps the records its partitions take
- * (partition-table.ts), runs each batch through the cycle (batch-cycle.ts: transform, refuse
- * oversized, produce, send offsets, commit or abort) and applies the outcome to the partitions'
- * state machines (partition-state.ts):
+ *   resume due -> POLL -> table.accept -> CYCLE -> committed: progress, finish, halt ---------> POLL
+ *                                            +--> not committed: rewind, pause for a back-off -> POLL
  *
- *   POLL -> CYCLE -> committed: progress, ranges done, halts ------------------------------> POLL
- *             +----> not committed: REWIND + pause the batch's partitions for a back-off -> POLL
+ * The rebalance callback (group mode) applies assign and revoke to the table; a bounded pipeline
+ * (ranges) assigns its partitions itself and ends when each is done or halted. The next batch is
+ * fetched while a transaction commits, and dropped (its partitions sought back) if it did not commit.
+ * One transactional producer per consumer, with the settings of pipeline-clients.ts.
  *
  * Offsets are committed only in the transaction that wrote the outputs: a crash replays from the last
  * commit, and read_committed readers never see a record twice. A halted partition (an ERROR action, or
@@ -15,16 +20,16 @@
  * the others go on. A refusal at commit that no record can be blamed for makes the loop replay the
  * records of those partitions one per transaction until the refused one is found ("narrowing"); the
  * other partitions' records go in batches meanwhile. A refusal about a target topic (not allowed, gone)
- * halts the batch's partitions; an error with a librdkafka code no list knows halts a partition once it
- * failed 10 cycles in a row.
+ * halts the batch's partitions. An error with a librdkafka code no list knows (kafka-errors.ts), with or
+ * without the abort-required flag, halts a partition once it failed 10 cycles in a row with that code
+ * and no commit in between.
  */
 import kafka from '@confluentinc/kafka-javascript';
 import { RecryptError, errorCodeOf, isTransient } from '../util/errors.js';
 import { partitionKey, type SourceRecord, type TopicPartition } from '../util/records.js';
 import { PartitionBackoff } from './backoff.js';
 import { BatchCycle, firstOffsets, type CycleOutcome } from './batch-cycle.js';
-import { kafkaClients, type ClientConfig } from './client-factory.js';
-import { baseClientConfig } from './connection.js';
+import { kafkaClients } from './client-factory.js';
 import { ConnectionWatch } from './connection-watch.js';
 import { classifyKafkaError, unlistedKafkaCode } from './kafka-errors.js';
 import {
@@ -32,9 +37,9 @@ import {
   type NativeConsumer, type NativeProducer, type TopicPartitionOffset,
 } from './native.js';
 import { owned, progressOf, transition, type PartitionProgress } from './partition-state.js';
+import { consumerSettings, producerSettings } from './pipeline-clients.js';
 import { PartitionTable, type PartitionLag } from './partition-table.js';
 import type { PartitionRange, PipelineOptions, PipelineSummary } from './pipeline-types.js';
-import { BATCH_OVERHEAD, producerMaxBytes } from './record-size.js';
 import { Transactions } from './transaction.js';
 
 export type { PartitionProgress } from './partition-state.js';
@@ -132,50 +137,21 @@ export class TransactionalPipeline {
   }
 
   private async open(): Promise<void> {
-    const { connection, name, groupId, transactionalId } = this.options;
+    const { connection, name } = this.options;
     const clients = this.options.clients ?? kafkaClients(connection);
     const clientId = `recrypt-${name}`;
     const bounded = this.options.ranges !== undefined;
-    const consumer = clients.consumer(clientId, {
-      'group.id': groupId,
-      'enable.auto.commit': false,
-      'enable.auto.offset.store': false,
-      'isolation.level': 'read_committed',
-      'enable.partition.eof': true,
-      'partition.assignment.strategy': 'cooperative-sticky',
-      // Bound prefetch memory per partition queue (RSS target of the service).
-      'queued.max.messages.kbytes': 16_384,
-      ...(bounded ? {} : { rebalance_cb: (err: { code: number }, assignment: TopicPartition[]) => this.onRebalance(err, assignment) }),
-      ...this.options.consumerConfig,
-    }, { 'auto.offset.reset': this.options.startAt === 'latest' ? 'latest' : 'earliest' });
+    const onRebalance = (err: { code: number }, assignment: TopicPartition[]) => this.onRebalance(err, assignment);
+    const { config: consumerConfig, topicConfig } = consumerSettings(this.options, bounded ? undefined : onRebalance);
+    const consumer = clients.consumer(clientId, consumerConfig, topicConfig);
     consumer.setDefaultConsumeTimeout(200);
     consumer.setDefaultIsTimeoutOnlyForFirstMessage(true);
     consumer.on('partition.eof', (eof) => this.table.seenEnd(eof, eof.offset));
     this.consumer = consumer;
 
-    const producerConfig: Record<string, ClientConfig[string]> = {
-      'transactional.id': transactionalId,
-      'enable.idempotence': true,
-      'transaction.timeout.ms': this.txTimeoutMs,
-      'linger.ms': 5,
-      'batch.num.messages': 10_000,
-      'queue.buffering.max.messages': 500_000,
-      'queue.buffering.max.kbytes': 262_144,
-      'compression.type': 'lz4',
-      ...this.options.producerConfig,
-    };
-    // The settings in force: the connection's (KAFKA_PROP_*) under the pipeline's.
-    const effective = { ...baseClientConfig(connection, clientId), ...this.options.producerConfig };
-    const topicMaxBytes = this.options.topicMaxBytes ?? new Map<string, number>();
-    // A batch of small records over a target topic's limit would be refused whole, with no record to
-    // blame: keep librdkafka's batches (uncompressed, so compressed too) within the smallest limit.
-    const smallest = Math.min(...topicMaxBytes.values());
-    if (Number.isFinite(smallest) && effective['batch.size'] === undefined) {
-      producerConfig['batch.size'] = Math.max(1024, Math.min(1_000_000, smallest - BATCH_OVERHEAD));
-    }
+    const { config: producerConfig, limits } = producerSettings(this.options, clientId, this.txTimeoutMs);
     const producer = clients.producer(clientId, producerConfig);
     this.producer = producer;
-    const limits = { producerMaxBytes: producerMaxBytes(effective), topicMaxBytes };
     const owns = (key: string) => owned(this.table.get(key));
     // A commit that stalls may be the start of an outage: probe now rather than after the commit gives up.
     const stalled = () => {
@@ -283,18 +259,9 @@ export class TransactionalPipeline {
           batch = this.table.accept(polled);
         }
         if (this.table.pruneNarrowing() && batch.length > 1) {
-          // One record of the narrowing partitions per transaction until the refused record is found;
-          // their other records wait their turn, the other partitions' records go as usual.
-          const next: SourceRecord[] = [];
-          let single = false;
-          for (const r of batch) {
-            if (!this.table.narrowing(r)) next.push(r);
-            else if (!single) {
-              next.push(r);
-              single = true;
-            } else this.held.push(r);
-          }
-          batch = next;
+          const { take, hold } = this.table.oneNarrowingRecord(batch);
+          batch = take;
+          this.held = this.held.concat(hold);
         }
         if (batch.length > 0) {
           // A fetch ahead still pending (records held back) is not replaced: its records would be lost.

@@ -77,6 +77,15 @@ describe('PartitionTable', () => {
     expect(t.pruneNarrowing()).toBe(false);
   });
 
+  it('while narrowing takes one record of the narrowing partitions and every record of the others, holding the rest in order', () => {
+    const t = table();
+    t.addRange({ topic: 't', partition: 2 }, 0, 10);
+    t.narrow([rec(0, 3), rec(2, 4)]);
+    const key = (r: SourceRecord) => `${r.partition}@${r.offset}`;
+    const { take, hold } = t.oneNarrowingRecord([rec(1, 0), rec(0, 0), rec(2, 0), rec(0, 1), rec(1, 1), rec(2, 1)]);
+    expect([take.map(key), hold.map(key)]).toEqual([['1@0', '0@0', '1@1'], ['2@0', '0@1', '2@1']]);
+  });
+
   it('resumes paused partitions whose back-off is over', () => {
     const t = table();
     transition(t.get(partitionKey('t', 0))!, { type: 'pause', until: 100 });
