@@ -3,7 +3,6 @@ export type { KmsDriver, KmsDriverRegistry, KmsProps } from './kms-driver.js';
 export { createKmsDriverRegistry, type KmsRegistryConfig, type RecryptKmsDriverRegistry } from './driver-registry.js';
 export { withRetry, backoffMs, DEFAULT_RETRY, type RetryOptions } from './retry.js';
 export { withMetrics, type KmsCallCounter, type KmsCallLabels, type KmsCallTimer } from './metrics.js';
-export { wrapWithAlternates, unwrapWithAlternates } from './alternates.js';
 export { AwsKmsDriver, AWS_KMS_TYPE, AWS_KMS_PROPS, type AwsKmsOptions } from './aws-kms.js';
 export { AzureKmsDriver, AZURE_KMS_TYPE, AZURE_KMS_PROPS, type AzureKmsOptions } from './azure-kms.js';
 export { GcpKmsDriver, GCP_KMS_TYPE, GCP_KMS_PROPS, type GcpKmsOptions } from './gcp-kms.js';
