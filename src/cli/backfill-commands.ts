@@ -16,7 +16,7 @@ import { loadServiceConfig, type ServiceConfig } from '../service/config.js';
 import { isRecryptError } from '../util/errors.js';
 import { createLogger } from '../util/logger.js';
 import { defineCommand, nearest, parseCommand, usageError } from './args.js';
-import { loadJobs, pickJob, UsageError, withUsage } from './common.js';
+import { loadJobs, logProblems, pickJob, UsageError, withUsage } from './common.js';
 import { EXIT } from './exit-codes.js';
 import { onShutdownSignals } from './shutdown.js';
 
@@ -337,12 +337,12 @@ export async function worker(args: string[]): Promise<void> {
     if (positionals.length === 0) throw usageError(WORKER, 'needs the job definitions: FILE or DIR');
     const concurrency = values.concurrency === undefined ? undefined : Number(values.concurrency);
     if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1)) throw usageError(WORKER, '--concurrency must be a positive integer');
-    const jobs = await loadJobs(positionals);
+    const config = loadServiceConfig();
+    const logger = createLogger({ level: config.logLevel, base: { instance: config.instanceId } });
+    const jobs = await loadJobs(positionals, logProblems(logger));
     if (!jobs) return;
     const wanted = [...(values.job ?? []), ...(values.queue ?? [])];
     const selected = wanted.length ? wanted.map((n) => pickJob(jobs, n)) : jobs;
-    const config = loadServiceConfig();
-    const logger = createLogger({ level: config.logLevel, base: { instance: config.instanceId } });
     const settings = concurrency === undefined ? config.backfill : { ...config.backfill, concurrency };
     // Reconnects for ever with backoff; RedisHealth logs each outage once.
     const redis = redisClient(config.redisUrl);

@@ -4,7 +4,8 @@
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatProblems, validateJobFiles, type Job } from '../jobs/index.js';
+import { formatProblems, validateJobFiles, type Job, type Problem } from '../jobs/index.js';
+import type { Logger } from '../util/logger.js';
 
 /** A usage error (exit 2); `usage` is the usage text of the command it belongs to, when known. */
 export class UsageError extends Error {
@@ -33,12 +34,33 @@ export function jobFilesIn(dir: string): string[] {
   return readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort().map((f) => join(dir, f));
 }
 
-/** Validates job files (directories are expanded); prints problems; undefined (exit 1) when invalid. */
-export async function loadJobs(paths: readonly string[]): Promise<Job[] | undefined> {
+/** Where job-file problems go: one text line each on stderr (the commands a person runs) or a logger. */
+export type ProblemReporter = (problems: readonly Problem[]) => void;
+
+export const printProblems: ProblemReporter = (problems) => {
+  for (const line of formatProblems(problems)) console.error(line);
+};
+
+/** Long-running commands (serve, backfill worker) log problems as JSON lines, like everything else they say. */
+export function logProblems(logger: Logger): ProblemReporter {
+  return (problems) => {
+    for (const p of problems) {
+      const fields = {
+        code: p.code, file: p.file, line: p.line, column: p.column, path: p.path || undefined, job: p.job,
+        problem: p.expected === undefined ? p.message : `${p.message} (expected ${p.expected})`,
+      };
+      if (p.severity === 'error') logger.error('job definition invalid', fields);
+      else logger.warn('job definition warning', fields);
+    }
+  };
+}
+
+/** Validates job files (directories are expanded); reports problems; undefined (exit 1) when invalid. */
+export async function loadJobs(paths: readonly string[], report: ProblemReporter = printProblems): Promise<Job[] | undefined> {
   const files = paths.flatMap((p) => (statSync(p, { throwIfNoEntry: false })?.isDirectory() ? jobFilesIn(p) : [p]));
   if (files.length === 0) throw new UsageError('no job files given');
   const result = await validateJobFiles(files);
-  for (const line of formatProblems(result.problems)) console.error(line);
+  report(result.problems);
   if (!result.ok) {
     process.exitCode = 1;
     return undefined;

@@ -7,7 +7,7 @@ import { loadServiceConfig } from '../service/config.js';
 import { Service } from '../service/service.js';
 import { createLogger } from '../util/logger.js';
 import { defineCommand, parseCommand, usageError } from './args.js';
-import { jobFilesIn, loadJobs } from './common.js';
+import { jobFilesIn, loadJobs, logProblems } from './common.js';
 import { EXIT } from './exit-codes.js';
 import { onShutdownSignals } from './shutdown.js';
 
@@ -51,10 +51,10 @@ export async function serve(args: string[]): Promise<void> {
   if (positionals.length !== 1) throw usageError(SERVE, 'needs exactly one DIR');
   const files = jobFilesIn(positionals[0]!);
   if (files.length === 0) throw usageError(SERVE, `no .yaml job files in ${positionals[0]}`);
-  const jobs = await loadJobs(files);
-  if (!jobs) return;
   const config = loadServiceConfig();
   const logger = createLogger({ level: config.logLevel });
+  const jobs = await loadJobs(files, logProblems(logger));
+  if (!jobs) return;
   const service = new Service(config, logger);
   await service.start(jobs);
   let stopping: Promise<boolean> | undefined;
