@@ -1,0 +1,140 @@
+/**
+ * Protobuf schemas: `.proto` source text and its references parsed into one protobufjs root, and the
+ * message the wire format's message indexes select.
+ *
+ * Imports resolve through the references (reference name = import path); `confluent/meta.proto`,
+ * `confluent/type/decimal.proto` and the `google/protobuf/*.proto` well-known files work without a
+ * reference. The message comes from the wire format's message indexes: `[0]` is the first top-level
+ * message of the file, `[1, 0]` the first message nested in the second one (map entries do not count).
+ */
+import { createRequire } from 'node:module';
+import protobuf from 'protobufjs';
+import type { SchemaInfo } from '../model/index.js';
+import { schemaError } from './common.js';
+import type { ResolvedReferences } from './types.js';
+
+const META_PROTO = `syntax = "proto3";
+package confluent;
+import "google/protobuf/descriptor.proto";
+message Meta {
+  string doc = 1;
+  map<string, string> params = 2;
+  repeated string tags = 3;
+}
+extend google.protobuf.FileOptions { Meta file_meta = 1088; }
+extend google.protobuf.MessageOptions { Meta message_meta = 1088; }
+extend google.protobuf.FieldOptions { Meta field_meta = 1088; }
+extend google.protobuf.EnumOptions { Meta enum_meta = 1088; }
+extend google.protobuf.EnumValueOptions { Meta enum_value_meta = 1088; }
+`;
+
+const DECIMAL_PROTO = `syntax = "proto3";
+package confluent.type;
+message Decimal {
+  bytes value = 1;
+  uint32 precision = 2;
+  int32 scale = 3;
+}
+`;
+
+const BUILTIN_SOURCES: ReadonlyMap<string, string> = new Map([
+  ['confluent/meta.proto', META_PROTO],
+  ['confluent/type/decimal.proto', DECIMAL_PROTO],
+]);
+
+const require = createRequire(import.meta.url);
+const JSON_WELL_KNOWN = new Set(['descriptor', 'api', 'type', 'source_context']);
+
+/** JSON descriptor of a google/protobuf well-known file, or null. */
+function wellKnownJson(path: string): protobuf.INamespace | null {
+  const common = protobuf.common.get(path) as protobuf.INamespace | null;
+  if (common !== null) return common;
+  const m = /^google\/protobuf\/([a-z_]+)\.proto$/.exec(path);
+  if (m !== null && JSON_WELL_KNOWN.has(m[1] ?? '')) {
+    return require(`protobufjs/google/protobuf/${m[1] ?? ''}.json`) as protobuf.INamespace;
+  }
+  return null;
+}
+
+const MAIN_FILE = '<schema>';
+
+/** protobufjs stamps `parse.filename` on the top-level objects it parses (not in its typings). */
+const parser = protobuf.parse as typeof protobuf.parse & { filename: string | null };
+
+export interface Parsed {
+  root: protobuf.Root;
+  /** The main file's top-level messages in declaration order. */
+  topLevel: protobuf.Type[];
+}
+
+export function parseProto(schema: SchemaInfo, refs: ResolvedReferences): Parsed {
+  const root = new protobuf.Root();
+  const loaded = new Set<string>();
+  const parseFile = (name: string, source: string): void => {
+    loaded.add(name);
+    let result: protobuf.IParserResult;
+    try {
+      parser.filename = name;
+      result = protobuf.parse(source, root, { keepCase: true });
+    } catch (err) {
+      throw schemaError('Protobuf', `${name === MAIN_FILE ? 'schema' : name}: ${errMessage(err)}`, err);
+    } finally {
+      parser.filename = null;
+    }
+    for (const dep of [...(result.imports ?? []), ...(result.weakImports ?? [])]) loadImport(dep);
+  };
+  const loadImport = (dep: string): void => {
+    if (loaded.has(dep)) return;
+    const ref = refs.get(dep);
+    if (ref !== undefined) return parseFile(dep, ref.schema);
+    const builtin = BUILTIN_SOURCES.get(dep);
+    if (builtin !== undefined) return parseFile(dep, builtin);
+    const json = wellKnownJson(dep);
+    if (json === null) throw schemaError('Protobuf', `import ${dep} is neither a reference nor a well-known file`);
+    loaded.add(dep);
+    try {
+      root.addJSON(json.nested ?? {});
+    } catch (err) {
+      throw schemaError('Protobuf', `well-known file ${dep}: ${errMessage(err)}`, err);
+    }
+  };
+  parseFile(MAIN_FILE, schema.schema);
+  try {
+    root.resolveAll();
+  } catch (err) {
+    throw schemaError('Protobuf', errMessage(err), err);
+  }
+  const topLevel: protobuf.Type[] = [];
+  const collect = (ns: protobuf.NamespaceBase): void => {
+    for (const obj of ns.nestedArray) {
+      if (obj instanceof protobuf.Type) {
+        if (obj.filename === MAIN_FILE) topLevel.push(obj);
+      } else if (obj instanceof protobuf.Namespace && !(obj instanceof protobuf.Service) && !(obj instanceof protobuf.Enum)) {
+        collect(obj);
+      }
+    }
+  };
+  collect(root);
+  return { root, topLevel };
+}
+
+function errMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+export function selectMessage(parsed: Parsed, indexes: readonly number[]): protobuf.Type {
+  const [first, ...rest] = indexes.length === 0 ? [0] : indexes;
+  let type = parsed.topLevel[first ?? 0];
+  if (type === undefined) {
+    throw schemaError('Protobuf', `message index ${first ?? 0} out of range, schema has ${parsed.topLevel.length} top-level message(s)`);
+  }
+  for (const i of rest) {
+    const nested: protobuf.Type[] = type.nestedArray.filter((o): o is protobuf.Type => o instanceof protobuf.Type);
+    const next: protobuf.Type | undefined = nested[i];
+    if (next === undefined) {
+      throw schemaError('Protobuf', `message index ${i} out of range, ${type.name} has ${nested.length} nested message(s)`);
+    }
+    type = next;
+  }
+  return type;
+}
