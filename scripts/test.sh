@@ -5,6 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 bash "$ROOT/scripts/bootstrap.sh"
 bash "$ROOT/scripts/tools.sh"  # helm, hadolint, kubernetes-validate: the chart checks (test/unit/ship) need them
+bash "$ROOT/scripts/go-conformance.sh" >/dev/null  # Confluent's Go client as a test oracle (test/integration/conformance)
 
 started_stack=0
 if [[ ! -f "$STACK_DIR/env" ]] || ! pid_alive "$STACK_DIR/pids/kafka.pid"; then
