@@ -23,6 +23,9 @@
  *   the KEK in one atomic commit). Refused when a registered rule pins another kms key id or type for
  *   the KEK, since readers of records written under it would then fail.
  *
+ * The KMS work on each DEK (unwrap under the current key and its alternates, wrap under the new key,
+ * verify) is keys/' DekRewrapper; the registry writes are typed calls of the DEK registry client.
+ *
  * A KEK that has no DEK at all (soft-deleted ones included) protects no data: this is a KEK that a run
  * registered with a mistyped key id before it could wrap anything. `--switch` corrects it even where a
  * rule pins the old key (no record can hold ciphertext under it), once the new key has wrapped and
@@ -32,17 +35,13 @@
  * Idempotent: a DEK that already unwraps under the new key is left as it is (an interrupted run is
  * finished by running again). Never logs or returns key material.
  */
-import { timingSafeEqual } from 'node:crypto';
-import { cipherFromDekProto } from '../crypto/index.js';
-import type { KmsDriverRegistry, KmsProps } from '../kms/kms-driver.js';
-import { kmsKeyIdsFor, kmsPropsFor, probeKmsKey } from '../keys/index.js';
+import { describeDek, DekRewrapper, kmsPropsFor, probeKmsKey, type KmsDriverRegistry, type KmsProps } from '../keys/index.js';
 import { isRegistryError, type DekRegistryClient } from '../registry/index.js';
 import type { Dek, DekAlgorithm, Kek, SchemaInfo } from '../registry/types.js';
 import { ENCRYPT_ALTERNATE_KMS_KEY_IDS, ENCRYPT_KEK_NAME, ENCRYPT_KMS_KEY_ID, ENCRYPT_KMS_TYPE, ENCRYPT_RULE_TYPES, parseKeyIdList, ruleParameter } from '../rules/index.js';
 import { errorCodeOf, isRecryptError, isTransient, RecryptError } from '../util/errors.js';
 
 const ALGORITHMS: readonly DekAlgorithm[] = ['AES128_GCM', 'AES256_GCM', 'AES256_SIV'];
-const BASE = '/dek-registry/v1/keks';
 
 export type RewrapMode = 'in-place' | 'alternate' | 'switch';
 
@@ -90,7 +89,8 @@ export interface RewrapResult {
   readonly ok: boolean;
 }
 
-interface DekRef {
+/** One DEK version of the KEK. */
+interface DekId {
   readonly subject: string;
   readonly algorithm: DekAlgorithm;
   readonly version: number;
@@ -121,7 +121,7 @@ export async function rewrapDeks(options: RewrapOptions): Promise<RewrapResult> 
     }
   }
 
-  const rewrapper = new Rewrapper(options, kek, target);
+  const rewrapper = new DekRewrapper(options, kek, target);
   const entries: RewrapEntry[] = [];
   const pending: Array<{ entry: RewrapEntry; encryptedKeyMaterial: string }> = [];
   for (const ref of await listDeks(dekRegistry, kekName)) {
@@ -223,101 +223,7 @@ async function moveDeklessKek(client: DekRegistryClient, target: Kek): Promise<s
   return 'deleted and created again: this registry cannot change a KEK\'s key id';
 }
 
-class Rewrapper {
-  readonly #options: RewrapOptions;
-  readonly #old: Kek;
-  readonly #new: Kek;
-
-  constructor(options: RewrapOptions, old: Kek, target: Kek) {
-    this.#options = options;
-    this.#old = old;
-    this.#new = target;
-  }
-
-  /**
-   * The new encryptedKeyMaterial (base64), verified; null when the DEK already unwraps under the new
-   * key (and `force` is off).
-   */
-  async rewrap(dek: Dek, force: boolean): Promise<string | null> {
-    const wrapped = materialOf(dek);
-    let plain: Uint8Array | undefined;
-    let check: Uint8Array | undefined;
-    try {
-      if (!force && (await this.#tryUnwrap(this.#new, [this.#new.kmsKeyId], wrapped)) !== null) return null;
-      plain = await this.#unwrapOld(wrapped);
-      // The bytes must be a DEK of the stated algorithm before they are wrapped again.
-      cipherFromDekProto(dek.algorithm, plain);
-      const driver = this.#options.kms.get(this.#new.kmsType);
-      const props = kmsPropsFor(this.#options.kmsProps, this.#new);
-      const rewrapped = await driver.wrap(this.#new.kmsKeyId, plain, props);
-      check = await driver.unwrap(this.#new.kmsKeyId, rewrapped, props);
-      if (check.length !== plain.length || !timingSafeEqual(check, plain)) {
-        throw new RecryptError('KMS_UNWRAP_FAILED', `re-wrapped DEK ${describe(dek)} does not unwrap to the original DEK under the new key`);
-      }
-      return Buffer.from(rewrapped).toString('base64');
-    } finally {
-      plain?.fill(0);
-      check?.fill(0);
-    }
-  }
-
-  async unwrapsUnderNew(dek: Dek): Promise<boolean> {
-    const plain = await this.#tryUnwrap(this.#new, [this.#new.kmsKeyId], materialOf(dek));
-    if (plain === null) return false;
-    try {
-      cipherFromDekProto(dek.algorithm, plain);
-      return true;
-    } catch {
-      return false;
-    } finally {
-      plain.fill(0);
-    }
-  }
-
-  /** The current key and its alternates (as every client tries them). */
-  async #unwrapOld(wrapped: Uint8Array): Promise<Uint8Array> {
-    const keyIds = kmsKeyIdsFor(this.#old, [], this.#options.kmsProps);
-    const driver = this.#options.kms.get(this.#old.kmsType);
-    const props = kmsPropsFor(this.#options.kmsProps, this.#old);
-    let last: unknown;
-    for (const keyId of keyIds) {
-      try {
-        return await driver.unwrap(keyId, wrapped, props);
-      } catch (err) {
-        if (isTransient(err)) throw err;
-        last = err;
-      }
-    }
-    throw isRecryptError(last) ? last : new RecryptError('KMS_UNWRAP_FAILED', `KEK ${this.#old.name}: no key id unwraps the DEK`, { cause: last });
-  }
-
-  async #tryUnwrap(kek: Kek, keyIds: readonly string[], wrapped: Uint8Array): Promise<Uint8Array | null> {
-    const driver = this.#options.kms.get(kek.kmsType);
-    const props = kmsPropsFor(this.#options.kmsProps, kek);
-    for (const keyId of keyIds) {
-      try {
-        return await driver.unwrap(keyId, wrapped, props);
-      } catch (err) {
-        if (isTransient(err)) throw err;
-      }
-    }
-    return null;
-  }
-}
-
-function materialOf(dek: Dek): Buffer {
-  const m = dek.encryptedKeyMaterial;
-  if (m === undefined || m === '' || !/^[A-Za-z0-9+/]*={0,2}$/.test(m) || m.length % 4 !== 0) {
-    throw new RecryptError('CRYPTO_BAD_KEY', `DEK ${describe(dek)} has no valid encryptedKeyMaterial`);
-  }
-  return Buffer.from(m, 'base64');
-}
-
-function describe(d: DekRef): string {
-  return `${d.subject} ${d.algorithm} v${d.version}`;
-}
-
-function refOf(d: DekRef): DekRef {
+function refOf(d: DekId): DekId {
   return { subject: d.subject, algorithm: d.algorithm, version: d.version };
 }
 
@@ -331,8 +237,8 @@ function withoutAlternate(props: Record<string, string> | undefined, keyId: stri
 }
 
 /** Every DEK of the KEK: subjects x algorithms x versions, soft-deleted included. */
-export async function listDeks(client: DekRegistryClient, kekName: string): Promise<DekRef[]> {
-  const out: DekRef[] = [];
+export async function listDeks(client: DekRegistryClient, kekName: string): Promise<DekId[]> {
+  const out: DekId[] = [];
   for (const subject of await client.listDekSubjects(kekName, true)) {
     for (const algorithm of ALGORITHMS) {
       let versions: number[];
@@ -351,24 +257,19 @@ export async function listDeks(client: DekRegistryClient, kekName: string): Prom
 /** Confluent's `POST /keks/{name}/deks/{subject}?rewrap=true`, keeping the DEK's deleted flag; read back. */
 async function writeRewrapped(client: DekRegistryClient, dek: Dek, encryptedKeyMaterial: string): Promise<void> {
   const deleted = dek.deleted === true;
-  await client.http.request<unknown>('POST', `${BASE}/${encodeURIComponent(dek.kekName)}/deks/${encodeURIComponent(dek.subject)}`, {
-    query: { rewrap: true },
-    body: { subject: dek.subject, version: dek.version, algorithm: dek.algorithm, encryptedKeyMaterial, deleted },
-  });
+  await client.rewrapDek(dek.kekName, { subject: dek.subject, version: dek.version, algorithm: dek.algorithm, encryptedKeyMaterial, deleted });
   const stored = await client.getDek(dek.kekName, dek.subject, dek.version, dek.algorithm, true);
   if (stored === null || stored.encryptedKeyMaterial !== encryptedKeyMaterial) {
-    throw new RecryptError('REGISTRY_INVALID', `the registry did not store the re-wrapped DEK ${describe(dek)} (does it support rewrap=true?)`);
+    throw new RecryptError('REGISTRY_INVALID', `the registry did not store the re-wrapped DEK ${describeDek(dek)} (does it support rewrap=true?)`);
   }
   if ((stored.deleted === true) !== deleted) {
-    throw new RecryptError('REGISTRY_INVALID', `the registry changed the deleted flag of DEK ${describe(dek)}`);
+    throw new RecryptError('REGISTRY_INVALID', `the registry changed the deleted flag of DEK ${describeDek(dek)}`);
   }
 }
 
-async function switchKek(client: DekRegistryClient, target: Kek, deks: Array<DekRef & { encryptedKeyMaterial: string }>): Promise<void> {
+async function switchKek(client: DekRegistryClient, target: Kek, deks: Array<DekId & { encryptedKeyMaterial: string }>): Promise<void> {
   try {
-    await client.http.request<unknown>('POST', `${BASE}/${encodeURIComponent(target.name)}/x-recrypt-rekey`, {
-      body: { kmsType: target.kmsType, kmsKeyId: target.kmsKeyId, ...(target.kmsProps ? { kmsProps: target.kmsProps } : {}), deks },
-    });
+    await client.rekeyKek(target.name, { kmsType: target.kmsType, kmsKeyId: target.kmsKeyId, ...(target.kmsProps ? { kmsProps: target.kmsProps } : {}), deks });
   } catch (err) {
     if (isRegistryError(err) && (err.status === 404 || err.status === 405)) {
       throw new RecryptError('REGISTRY_INVALID', 'this registry cannot move a KEK to another key (Confluent\'s cannot; only recrypt\'s dev registry can): use the alternate mode (same kms type, without --switch)', { cause: err });

@@ -14,4 +14,7 @@ export {
 } from './dek-manager.js';
 export { checkKek, checkRuleSetKeks, probeKmsKey, writeEncryptionParams, WRONG_KEY_RUNBOOK, type KekCheck, type KekCheckDeps } from './kek-check.js';
 export { kmsKeyIdsFor, kmsPropsFor } from './kek-kms.js';
+export { DekRewrapper, describeDek, type DekRewrapperOptions } from './rewrap.js';
+// The KMS types callers hand to keys/ (a driver registry and base props): audit/ reaches KMS only here.
+export type { KmsDriverRegistry, KmsProps } from '../kms/index.js';
 export { dekCacheKey, dekRefOf, isDekExpired, MILLIS_PER_DAY } from './key-ids.js';

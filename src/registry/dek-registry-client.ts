@@ -11,6 +11,24 @@ import type { CreateDekRequest, CreateKekRequest, Dek, DekAlgorithm, DekRegistry
 
 const BASE = '/dek-registry/v1/keks';
 
+/** A DEK version re-wrapped under another KMS key: same DEK bytes, new encryptedKeyMaterial. */
+export interface RewrappedDek {
+  readonly subject: string;
+  readonly version: number;
+  readonly algorithm: DekAlgorithm;
+  readonly encryptedKeyMaterial: string;
+  /** The DEK's soft-deleted flag, kept as it is. */
+  readonly deleted: boolean;
+}
+
+/** recrypt's dev-registry-only move of a KEK to another key, with every DEK re-wrapped under it. */
+export interface RekeyKekRequest {
+  readonly kmsType: string;
+  readonly kmsKeyId: string;
+  readonly kmsProps?: Record<string, string>;
+  readonly deks: ReadonlyArray<Omit<RewrappedDek, 'deleted'>>;
+}
+
 export interface UpdateKekRequest {
   kmsProps?: Record<string, string>;
   doc?: string;
@@ -155,6 +173,31 @@ export class DekRegistryClient implements DekRegistryApi {
       data = await this.http.request<DekResponse>('POST', `${BASE}/${seg(kekName)}/deks`, { body });
     }
     return toDek(data, kekName, request.subject, algorithm);
+  }
+
+  /**
+   * POST /keks/{name}/deks/{subject}?rewrap=true (Confluent's RewrapDeks tool): replaces the
+   * encryptedKeyMaterial of an existing DEK version, keeping its deleted flag. The answer is not used:
+   * callers read the DEK back to see what was stored.
+   */
+  async rewrapDek(kekName: string, dek: RewrappedDek): Promise<void> {
+    const { subject, version, algorithm, encryptedKeyMaterial, deleted } = dek;
+    await this.http.request<unknown>('POST', `${BASE}/${seg(kekName)}/deks/${seg(subject)}`, {
+      query: { rewrap: true },
+      body: { subject, version, algorithm, encryptedKeyMaterial, deleted },
+    });
+  }
+
+  /**
+   * POST /keks/{name}/x-recrypt-rekey: recrypt's dev registry only (Confluent's cannot change a KEK's
+   * kmsType or kmsKeyId): writes every given DEK and then the KEK record in one atomic commit. Other
+   * registries answer 404 or 405.
+   */
+  async rekeyKek(name: string, request: RekeyKekRequest): Promise<void> {
+    const { kmsType, kmsKeyId, kmsProps, deks } = request;
+    await this.http.request<unknown>('POST', `${BASE}/${seg(name)}/x-recrypt-rekey`, {
+      body: { kmsType, kmsKeyId, ...(kmsProps ? { kmsProps } : {}), deks },
+    });
   }
 
   /** DELETE /keks/{name}/deks/{subject}: every version of the DEK. */

@@ -118,6 +118,22 @@ describe('DekRegistryClient', () => {
     expect(s.requests.map((r) => `${r.method} ${r.url}`)).toEqual(['POST /dek-registry/v1/keks/k/deks/my%2Fsubject', 'POST /dek-registry/v1/keks/k/deks']);
   });
 
+  it('rewrapDek posts the DEK with rewrap=true and its deleted flag; rekeyKek posts to the dev registry\'s x-recrypt-rekey', async () => {
+    const s = await server(() => ({ status: 200, body: {} }));
+    const c = new DekRegistryClient({ baseUrls: s.url, ...noSleep });
+    await c.rewrapDek('k 1', { subject: 'my/subject', version: 3, algorithm: 'AES256_SIV', encryptedKeyMaterial: 'QUJD', deleted: true });
+    await c.rekeyKek('k 1', { kmsType: 'aws-kms', kmsKeyId: 'arn:new', deks: [{ subject: 's', version: 1, algorithm: 'AES256_GCM', encryptedKeyMaterial: 'REVG' }] });
+    await c.rekeyKek('k', { kmsType: 'aws-kms', kmsKeyId: 'arn:new', kmsProps: { region: 'eu' }, deks: [] });
+    expect(s.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
+      'POST /dek-registry/v1/keks/k%201/deks/my%2Fsubject?rewrap=true',
+      'POST /dek-registry/v1/keks/k%201/x-recrypt-rekey',
+      'POST /dek-registry/v1/keks/k/x-recrypt-rekey',
+    ]);
+    expect(JSON.parse(s.requests[0]!.body)).toEqual({ subject: 'my/subject', version: 3, algorithm: 'AES256_SIV', encryptedKeyMaterial: 'QUJD', deleted: true });
+    expect(JSON.parse(s.requests[1]!.body)).toEqual({ kmsType: 'aws-kms', kmsKeyId: 'arn:new', deks: [{ subject: 's', version: 1, algorithm: 'AES256_GCM', encryptedKeyMaterial: 'REVG' }] });
+    expect(JSON.parse(s.requests[2]!.body)).toEqual({ kmsType: 'aws-kms', kmsKeyId: 'arn:new', kmsProps: { region: 'eu' }, deks: [] });
+  });
+
   it('sends delete, undelete and update requests where Confluent expects them', async () => {
     const s = await server((r) => (r.method === 'PUT' ? { status: 200, body: { name: 'k', kmsType: 'local-kms', kmsKeyId: 'x', shared: true, doc: 'd' } } : { status: 204 }));
     const c = new DekRegistryClient({ baseUrls: s.url, ...noSleep });
