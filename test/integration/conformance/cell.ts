@@ -14,15 +14,15 @@ import { officialSerdes, recryptEngine, register, sourceRecord } from '../helper
 import { stack, uniqueName } from '../helpers/stack.js';
 import { expectNoSecrets, output, plain } from '../engine/harness.js';
 import { messageDesc, messageRegistry } from '../engine/proto-descriptors.js';
-import { toGo, type GoClient, type GoFormat } from './go-client.js';
+import { toGo, type Format, type GoClient } from './go-client.js';
 
-export const FORMATS = ['AVRO', 'PROTOBUF', 'JSON'] as const satisfies readonly GoFormat[];
+export const FORMATS = ['AVRO', 'PROTOBUF', 'JSON'] as const satisfies readonly Format[];
 export const ALGORITHMS = ['AES128_GCM', 'AES256_GCM', 'AES256_SIV'] as const;
 export const KMS_TYPES = ['local-kms', 'aws-kms'] as const;
 export type KmsType = (typeof KMS_TYPES)[number];
 
 export interface CellOptions {
-  readonly format: GoFormat;
+  readonly format: Format;
   readonly schema: string;
   readonly rules: (kek: string) => Rule[];
   readonly metadata?: SchemaMetadata;

@@ -5,7 +5,10 @@ import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:c
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 
-export type GoFormat = 'AVRO' | 'PROTOBUF' | 'JSON';
+/** The formats; AVRO is typed (struct) Avro as generated Go code uses it, AVRO_GENERIC map[string]any records. */
+export type GoFormat = 'AVRO' | 'AVRO_GENERIC' | 'PROTOBUF' | 'JSON';
+/** The three schema formats. */
+export type Format = 'AVRO' | 'PROTOBUF' | 'JSON';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
 

@@ -2,7 +2,7 @@
 // strings and bytes at the top level and inside nested records, arrays, maps and optional fields
 // (Protobuf: at the top level only here, since the JS Protobuf serde does not visit nested messages;
 // depth.test.ts covers Protobuf nesting between Go and recrypt).
-import type { GoFormat } from './go-client.js';
+import type { Format } from './go-client.js';
 
 export const AVRO_CUSTOMER = JSON.stringify({
   type: 'record', name: 'Customer', namespace: 'conformance',
@@ -59,14 +59,14 @@ message Customer {
 }
 `;
 
-export const SCHEMAS: Record<GoFormat, { schema: string; typeName?: string }> = {
+export const SCHEMAS: Record<Format, { schema: string; typeName?: string }> = {
   AVRO: { schema: AVRO_CUSTOMER },
   JSON: { schema: JSON_CUSTOMER },
   PROTOBUF: { schema: PROTO_CUSTOMER, typeName: 'conformance.Customer' },
 };
 
 /** The i-th sample customer in the format's JS shape, and the plaintext strings that must not leak. */
-export function customer(format: GoFormat, i: number): { value: Record<string, unknown>; secrets: string[] } {
+export function customer(format: Format, i: number): { value: Record<string, unknown>; secrets: string[] } {
   const name = `Canary Name ${i} éß`;
   const email = `canary${i}@example.com`;
   const street = `Canary street ${i}`;
