@@ -1,7 +1,8 @@
 /**
- * KEK and DEK lifecycle (CSFLE-NOTES sections 3 and 5): get or create KEKs and DEKs in the DEK
- * Registry, rotate DEKs by expiry, settle 409 races, unwrap each DEK once per process and hand out
- * FieldCiphers. The only owner of DEK caches and the only caller of KMS drivers.
+ * KEK and DEK lifecycle (CSFLE-NOTES sections 3 and 5): get or create KEKs (kek-cache.ts) and DEKs in
+ * the DEK Registry, rotate DEKs by expiry, settle 409 races, unwrap each DEK once per process and hand
+ * out FieldCiphers. The only owner of DEK caches; every KMS call goes through the one walk over a KEK's
+ * key ids (kek-kms.ts).
  *
  * Hot path: `peekWrite` / `peekRead` are synchronous cache lookups; on `undefined` the caller awaits
  * `dekForWrite` / `dekForRead`, which fill the caches. Concurrent misses on one DEK share one promise;
@@ -19,32 +20,14 @@ import type { EncryptionParams } from '../rules/encryption-params.js';
 import { errorCodeOf, isRecryptError, RecryptError } from '../util/errors.js';
 import { Lru } from '../util/lru.js';
 import { SingleFlight } from '../util/single-flight.js';
+import { NO_LOGGER, NO_METRICS, trackedWith, type KeysLogger, type KeysMetricsHook, type TrackedCall } from './hooks.js';
+import { KekCache } from './kek-cache.js';
 import { checkRuleSetKeks, type KekCheck } from './kek-check.js';
 import { kmsKeyIdsFor, kmsPropsFor, runWithKeyIds, type KmsOperation } from './kek-kms.js';
 import { dekCacheKey, dekRefOf, isDekExpired, latestCacheKey } from './key-ids.js';
 
-export type KeysMetric =
-  | 'kms_wrap'
-  | 'kms_unwrap'
-  | 'registry_get_kek'
-  | 'registry_create_kek'
-  | 'registry_get_dek'
-  | 'registry_create_dek';
-
-export interface KeysMetricLabels {
-  readonly outcome: 'ok' | 'error';
-  /** Only for kms_* metrics. */
-  readonly kmsType?: string;
-}
-
-/** Counter callback: called once per KMS operation attempt and per registry call. */
-export type KeysMetricsHook = (metric: KeysMetric, labels: KeysMetricLabels) => void;
-
-export type KeysLogFields = Readonly<Record<string, string | number | boolean>>;
-
-export interface KeysLogger {
-  warn(message: string, fields?: KeysLogFields): void;
-}
+// The hook types live in hooks.ts (kek-cache.ts shares them); re-exported for importers of this module.
+export type { KeysLogFields, KeysLogger, KeysMetric, KeysMetricLabels, KeysMetricsHook } from './hooks.js';
 
 /** How DEK material is made and used; the crypto/ implementation unless a test injects another. */
 export interface DekCrypto {
@@ -76,11 +59,6 @@ export interface WriteDek {
 export const DEFAULT_LATEST_TTL_MS = 5 * 60_000;
 export const DEFAULT_MAX_CACHED_DEKS = 10_000;
 
-interface CachedKek {
-  readonly kek: Kek;
-  readonly fetchedAt: number;
-}
-
 interface LatestPointer {
   readonly version: number;
   readonly dekTs: number;
@@ -88,9 +66,6 @@ interface LatestPointer {
   /** Rotation was attempted and failed: keep serving this (expired) DEK until the TTL runs out. */
   readonly rotationDeferred: boolean;
 }
-
-const NO_LOGGER: KeysLogger = { warn: () => undefined };
-const NO_METRICS: KeysMetricsHook = () => undefined;
 
 function base64ToBytes(value: string, what: string): Buffer {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(value) || value.length % 4 !== 0) {
@@ -126,10 +101,10 @@ export class DekManager {
 
   readonly #ciphers: Lru<string, FieldCipher>;
   readonly #latest: Lru<string, LatestPointer>;
-  readonly #keks = new Map<string, CachedKek>();
+  readonly #keks: KekCache;
+  readonly #tracked: TrackedCall;
   readonly #checkedKeks = new Map<string, KekCheck>();
 
-  readonly #kekFlights = new SingleFlight<string, Kek>();
   readonly #writeFlights = new SingleFlight<string, WriteDek>();
   readonly #readFlights = new SingleFlight<string, FieldCipher>();
   readonly #cipherFlights = new SingleFlight<string, FieldCipher>();
@@ -149,87 +124,15 @@ export class DekManager {
     this.#crypto = options.dekCrypto ?? { newDekMaterial: defaultNewDekMaterial, cipherFromDekProto: defaultCipherFromDekProto };
     this.#ciphers = new Lru(max);
     this.#latest = new Lru(max);
+    this.#tracked = trackedWith(this.#count);
+    this.#keks = new KekCache({ registry: this.#registry, now: this.#now, ttlMs: ttl, tracked: this.#tracked });
   }
 
   // ---------------------------------------------------------------- KEKs
 
-  /**
-   * The registered KEK for `params.kekName`. When missing and `create` is set and the rule names
-   * kmsType and kmsKeyId, registers it (non-shared); a 409 means another writer won: fetch theirs.
-   * KEK_NOT_FOUND when missing and not creatable; KEK_MISMATCH when the rule's kmsType / kmsKeyId
-   * differ from the registered KEK's.
-   */
-  async getOrCreateKek(params: EncryptionParams, options: { create: boolean }): Promise<Kek> {
-    const cached = this.#keks.get(params.kekName);
-    if (cached !== undefined && this.#now() - cached.fetchedAt < this.#ttl) {
-      this.#checkKek(cached.kek, params);
-      return cached.kek;
-    }
-    const flightKey = `${options.create ? 'c' : 'g'}\u0000${params.kekName}`;
-    const kek = await this.#kekFlights.run(flightKey, () => this.#loadKek(params, options.create));
-    this.#checkKek(kek, params);
-    return kek;
-  }
-
-  async #loadKek(params: EncryptionParams, create: boolean): Promise<Kek> {
-    const name = params.kekName;
-    let kek = await this.#getKek(name);
-    if (kek === null) {
-      if (!create) {
-        throw new RecryptError('KEK_NOT_FOUND', `KEK ${name} is not registered`);
-      }
-      if (params.kmsType === undefined || params.kmsKeyId === undefined) {
-        throw new RecryptError(
-          'KEK_NOT_FOUND',
-          `KEK ${name} is not registered and the rule lacks encrypt.kms.type / encrypt.kms.key.id to register it`,
-        );
-      }
-      try {
-        kek = await this.#tracked('registry_create_kek', () =>
-          this.#registry.createKek({ name, kmsType: params.kmsType as string, kmsKeyId: params.kmsKeyId as string, shared: false }),
-        );
-      } catch (err) {
-        if (!isConflict(err)) throw err;
-        kek = await this.#getKek(name);
-        if (kek === null) {
-          throw new RecryptError('KEK_NOT_FOUND', `KEK ${name} conflicted on create but cannot be fetched (soft-deleted?)`);
-        }
-      }
-    }
-    this.#keks.set(name, { kek, fetchedAt: this.#now() });
-    return kek;
-  }
-
-  #getKek(name: string): Promise<Kek | null> {
-    return this.#tracked('registry_get_kek', () => this.#registry.getKek(name, false));
-  }
-
-  #checkKek(kek: Kek, params: EncryptionParams): void {
-    if (params.kmsType !== undefined && params.kmsType !== kek.kmsType) {
-      throw new RecryptError(
-        'KEK_MISMATCH',
-        `KEK ${kek.name} is registered with kms type ${kek.kmsType}, the rule says ${params.kmsType}`,
-      );
-    }
-    if (params.kmsKeyId !== undefined && params.kmsKeyId !== kek.kmsKeyId) {
-      throw new RecryptError('KEK_MISMATCH', `KEK ${kek.name} is registered with a different kms key id than the rule's`);
-    }
-  }
-
-  /** KEK_MISMATCH when a KEK seen before differs from the rule's kms type / key id. */
-  #assertKekMatches(params: EncryptionParams): void {
-    const cached = this.#keks.get(params.kekName);
-    if (cached !== undefined) this.#checkKek(cached.kek, params);
-  }
-
-  /** Synchronous mismatch check against a KEK seen before (kms type and key id of a KEK never change). */
-  #kekMatchesCached(params: EncryptionParams): boolean {
-    const cached = this.#keks.get(params.kekName);
-    if (cached === undefined) return false;
-    return (
-      (params.kmsType === undefined || params.kmsType === cached.kek.kmsType) &&
-      (params.kmsKeyId === undefined || params.kmsKeyId === cached.kek.kmsKeyId)
-    );
+  /** The registered KEK for `params.kekName`, cached, created from the rule when `create` (see kek-cache.ts). */
+  getOrCreateKek(params: EncryptionParams, options: { create: boolean }): Promise<Kek> {
+    return this.#keks.getOrCreate(params, options);
   }
 
   /**
@@ -239,7 +142,7 @@ export class DekManager {
    */
   checkKeks(ruleSet: RuleSet | undefined, schema: Pick<SchemaInfo, 'metadata'> | undefined): Promise<KekCheck[]> {
     return checkRuleSetKeks({
-      dekRegistry: { getKek: (name) => this.#getKek(name) }, kms: this.#kms, kmsProps: this.#baseProps,
+      dekRegistry: { getKek: (name) => this.#keks.fetch(name) }, kms: this.#kms, kmsProps: this.#baseProps,
       onAttempt: (op, kmsType, ok) => this.#count(op === 'wrap' ? 'kms_wrap' : 'kms_unwrap', { outcome: ok ? 'ok' : 'error', kmsType }),
     }, ruleSet, schema, this.#checkedKeks);
   }
@@ -251,7 +154,7 @@ export class DekManager {
    * nothing cached, the cached latest DEK is older than the TTL, or (with expiry) it has expired.
    */
   peekWrite(ref: DekRef, params: EncryptionParams): WriteDek | undefined {
-    if (!this.#kekMatchesCached(params)) return undefined;
+    if (!this.#keks.matchesSeen(params)) return undefined;
     if (params.expiryDays === 0) {
       const cipher = this.#ciphers.get(dekCacheKey(ref, 1));
       return cipher === undefined ? undefined : { version: 1, cipher };
@@ -277,7 +180,7 @@ export class DekManager {
     const key = `${params.expiryDays}\u0000${latestCacheKey(ref)}`;
     const dek = await this.#writeFlights.run(key, () => this.#loadWrite(ref, params));
     // A joined flight may have been started by a rule naming other kms ids for the same KEK.
-    this.#assertKekMatches(params);
+    this.#keks.assertMatchesSeen(params);
     return dek;
   }
 
@@ -393,7 +296,7 @@ export class DekManager {
     const key = dekCacheKey(ref, v);
     const hit = this.#ciphers.get(key);
     if (hit !== undefined) {
-      this.#assertKekMatches(params);
+      this.#keks.assertMatchesSeen(params);
       return hit;
     }
     const cipher = await this.#readFlights.run(key, async () => {
@@ -404,7 +307,7 @@ export class DekManager {
       }
       return this.#cipherFor(kek, params, subject, dek);
     });
-    this.#assertKekMatches(params);
+    this.#keks.assertMatchesSeen(params);
     return cipher;
   }
 
@@ -445,17 +348,6 @@ export class DekManager {
 
   #getDek(kekName: string, subject: string, version: number, algorithm: DekAlgorithm, deleted: boolean): Promise<Dek | null> {
     return this.#tracked('registry_get_dek', () => this.#registry.getDek(kekName, subject, version, algorithm, deleted));
-  }
-
-  async #tracked<T>(metric: KeysMetric, call: () => Promise<T>): Promise<T> {
-    try {
-      const out = await call();
-      this.#count(metric, { outcome: 'ok' });
-      return out;
-    } catch (err) {
-      this.#count(metric, { outcome: 'error' });
-      throw err;
-    }
   }
 
   /** Drops every cached KEK, DEK cipher and latest pointer (e.g. after a KEK was rotated by an operator). */

@@ -5,13 +5,9 @@ export {
   DEFAULT_MAX_CACHED_DEKS,
   type DekCrypto,
   type DekManagerOptions,
-  type KeysLogFields,
-  type KeysLogger,
-  type KeysMetric,
-  type KeysMetricLabels,
-  type KeysMetricsHook,
   type WriteDek,
 } from './dek-manager.js';
+export type { KeysLogFields, KeysLogger, KeysMetric, KeysMetricLabels, KeysMetricsHook } from './hooks.js';
 export { checkKek, checkRuleSetKeks, probeKmsKey, writeEncryptionParams, WRONG_KEY_RUNBOOK, type KekCheck, type KekCheckDeps } from './kek-check.js';
 export { kmsKeyIdsFor, kmsPropsFor } from './kek-kms.js';
 export { DekRewrapper, describeDek, type DekRewrapperOptions } from './rewrap.js';
