@@ -1,0 +1,111 @@
+package dev.recrypt.streams;
+
+import java.time.Duration;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
+import org.apache.kafka.streams.state.BuiltInDslStoreSuppliers;
+
+/**
+ * Runs the join (JoinTopology) until the inputs have gone quiet, then exits; or until SIGTERM.
+ * Exactly-once processing, so the output is written in transactions: read it with read_committed.
+ * On exit, one JSON line on stdout says what the run saw (counts only); errors go to stderr.
+ * Exit codes: 0 done (idle or SIGTERM), 1 the Streams client failed, 2 bad arguments, 3 max runtime reached.
+ */
+public final class JoinApp {
+  private JoinApp() {}
+
+  public static void main(String[] args) throws Exception {
+    JoinOptions options;
+    try {
+      options = JoinOptions.parse(args);
+    } catch (IllegalArgumentException e) {
+      System.err.println(e.getMessage());
+      System.err.println(JoinOptions.USAGE);
+      System.exit(2);
+      return;
+    }
+    JoinTopology.Counters counters = new JoinTopology.Counters();
+    KafkaStreams streams = new KafkaStreams(JoinTopology.build(options, counters), config(options));
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    streams.setUncaughtExceptionHandler(e -> {
+      failure.set(e);
+      return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+    });
+
+    AtomicBoolean signalled = new AtomicBoolean();
+    CountDownLatch finished = new CountDownLatch(1);
+    Thread hook = new Thread(() -> {
+      signalled.set(true);
+      try {
+        finished.await();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }, "join-app-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+
+    streams.start();
+    int exitCode = awaitEnd(streams, options, counters, failure, signalled);
+    // close() commits the open transaction: everything joined so far is in the output.
+    streams.close(Duration.ofSeconds(30));
+    streams.cleanUp();
+    System.out.println(counters.summaryJson());
+    System.out.flush();
+    if (failure.get() != null) {
+      System.err.println("streams failed: " + failure.get());
+      exitCode = 1;
+    }
+    finished.countDown();
+    // During a SIGTERM the JVM is already exiting: System.exit would block on the shutdown hook.
+    if (!signalled.get()) System.exit(exitCode);
+  }
+
+  /**
+   * Idle means: no record for `idle`, and every record read has reached the join (nothing left in a
+   * repartition topic), or no record for three times `idle` whatever the counts say.
+   */
+  private static int awaitEnd(KafkaStreams streams, JoinOptions options, JoinTopology.Counters counters,
+      AtomicReference<Throwable> failure, AtomicBoolean signalled) throws InterruptedException {
+    long deadline = System.currentTimeMillis() + options.maxRuntime().toMillis();
+    long idleMs = options.idle().toMillis();
+    boolean running = false;
+    for (;;) {
+      Thread.sleep(100);
+      if (signalled.get()) return 0;
+      KafkaStreams.State state = streams.state();
+      if (failure.get() != null || state == KafkaStreams.State.ERROR || state == KafkaStreams.State.PENDING_ERROR) return 1;
+      if (state == KafkaStreams.State.RUNNING && !running) {
+        running = true;
+        counters.touch(); // the idle clock starts once the tasks are assigned
+      }
+      long quiet = System.currentTimeMillis() - counters.lastActivityMs.get();
+      if (running && ((quiet >= idleMs && counters.drained()) || quiet >= 3 * idleMs)) return 0;
+      if (System.currentTimeMillis() > deadline) {
+        System.err.println("max runtime reached before the inputs went idle");
+        return 3;
+      }
+    }
+  }
+
+  private static Properties config(JoinOptions options) {
+    Properties props = new Properties();
+    props.put(StreamsConfig.APPLICATION_ID_CONFIG, options.applicationId());
+    props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, options.bootstrapServers());
+    props.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+    // Small commits: repartitioned records become visible to the join (read_committed) quickly.
+    props.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
+    props.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1);
+    props.put(StreamsConfig.STATE_DIR_CONFIG, options.stateDir().toString());
+    // In-memory window stores: RocksDB's native library is never loaded.
+    props.put(StreamsConfig.DSL_STORE_SUPPLIERS_CLASS_CONFIG, BuiltInDslStoreSuppliers.InMemoryDslStoreSuppliers.class);
+    props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
+    props.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
+    return props;
+  }
+}
