@@ -11,7 +11,7 @@ import type { FieldCipher } from '../crypto/index.js';
 import type { DlqRuleInfo, DlqWriter } from '../dlq/index.js';
 import type { FieldInfo } from '../formats/index.js';
 import type { DekAlgorithm } from '../registry/types.js';
-import { compileAvroSplicer, createValueConverter, isAvroCodec, type AvroSplicer, type SpliceState, type ValueConverter } from '../formats/index.js';
+import { createValueConverter, type FieldSplicer, type SpliceState, type ValueConverter } from '../formats/index.js';
 import type { OutputRecord, ProcessedRecord, RecordHeader, SourceRecord } from '../util/records.js';
 import { dekCacheKey, type DekManager, type WriteDek } from '../keys/index.js';
 import type { RuleAction, RuleDirection } from '../rules/index.js';
@@ -87,12 +87,12 @@ interface Plan {
   readonly read: Side;
   readonly write: Side;
   readonly convert: ValueConverter | null;
-  /** Avro whose writer and target schemas encode alike: the selected fields are rewritten in place. */
+  /** Writer and target schemas that encode alike: the selected fields are rewritten in place. */
   readonly spliced: SplicedPlan | null;
 }
 
 interface SplicedPlan {
-  readonly splicer: AvroSplicer;
+  readonly splicer: FieldSplicer;
   readonly state: SpliceState;
   /** The target's wire prefix (magic byte and schema id). */
   readonly prefix: Buffer;
@@ -683,14 +683,14 @@ export class RecordTransformer {
 }
 
 /**
- * The in-place plan, when it applies: Avro on both sides, schemas that encode alike, and no tolerant
- * step (those compare decoded values across steps; the general path keeps that logic in one place).
+ * The in-place plan, when it applies: the writer's format has a splicer for these two schemas, and no
+ * tolerant step (those compare decoded values across steps; the general path keeps that logic in one place).
  */
 function splicedPlan(read: Side, write: Side): SplicedPlan | null {
-  if (!isAvroCodec(read.codec) || !isAvroCodec(write.codec)) return null;
+  if (read.codec.compileSplicer === undefined) return null;
   if (read.domain.some((s) => s.tolerant === true)) return null;
   const selects = (side: Side) => side.domain.map((s) => (s.kind === 'field' ? s.select : null));
-  const splicer = compileAvroSplicer(read.codec, write.codec, selects(read), selects(write));
+  const splicer = read.codec.compileSplicer(write.codec, selects(read), selects(write));
   if (splicer === null) return null;
   return { splicer, state: splicer.newState(), prefix: encodeFrame(write.schema.id, Buffer.alloc(0), write.messageIndexes) };
 }

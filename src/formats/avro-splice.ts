@@ -9,11 +9,9 @@
  * only they become JavaScript values. Anything else (a selected field inside an array, a map or a union
  * of records; a payload that does not scan) is left to the general path, which also reports the errors.
  */
-import type avro from 'avsc';
-import type { FieldInfo } from './types.js';
-
-type Type = avro.Type;
-type Select = (field: FieldInfo) => boolean;
+import { Cursor, MALFORMED, skipperFor, type Skip } from './avro-skip.js';
+import { isRecordType as isRecord, t, type Type } from './avro-types.js';
+import type { FieldInfo, FieldSelect as Select, FieldSplicer, SelectedLeaf, SpliceState } from './types.js';
 
 /** What the splicer needs of an Avro codec (avro.ts's AvroCodec has it; named here to keep imports one way). */
 export interface SplicedCodec {
@@ -21,219 +19,13 @@ export interface SplicedCodec {
   recordFields(recordType: Type): readonly FieldInfo[] | undefined;
 }
 
-interface AnyType {
-  readonly typeName: string;
-  readonly fields?: ReadonlyArray<{ readonly name: string; readonly type: Type }>;
-  readonly itemsType?: Type;
-  readonly valuesType?: Type;
-  readonly types?: readonly Type[];
-  readonly size?: number;
-}
-const t = (type: Type): AnyType => type as unknown as AnyType;
-const isRecord = (type: Type): boolean => t(type).typeName === 'record' || t(type).typeName === 'error';
-
-/** One selected leaf as a rule sees it: its position among the leaves and its field info on that side. */
-export interface SelectedLeaf {
-  readonly index: number;
-  readonly info: FieldInfo;
-}
-
-/** Per-record scratch space of a splicer (one per plan; the engine's per-record path is synchronous). */
-export interface SpliceState {
+/** Avro's scratch space: where each leaf starts and ends in the payload scanned last. */
+export interface AvroSpliceState extends SpliceState {
   readonly starts: Int32Array;
   readonly ends: Int32Array;
-  /**
-   * The leaves' encoded values, replaced in place by the rules: null, or the bytes (a string field's
-   * UTF-8; scan() hands out views of the payload), or for a string field a JavaScript string.
-   */
-  readonly values: unknown[];
-  /**
-   * 1 where values[i] holds bytes to be written as their base64 text (a string field's ciphertext,
-   * encoded straight into the output without an intermediate string); scan() clears it.
-   */
-  readonly base64: Uint8Array;
 }
 
-export interface AvroSplicer {
-  readonly leafCount: number;
-  /** Per read selector, the leaves it selects, in payload order, with the read schema's field infos. */
-  readonly read: readonly (readonly SelectedLeaf[])[];
-  /** Per write selector, likewise with the target schema's field infos. */
-  readonly write: readonly (readonly SelectedLeaf[])[];
-  newState(): SpliceState;
-  /** Finds the leaves and their encoded values; false when the payload does not scan (left to the general path). */
-  scan(payload: Buffer, state: SpliceState): boolean;
-  /**
-   * `prefix` then the payload with the leaves' current values; undefined when a value does not fit its
-   * leaf's type (left to the general path, which reports it).
-   */
-  splice(payload: Buffer, state: SpliceState, prefix: Buffer): Buffer | undefined;
-}
-
-/** Thrown by the scanner on malformed input; caught by scan(). */
-const MALFORMED = Symbol('malformed');
-
-class Cursor {
-  buf: Buffer = Buffer.alloc(0);
-  pos = 0;
-
-  /** A zig-zag varint as a number (exact to 2^53; lengths and indexes are far below). */
-  long(): number {
-    const buf = this.buf;
-    let b = buf[this.pos++]!;
-    let n = b & 0x7f;
-    let scale = 128;
-    while (b & 0x80) {
-      if (scale > 2 ** 63) throw MALFORMED;
-      b = buf[this.pos++]!;
-      n += (b & 0x7f) * scale;
-      scale *= 128;
-    }
-    if (this.pos > buf.length) throw MALFORMED;
-    return n % 2 === 0 ? n / 2 : -(n + 1) / 2;
-  }
-
-  skipVarint(): void {
-    const buf = this.buf;
-    let i = 0;
-    while (buf[this.pos++]! & 0x80) if (++i > 9) throw MALFORMED;
-    if (this.pos > buf.length) throw MALFORMED;
-  }
-
-  skip(n: number): void {
-    if (n < 0) throw MALFORMED;
-    this.pos += n;
-    if (this.pos > this.buf.length) throw MALFORMED;
-  }
-}
-
-type Skip = (c: Cursor) => void;
-const skipNothing: Skip = () => undefined;
-
-/**
- * Most items of a zero-size type (null, a record of nulls) one block may hold in strict mode: they take
- * no bytes, so nothing else bounds a garbled count, and avsc would try to build an array that long.
- */
-const MAX_ZERO_SIZE_ITEMS = 1 << 20;
-
-/**
- * A skipper for any Avro type; null for a type this module does not know (no splicer then). `strict`
- * (the validator) walks blocks item by item even when their byte size is given, checks that size, and
- * bounds zero-size items; the splicer trusts block sizes, as the Avro spec allows for skipping.
- */
-function skipperFor(type: Type, records: Map<Type, { fn: Skip }>, strict = false): Skip | null {
-  const a = t(type);
-  switch (a.typeName) {
-    case 'null':
-      return skipNothing;
-    case 'boolean':
-      return (c) => c.skip(1);
-    case 'int':
-    case 'long':
-    case 'enum':
-      return (c) => c.skipVarint();
-    case 'float':
-      return (c) => c.skip(4);
-    case 'double':
-      return (c) => c.skip(8);
-    case 'string':
-    case 'bytes':
-      return (c) => c.skip(c.long());
-    case 'fixed': {
-      const size = a.size ?? -1;
-      return size < 0 ? null : (c) => c.skip(size);
-    }
-    case 'array':
-    case 'map': {
-      const item = skipperFor((a.itemsType ?? a.valuesType)!, records, strict);
-      if (item === null) return null;
-      const isMap = a.typeName === 'map';
-      const items = (c: Cursor, count: number): void => {
-        for (let left = count; left > 0; left--) {
-          const before = c.pos;
-          if (isMap) c.skip(c.long());
-          item(c);
-          // Items of a zero-size type take no bytes: a count of 2^62 of them must not spin. Any other
-          // item takes a byte at least, so the end of the payload bounds the loop.
-          if (c.pos === before) {
-            if (strict && count > MAX_ZERO_SIZE_ITEMS) throw MALFORMED;
-            break;
-          }
-        }
-      };
-      return (c) => {
-        for (;;) {
-          const count = c.long();
-          if (count === 0) return;
-          if (count > 0) {
-            items(c, count);
-            continue;
-          }
-          // A negative count is followed by the block's size in bytes.
-          const size = c.long();
-          if (!strict) {
-            c.skip(size);
-            continue;
-          }
-          const end = c.pos + size;
-          items(c, -count);
-          if (c.pos !== end) throw MALFORMED;
-        }
-      };
-    }
-    case 'union:wrapped':
-    case 'union:unwrapped': {
-      const branches = (a.types ?? []).map((b) => skipperFor(b, records, strict));
-      if (branches.some((b) => b === null)) return null;
-      return (c) => {
-        const branch = branches[c.long()];
-        if (branch === undefined) throw MALFORMED;
-        branch!(c);
-      };
-    }
-    case 'record':
-    case 'error': {
-      const known = records.get(type);
-      if (known) return (c) => known.fn(c);
-      const holder = { fn: skipNothing };
-      records.set(type, holder); // before the fields: records may refer to themselves
-      const fields = (a.fields ?? []).map((f) => skipperFor(f.type, records, strict));
-      if (fields.some((f) => f === null)) return null;
-      const fns = fields as Skip[];
-      holder.fn = (c) => {
-        for (let i = 0; i < fns.length; i++) fns[i]!(c);
-      };
-      return holder.fn;
-    }
-    default:
-      return null;
-  }
-}
-
-/**
- * A structural check of a payload against a type, run before avsc decodes it: avsc does not bound its
- * reads by the buffer, so a garbled block count can make it loop or allocate until the process dies.
- * Returns null when the payload is well-formed, else a value-free reason (formats/common.ts). Null
- * validator when the type holds something this module does not know.
- */
-export function compileAvroValidator(type: Type): ((payload: Buffer) => string | null) | null {
-  const skip = skipperFor(type, new Map(), true);
-  if (skip === null) return null;
-  const c = new Cursor();
-  return (payload) => {
-    c.buf = payload;
-    c.pos = 0;
-    try {
-      skip(c);
-      return c.pos === payload.length ? null : c.pos > payload.length ? 'truncated buffer' : 'trailing data';
-    } catch (err) {
-      if (err !== MALFORMED) throw err;
-      return c.pos > payload.length ? 'truncated buffer' : 'malformed value';
-    } finally {
-      c.buf = EMPTY;
-    }
-  };
-}
+export type AvroSplicer = FieldSplicer<AvroSpliceState>;
 
 /** How a leaf is encoded: a string or bytes, maybe as a branch of a two-branch union with null. */
 interface LeafShape {
@@ -421,14 +213,14 @@ class Splicer implements AvroSplicer {
     this.sizes = new Int32Array(leafCount);
   }
 
-  newState(): SpliceState {
+  newState(): AvroSpliceState {
     return {
       starts: new Int32Array(this.leafCount), ends: new Int32Array(this.leafCount),
       values: new Array<unknown>(this.leafCount).fill(null), base64: new Uint8Array(this.leafCount),
     };
   }
 
-  scan(payload: Buffer, state: SpliceState): boolean {
+  scan(payload: Buffer, state: AvroSpliceState): boolean {
     const c = this.cursor;
     c.buf = payload;
     c.pos = 0;
@@ -467,7 +259,7 @@ class Splicer implements AvroSplicer {
     }
   }
 
-  splice(payload: Buffer, state: SpliceState, prefix: Buffer): Buffer | undefined {
+  splice(payload: Buffer, state: AvroSpliceState, prefix: Buffer): Buffer | undefined {
     const { starts, ends, values, base64 } = state;
     const sizes = this.sizes;
     let total = prefix.length + payload.length;

@@ -1,4 +1,6 @@
-export type { Codec, CodecOptions, FieldInfo, FieldKind, FieldVisitor, FieldWalker, ResolvedReferences } from './types.js';
+export type {
+  Codec, CodecOptions, FieldInfo, FieldKind, FieldSelect, FieldSplicer, FieldVisitor, FieldWalker, ResolvedReferences, SelectedLeaf, SpliceState,
+} from './types.js';
 export { createAvroCodec, createAvroResolver, isAvroCodec } from './avro.js';
 export type { AvroCodec, AvroResolver } from './avro.js';
 export { createProtobufCodec, isProtobufCodec } from './protobuf.js';
@@ -8,4 +10,4 @@ export type { JsonCodec } from './json.js';
 export { createCodec, createValueConverter } from './codec-factory.js';
 export type { ValueConverter } from './codec-factory.js';
 export { compileAvroSplicer } from './avro-splice.js';
-export type { AvroSplicer, SelectedLeaf, SpliceState } from './avro-splice.js';
+export type { AvroSplicer, AvroSpliceState } from './avro-splice.js';

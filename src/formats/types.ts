@@ -35,6 +35,50 @@ export type FieldVisitor = (value: unknown, field: FieldInfo) => unknown;
  */
 export type FieldWalker = (value: unknown, visit: FieldVisitor) => unknown;
 
+/** Which fields a rule selects. */
+export type FieldSelect = (field: FieldInfo) => boolean;
+
+/** One selected leaf as a rule sees it: its position among a splicer's leaves and its field info on that side. */
+export interface SelectedLeaf {
+  readonly index: number;
+  readonly info: FieldInfo;
+}
+
+/** A splicer's per-record scratch space (one per plan: the engine's per-record path is synchronous). */
+export interface SpliceState {
+  /**
+   * The leaves' encoded values, replaced in place by the rules: null, or the bytes (a string field's
+   * UTF-8; scan() hands out views of the payload), or for a string field a JavaScript string.
+   */
+  readonly values: unknown[];
+  /**
+   * 1 where values[i] holds bytes to be written as their base64 text (a string field's ciphertext,
+   * encoded straight into the output without an intermediate string); scan() clears it.
+   */
+  readonly base64: Uint8Array;
+}
+
+/**
+ * Field surgery on an encoded payload: scan finds the selected string and bytes fields without decoding
+ * the rest, the rules replace their values in the state, splice writes the new payload with every other
+ * byte copied. A format offers one (Codec.compileSplicer) where its encoding allows it.
+ */
+export interface FieldSplicer<S extends SpliceState = SpliceState> {
+  readonly leafCount: number;
+  /** Per read selector, the leaves it selects, in payload order, with the read schema's field infos. */
+  readonly read: readonly (readonly SelectedLeaf[])[];
+  /** Per write selector, likewise with the target schema's field infos. */
+  readonly write: readonly (readonly SelectedLeaf[])[];
+  newState(): S;
+  /** Finds the leaves and their encoded values; false when the payload does not scan (left to the general path). */
+  scan(payload: Buffer, state: S): boolean;
+  /**
+   * `prefix` then the payload with the leaves' current values; undefined when a value does not fit its
+   * leaf's type (left to the general path, which reports it).
+   */
+  splice(payload: Buffer, state: S, prefix: Buffer): Buffer | undefined;
+}
+
 export interface Codec {
   readonly schemaType: SchemaType;
   /** Decodes a payload (no wire prefix). Throws RecryptError FORMAT_DECODE. */
@@ -47,7 +91,14 @@ export interface Codec {
    * Compiles a walker over the fields for which `select` returns true. Returns null when the schema has
    * no selected field, so callers can skip the walk entirely.
    */
-  compileWalker(select: (field: FieldInfo) => boolean): FieldWalker | null;
+  compileWalker(select: FieldSelect): FieldWalker | null;
+  /**
+   * The in-place rewrite of payloads written with this schema into payloads of `target`, for the rules'
+   * field selectors on each side (null entries: steps that select nothing). Null, or absent, when the
+   * format has none or it does not apply (schemas that do not encode alike, selected fields it cannot
+   * reach): the engine then decodes, walks and encodes.
+   */
+  compileSplicer?(target: Codec, readSelects: readonly (FieldSelect | null)[], writeSelects: readonly (FieldSelect | null)[]): FieldSplicer | null;
 }
 
 /** Already-fetched referenced schemas, by reference name (Avro full name, proto import path, JSON $id/URL). */

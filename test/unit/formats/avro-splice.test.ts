@@ -8,7 +8,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileAvroSplicer, createAvroCodec } from '../../../src/formats/index.js';
-import type { AvroCodec, AvroSplicer, FieldInfo, SpliceState } from '../../../src/formats/index.js';
+import type { AvroCodec, AvroSplicer, AvroSpliceState as SpliceState, FieldInfo } from '../../../src/formats/index.js';
 import { bytesOf, FORMATS_URL, runInChild, str, zz } from './avro-bytes.js';
 
 // ---------------------------------------------------------------------------------------------------
