@@ -9,6 +9,7 @@ import (
 
 // avroIn turns a JSON value into the generic Go value (map[string]any records) hamba/avro encodes.
 func avroIn(schema avro.Schema, v interface{}) (interface{}, error) {
+	schema = resolveRef(schema)
 	switch s := schema.(type) {
 	case *avro.RecordSchema:
 		obj, ok := v.(map[string]interface{})
@@ -90,6 +91,7 @@ func avroIn(schema avro.Schema, v interface{}) (interface{}, error) {
 
 // jsonMatches says whether a JSON value has the shape of a schema (to pick a union branch).
 func jsonMatches(schema avro.Schema, v interface{}) bool {
+	schema = resolveRef(schema)
 	obj, isObj := v.(map[string]interface{})
 	_, isBytes := obj["$bytes"]
 	switch schema.Type() {
@@ -114,6 +116,7 @@ func jsonMatches(schema avro.Schema, v interface{}) bool {
 }
 
 func typeName(schema avro.Schema) string {
+	schema = resolveRef(schema)
 	if named, ok := schema.(avro.NamedSchema); ok {
 		return named.FullName()
 	}
@@ -122,6 +125,7 @@ func typeName(schema avro.Schema) string {
 
 // avroOut turns what hamba/avro decoded generically into the JSON convention.
 func avroOut(schema avro.Schema, v interface{}) (interface{}, error) {
+	schema = resolveRef(schema)
 	switch s := schema.(type) {
 	case *avro.RecordSchema:
 		obj, ok := v.(map[string]interface{})

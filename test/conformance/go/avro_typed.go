@@ -9,9 +9,20 @@ import (
 	"github.com/hamba/avro/v2"
 )
 
+// resolveRef gives the schema a reference to a named type (a reused record, enum or fixed) stands for.
+func resolveRef(schema avro.Schema) avro.Schema {
+	if ref, ok := schema.(*avro.RefSchema); ok {
+		return ref.Schema()
+	}
+	return schema
+}
+
+var anyType = reflect.TypeOf((*interface{})(nil)).Elem()
+
 // goType is the Go type generated code would use for an Avro schema. Records get exported field names
 // F0, F1, ... with `avro:"<name>"` tags; records met on the way are collected by full name.
 func goType(schema avro.Schema, records map[string]reflect.Type) (reflect.Type, error) {
+	schema = resolveRef(schema)
 	switch s := schema.(type) {
 	case *avro.RecordSchema:
 		if t, ok := records[s.FullName()]; ok {
@@ -53,7 +64,16 @@ func goType(schema avro.Schema, records map[string]reflect.Type) (reflect.Type, 
 			}
 			return reflect.PointerTo(t), nil
 		}
-		return nil, fmt.Errorf("typed mode supports only [\"null\", T] unions")
+		// Any other union is an interface field holding the branch's Go value (records registered
+		// with the serdes by name, as an application registers its types for unions).
+		for _, branch := range types {
+			if branch.Type() != avro.Null {
+				if _, err := goType(branch, records); err != nil {
+					return nil, err
+				}
+			}
+		}
+		return anyType, nil
 	case *avro.EnumSchema:
 		return reflect.TypeOf(""), nil
 	case *avro.FixedSchema:
@@ -80,7 +100,8 @@ func goType(schema avro.Schema, records map[string]reflect.Type) (reflect.Type, 
 }
 
 // typedIn fills dst (of goType(schema)) from a JSON value decoded with UseNumber.
-func typedIn(schema avro.Schema, v interface{}, dst reflect.Value) error {
+func typedIn(schema avro.Schema, v interface{}, dst reflect.Value, records map[string]reflect.Type) error {
+	schema = resolveRef(schema)
 	switch s := schema.(type) {
 	case *avro.RecordSchema:
 		obj, ok := v.(map[string]interface{})
@@ -92,7 +113,7 @@ func typedIn(schema avro.Schema, v interface{}, dst reflect.Value) error {
 			if !present && f.HasDefault() {
 				fv = f.Default()
 			}
-			if err := typedIn(f.Type(), fv, dst.Field(i)); err != nil {
+			if err := typedIn(f.Type(), fv, dst.Field(i), records); err != nil {
 				return fmt.Errorf("%s.%s: %w", s.FullName(), f.Name(), err)
 			}
 		}
@@ -104,7 +125,7 @@ func typedIn(schema avro.Schema, v interface{}, dst reflect.Value) error {
 		}
 		out := reflect.MakeSlice(dst.Type(), len(arr), len(arr))
 		for i, item := range arr {
-			if err := typedIn(s.Items(), item, out.Index(i)); err != nil {
+			if err := typedIn(s.Items(), item, out.Index(i), records); err != nil {
 				return err
 			}
 		}
@@ -118,7 +139,7 @@ func typedIn(schema avro.Schema, v interface{}, dst reflect.Value) error {
 		out := reflect.MakeMapWithSize(dst.Type(), len(obj))
 		for k, item := range obj {
 			elem := reflect.New(dst.Type().Elem()).Elem()
-			if err := typedIn(s.Values(), item, elem); err != nil {
+			if err := typedIn(s.Values(), item, elem, records); err != nil {
 				return err
 			}
 			out.SetMapIndex(reflect.ValueOf(k), elem)
@@ -130,12 +151,30 @@ func typedIn(schema avro.Schema, v interface{}, dst reflect.Value) error {
 			dst.Set(reflect.Zero(dst.Type()))
 			return nil
 		}
+		if dst.Type() == anyType {
+			for _, branch := range s.Types() {
+				if branch.Type() == avro.Null || !jsonMatches(branch, v) {
+					continue
+				}
+				t, err := goType(branch, records)
+				if err != nil {
+					return err
+				}
+				val := reflect.New(t).Elem()
+				if err := typedIn(branch, v, val, records); err != nil {
+					continue
+				}
+				dst.Set(val)
+				return nil
+			}
+			return fmt.Errorf("no union branch fits the value")
+		}
 		other := s.Types()[0]
 		if other.Type() == avro.Null {
 			other = s.Types()[1]
 		}
 		ptr := reflect.New(dst.Type().Elem())
-		if err := typedIn(other, v, ptr.Elem()); err != nil {
+		if err := typedIn(other, v, ptr.Elem(), records); err != nil {
 			return err
 		}
 		dst.Set(ptr)
@@ -166,12 +205,13 @@ func typedIn(schema avro.Schema, v interface{}, dst reflect.Value) error {
 }
 
 // typedOut is typedIn's inverse.
-func typedOut(schema avro.Schema, v reflect.Value) (interface{}, error) {
+func typedOut(schema avro.Schema, v reflect.Value, records map[string]reflect.Type) (interface{}, error) {
+	schema = resolveRef(schema)
 	switch s := schema.(type) {
 	case *avro.RecordSchema:
 		out := make(map[string]interface{}, len(s.Fields()))
 		for i, f := range s.Fields() {
-			fv, err := typedOut(f.Type(), v.Field(i))
+			fv, err := typedOut(f.Type(), v.Field(i), records)
 			if err != nil {
 				return nil, fmt.Errorf("%s.%s: %w", s.FullName(), f.Name(), err)
 			}
@@ -181,7 +221,7 @@ func typedOut(schema avro.Schema, v reflect.Value) (interface{}, error) {
 	case *avro.ArraySchema:
 		out := make([]interface{}, v.Len())
 		for i := range out {
-			item, err := typedOut(s.Items(), v.Index(i))
+			item, err := typedOut(s.Items(), v.Index(i), records)
 			if err != nil {
 				return nil, err
 			}
@@ -192,7 +232,7 @@ func typedOut(schema avro.Schema, v reflect.Value) (interface{}, error) {
 		out := make(map[string]interface{}, v.Len())
 		iter := v.MapRange()
 		for iter.Next() {
-			item, err := typedOut(s.Values(), iter.Value())
+			item, err := typedOut(s.Values(), iter.Value(), records)
 			if err != nil {
 				return nil, err
 			}
@@ -203,11 +243,14 @@ func typedOut(schema avro.Schema, v reflect.Value) (interface{}, error) {
 		if v.IsNil() {
 			return nil, nil
 		}
+		if v.Type() == anyType {
+			return unionOut(s, v.Elem(), records)
+		}
 		other := s.Types()[0]
 		if other.Type() == avro.Null {
 			other = s.Types()[1]
 		}
-		return typedOut(other, v.Elem())
+		return typedOut(other, v.Elem(), records)
 	case *avro.FixedSchema:
 		b := make([]byte, v.Len())
 		reflect.Copy(reflect.ValueOf(b), v)
@@ -288,4 +331,27 @@ func primitiveIn(t avro.Type, v interface{}) (interface{}, error) {
 		return bytesIn(v)
 	}
 	return nil, fmt.Errorf("unsupported primitive %s", t)
+}
+
+// unionOut finds the branch of a union that a decoded Go value belongs to.
+func unionOut(s *avro.UnionSchema, v reflect.Value, records map[string]reflect.Type) (interface{}, error) {
+	for _, branch := range s.Types() {
+		branch = resolveRef(branch)
+		if branch.Type() == avro.Null {
+			continue
+		}
+		t, err := goType(branch, records)
+		if err != nil {
+			return nil, err
+		}
+		if v.Type() == t {
+			return typedOut(branch, v, records)
+		}
+	}
+	// hamba/avro decodes an int branch as int, a long as int64: numbers need no branch.
+	switch v.Kind() {
+	case reflect.Int, reflect.Int32, reflect.Int64, reflect.Float32, reflect.Float64, reflect.Bool, reflect.String:
+		return v.Interface(), nil
+	}
+	return nil, fmt.Errorf("union value %s fits no branch", v.Type())
 }

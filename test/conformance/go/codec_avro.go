@@ -16,7 +16,8 @@ import (
 
 // avroCodec serializes Avro in one of two ways a Go application does:
 //   - "AVRO": typed structs, as generated code gives them (built here at run time with reflect.StructOf
-//     from the registered schema: records are structs, ["null", T] is *T, arrays slices, maps maps);
+//     from the registered schema: records are structs, ["null", T] is *T, arrays slices, maps maps,
+//     other unions an interface field holding the branch's value, records registered by name);
 //   - "AVRO_GENERIC": map[string]any records, for a caller without generated types.
 //
 // The JSON convention on the wire to the tests: records and maps are objects, bytes are
@@ -28,7 +29,12 @@ type avroCodec struct {
 	generic bool
 
 	mu    sync.Mutex
-	types map[string]reflect.Type // by schema text
+	types map[string]typedSchema // by schema text
+}
+
+type typedSchema struct {
+	root    reflect.Type
+	records map[string]reflect.Type
 }
 
 func newAvroCodec(client schemaregistry.Client, ruleConfig map[string]string, generic bool) (codec, error) {
@@ -44,7 +50,7 @@ func newAvroCodec(client schemaregistry.Client, ruleConfig map[string]string, ge
 	if err != nil {
 		return nil, err
 	}
-	return &avroCodec{client: client, ser: ser, de: de, generic: generic, types: map[string]reflect.Type{}}, nil
+	return &avroCodec{client: client, ser: ser, de: de, generic: generic, types: map[string]typedSchema{}}, nil
 }
 
 func parseAvro(info schemaregistry.SchemaInfo) (avro.Schema, error) {
@@ -53,7 +59,7 @@ func parseAvro(info schemaregistry.SchemaInfo) (avro.Schema, error) {
 
 // structType builds (once per schema) the Go struct type for a record schema and registers every
 // record type with the serdes, as an application registers its generated types.
-func (c *avroCodec) structType(text string, schema avro.Schema) (reflect.Type, error) {
+func (c *avroCodec) structType(text string, schema avro.Schema) (typedSchema, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if t, ok := c.types[text]; ok {
@@ -62,15 +68,15 @@ func (c *avroCodec) structType(text string, schema avro.Schema) (reflect.Type, e
 	records := map[string]reflect.Type{}
 	t, err := goType(schema, records)
 	if err != nil {
-		return nil, err
+		return typedSchema{}, err
 	}
 	for name, rt := range records {
 		zero := reflect.New(rt).Elem().Interface()
 		c.ser.RegisterType(name, zero)
 		c.de.RegisterType(name, zero)
 	}
-	c.types[text] = t
-	return t, nil
+	c.types[text] = typedSchema{root: t, records: records}
+	return c.types[text], nil
 }
 
 func (c *avroCodec) serialize(topic, _ string, value json.RawMessage) ([]byte, error) {
@@ -103,8 +109,8 @@ func (c *avroCodec) serialize(topic, _ string, value json.RawMessage) ([]byte, e
 	if err != nil {
 		return nil, err
 	}
-	ptr := reflect.New(t)
-	if err := typedIn(schema, raw, ptr.Elem()); err != nil {
+	ptr := reflect.New(t.root)
+	if err := typedIn(schema, raw, ptr.Elem(), t.records); err != nil {
 		return nil, err
 	}
 	return c.ser.Serialize(topic, ptr.Interface())
@@ -130,15 +136,15 @@ func (c *avroCodec) deserialize(topic string, payload []byte) (json.RawMessage, 
 		}
 		out, err = avroOut(schema, record)
 	} else {
-		var t reflect.Type
+		var t typedSchema
 		if t, err = c.structType(info.Schema, schema); err != nil {
 			return nil, err
 		}
-		ptr := reflect.New(t)
+		ptr := reflect.New(t.root)
 		if err := c.de.DeserializeInto(topic, payload, ptr.Interface()); err != nil {
 			return nil, err
 		}
-		out, err = typedOut(schema, ptr.Elem())
+		out, err = typedOut(schema, ptr.Elem(), t.records)
 	}
 	if err != nil {
 		return nil, err
