@@ -2,7 +2,12 @@
  * local-kms: Confluent's KMS for development and tests. The KEK is derived from a shared secret,
  * HKDF-SHA256(ikm = UTF-8 secret, salt = empty, info = empty, 16 bytes), used as AES128-GCM with the
  * usual IV | ciphertext | tag layout. The key id is ignored, as in every Confluent client.
- * Secret: the KEK's `secret` prop, else the constructor option, else env LOCAL_SECRET.
+ * Secret: the KEK's `secret` prop, else the constructor option, else `env.LOCAL_SECRET`.
+ *
+ * recrypt reads LOCAL_SECRET / LOCAL_SECRET_FILE in service/config.ts and runtime/kms.ts hands the
+ * secret in with an empty `env`, so recrypt's own drivers read no env here. Only a driver built
+ * without options looks at process.env: the dev registry's default local-kms (devregistry/server.ts),
+ * whose starters do not pass the secret in yet.
  */
 import { hkdfSync } from 'node:crypto';
 import { createAesGcmFieldCipher } from '../crypto/aes-gcm.js';
@@ -17,7 +22,10 @@ const KEK_SIZE = 16;
 export interface LocalKmsOptions {
   /** Used when a KEK's props carry no `secret`. Comes from env or a mounted file, never job YAML. */
   secret?: string;
-  /** Where LOCAL_SECRET is looked up; defaults to process.env (injectable for tests). */
+  /**
+   * Where LOCAL_SECRET is looked up when neither the KEK nor `secret` gives one. Defaults to
+   * process.env for the dev registry's default driver; recrypt's runtime passes {} (see above).
+   */
   env?: Readonly<Record<string, string | undefined>>;
 }
 
@@ -54,7 +62,7 @@ export class LocalKmsDriver implements KmsDriver {
   #kek(props: KmsProps): FieldCipher {
     const secret = nonEmpty(props['secret']) ?? nonEmpty(this.#secret) ?? nonEmpty(this.#env[LOCAL_SECRET_ENV]);
     if (secret === undefined) {
-      throw new RecryptError('KMS_CONFIG', `local-kms needs a secret: set the KEK prop "secret" or env ${LOCAL_SECRET_ENV}`);
+      throw new RecryptError('KMS_CONFIG', `local-kms needs a secret: set the KEK prop "secret" or env ${LOCAL_SECRET_ENV} (or ${LOCAL_SECRET_ENV}_FILE)`);
     }
     let kek = this.#keks.get(secret);
     if (kek === undefined) {

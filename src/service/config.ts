@@ -69,6 +69,14 @@ function backfillFromEnv(env: NodeJS.ProcessEnv): BackfillSettings {
   };
 }
 
+/**
+ * The secret of local-kms KEKs: LOCAL_SECRET, else the file at LOCAL_SECRET_FILE. The job runtime gets
+ * it as `kmsProps.secret`; a dev registry started by recrypt takes it from here too.
+ */
+export function localKmsSecret(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return secretFromEnv('LOCAL_SECRET', env);
+}
+
 const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
 
 export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
@@ -76,7 +84,7 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
   if (!LEVELS.includes(logLevel)) throw new RecryptError('CONFIG_INVALID', `LOG_LEVEL must be one of ${LEVELS.join(', ')}`);
   const basicAuth = secretFromEnv('SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO', env);
   const bearerToken = secretFromEnv('SCHEMA_REGISTRY_BEARER_TOKEN', env);
-  const localSecret = secretFromEnv('LOCAL_SECRET', env);
+  const localSecret = localKmsSecret(env);
   const kafka = connectionFromEnv(env);
   const saslPassword = secretFromEnv('KAFKA_SASL_PASSWORD', env);
   const config: ServiceConfig = {

@@ -1,8 +1,11 @@
 // All of recrypt's own env reading happens in service/config.ts, once, validated: the backfill worker
 // settings and the backfill commands' Redis timeout included (they were read by cli/ before).
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS } from '../../../src/backfill/index.js';
-import { loadServiceConfig } from '../../../src/service/config.js';
+import { loadServiceConfig, localKmsSecret } from '../../../src/service/config.js';
 import { RecryptError } from '../../../src/util/errors.js';
 
 function refusal(env: NodeJS.ProcessEnv): RecryptError {
@@ -48,5 +51,24 @@ describe('loadServiceConfig', () => {
       expect(err.code).toBe('CONFIG_INVALID');
       expect(err.message).toContain('RECRYPT_REDIS_TIMEOUT_MS');
     }
+  });
+});
+
+describe('the local-kms secret (LOCAL_SECRET, LOCAL_SECRET_FILE)', () => {
+  it('from LOCAL_SECRET, else from the file LOCAL_SECRET_FILE names (one trailing newline trimmed); the runtime gets it as kmsProps.secret', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'recrypt-config-')), 'local-secret');
+    writeFileSync(file, 'from-file\n');
+    expect(localKmsSecret({ LOCAL_SECRET: 'from-env', LOCAL_SECRET_FILE: file })).toBe('from-env');
+    expect(localKmsSecret({ LOCAL_SECRET_FILE: file })).toBe('from-file');
+    expect(localKmsSecret({ LOCAL_SECRET: '', LOCAL_SECRET_FILE: file })).toBe('from-file');
+    expect(localKmsSecret({})).toBeUndefined();
+    expect(loadServiceConfig({ LOCAL_SECRET_FILE: file }).kmsProps).toEqual({ secret: 'from-file' });
+    expect(loadServiceConfig({}).kmsProps).toEqual({});
+  });
+
+  it('an unreadable LOCAL_SECRET_FILE is CONFIG_INVALID naming the variable, not the path\'s contents', () => {
+    const err = refusal({ LOCAL_SECRET_FILE: join(tmpdir(), 'recrypt-no-such-dir', 'secret') });
+    expect(err.code).toBe('CONFIG_INVALID');
+    expect(err.message).toBe('LOCAL_SECRET_FILE names a file that cannot be read');
   });
 });
