@@ -57,6 +57,8 @@ export interface JoinRun {
   outputTopic: string;
   /** The app's run, from JVM start to exit. */
   ms: number;
+  /** The app's warnings and errors (Kafka's and Streams' logs at WARN). */
+  stderr: string;
 }
 
 export interface RunJoinOptions {
@@ -100,9 +102,12 @@ export async function runJoin(classpath: string, options: RunJoinOptions): Promi
     await deleteInternalTopics(applicationId);
     if (result.code !== 0) throw new Error(`Streams join app exited with ${result.code ?? result.signal}:\n${result.stderr}`);
     const summary = JSON.parse(result.stdout.trim().split('\n').pop() ?? '') as JoinSummary;
-    const records = await consumeRaw(outputTopic, summary.joined > 0 ? { count: summary.joined, idleMs: 15_000 } : { idleMs: 2000 });
+    const records = await consumeRaw(outputTopic, summary.joined > 0 ? { count: summary.joined, idleMs: 15_000 } : { idleMs: 5000 });
     const pairs = records.map((r) => JSON.parse(r.value!.toString()) as JoinPair);
-    return { pairs, summary, outputTopic, ms };
+    return { pairs, summary, outputTopic, ms, stderr: result.stderr };
+  } catch (error) {
+    await deleteTopics(outputTopic);
+    throw error;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

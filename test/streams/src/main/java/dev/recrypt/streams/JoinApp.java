@@ -15,7 +15,8 @@ import org.apache.kafka.streams.state.BuiltInDslStoreSuppliers;
  * Runs the join (JoinTopology) until the inputs have gone quiet, then exits; or until SIGTERM.
  * Exactly-once processing, so the output is written in transactions: read it with read_committed.
  * On exit, one JSON line on stdout says what the run saw (counts only); errors go to stderr.
- * Exit codes: 0 done (idle or SIGTERM), 1 the Streams client failed, 2 bad arguments, 3 max runtime reached.
+ * Exit codes: 0 done (inputs idle), 1 the Streams client failed, 2 bad arguments, 3 max runtime reached;
+ * on SIGTERM the client closes (committing what was joined), the summary is printed, and the JVM exits 143.
  */
 public final class JoinApp {
   private JoinApp() {}
@@ -74,22 +75,22 @@ public final class JoinApp {
       AtomicReference<Throwable> failure, AtomicBoolean signalled) throws InterruptedException {
     long deadline = System.currentTimeMillis() + options.maxRuntime().toMillis();
     long idleMs = options.idle().toMillis();
-    boolean running = false;
     for (;;) {
       Thread.sleep(100);
       if (signalled.get()) return 0;
       KafkaStreams.State state = streams.state();
       if (failure.get() != null || state == KafkaStreams.State.ERROR || state == KafkaStreams.State.PENDING_ERROR) return 1;
-      if (state == KafkaStreams.State.RUNNING && !running) {
-        running = true;
-        counters.touch(); // the idle clock starts once the tasks are assigned
-      }
-      long quiet = System.currentTimeMillis() - counters.lastActivityMs.get();
-      if (running && ((quiet >= idleMs && counters.drained()) || quiet >= 3 * idleMs)) return 0;
       if (System.currentTimeMillis() > deadline) {
         System.err.println("max runtime reached before the inputs went idle");
         return 3;
       }
+      // The idle clock runs only while tasks are assigned: a rebalance is a pause, not the end of the inputs.
+      if (state != KafkaStreams.State.RUNNING) {
+        counters.touch();
+        continue;
+      }
+      long quiet = System.currentTimeMillis() - counters.lastActivityMs.get();
+      if ((quiet >= idleMs && counters.drained()) || quiet >= 3 * idleMs) return 0;
     }
   }
 
@@ -105,6 +106,8 @@ public final class JoinApp {
     // In-memory window stores: RocksDB's native library is never loaded.
     props.put(StreamsConfig.DSL_STORE_SUPPLIERS_CLASS_CONFIG, BuiltInDslStoreSuppliers.InMemoryDslStoreSuppliers.class);
     props.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
+    // Kafka 5.0's default, set now: without it every start warns (by name: its constant is deprecated already).
+    props.put("processing.exception.handler.global.enabled", true);
     props.put(StreamsConfig.consumerPrefix(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG), "earliest");
     return props;
   }
