@@ -59,26 +59,33 @@ export function peekSchemaRef(data: Uint8Array, header?: SchemaIdHeaderValue): S
 export function decodeFrame(data: Uint8Array, options: DecodeFrameOptions = {}): Frame {
   const buf = asBuffer(data);
   const headerBytes = headerToBytes(options.header);
-  if (headerBytes !== undefined) {
-    const { ref, size } = readRef(headerBytes, 'WIRE_BAD_HEADER');
-    let end = size;
+  const { ref, size } = headerBytes !== undefined ? readRef(headerBytes, 'WIRE_BAD_HEADER') : readRef(buf, 'WIRE_TRUNCATED');
+  return frameAfterRef(buf, headerBytes, ref, size, options.messageIndexes === true);
+}
+
+/**
+ * The frame once the schema reference is read: `refEnd` is where it ends, in `header` when there is one
+ * (then nothing but message indexes may follow it there), else in `bytes`.
+ */
+export function frameAfterRef(bytes: Buffer, header: Uint8Array | undefined, ref: SchemaRef, refEnd: number, messageIndexes: boolean): Frame {
+  if (header !== undefined) {
+    let end = refEnd;
     let indexes: number[] | undefined;
-    if (options.messageIndexes === true) {
-      const read = readMessageIndexes(headerBytes.subarray(size));
+    if (messageIndexes) {
+      const read = readMessageIndexes(header.subarray(refEnd));
       indexes = read.indexes;
       end += read.bytesRead;
     }
-    if (end !== headerBytes.length) {
+    if (end !== header.length) {
       throw new RecryptError('WIRE_BAD_HEADER', 'schema id header has unexpected trailing bytes');
     }
-    return withIndexes({ schemaRef: ref, payload: buf, idSource: 'header' }, indexes);
+    return withIndexes({ schemaRef: ref, payload: bytes, idSource: 'header' }, indexes);
   }
-  const { ref, size } = readRef(buf, 'WIRE_TRUNCATED');
-  if (options.messageIndexes !== true) {
-    return { schemaRef: ref, payload: buf.subarray(size), idSource: 'payload' };
+  if (!messageIndexes) {
+    return { schemaRef: ref, payload: bytes.subarray(refEnd), idSource: 'payload' };
   }
-  const read = readMessageIndexes(buf.subarray(size));
-  return { schemaRef: ref, indexes: read.indexes, payload: buf.subarray(size + read.bytesRead), idSource: 'payload' };
+  const read = readMessageIndexes(bytes.subarray(refEnd));
+  return { schemaRef: ref, indexes: read.indexes, payload: bytes.subarray(refEnd + read.bytesRead), idSource: 'payload' };
 }
 
 /** v0 framing: 0x00 | int32 BE id | [indexes] | payload (one copy, unavoidable for a prefix). */
@@ -108,7 +115,7 @@ function refBytes(ref: SchemaRef, indexes: readonly number[] | undefined): Buffe
 }
 
 /** Reads magic + id/GUID. In a header every problem is WIRE_BAD_HEADER; in a payload it is specific. */
-function readRef(bytes: Uint8Array, shortCode: ErrorCode): { ref: SchemaRef; size: number } {
+export function readRef(bytes: Uint8Array, shortCode: ErrorCode): { ref: SchemaRef; size: number } {
   const inHeader = shortCode === 'WIRE_BAD_HEADER';
   const where = inHeader ? 'schema id header' : 'payload';
   if (bytes.length < 1) throw new RecryptError(shortCode, `${where} is empty`);
@@ -129,7 +136,7 @@ function headerToBytes(header: SchemaIdHeaderValue): Uint8Array | undefined {
   return typeof header === 'string' ? Buffer.from(header, 'utf8') : header;
 }
 
-function asBuffer(data: Uint8Array): Buffer {
+export function asBuffer(data: Uint8Array): Buffer {
   return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 

@@ -15,5 +15,9 @@ export {
   type DecodeFrameOptions,
   type Frame,
 } from './framing.js';
+export {
+  frameOf, locate, locateBytes, partBytes, partHeader, partHeaderName, schemaRefText,
+  type Located, type PartRecord, type RecordPart,
+} from './part.js';
 export { readMessageIndexes, writeMessageIndexes, type ReadIndexes } from './message-indexes.js';
 export { formatGuid, parseGuid, normalizeGuid, GUID_SIZE } from './guid.js';
