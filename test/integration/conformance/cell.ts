@@ -31,6 +31,8 @@ export interface CellOptions {
   /** Registry URL for the JS Protobuf serdes (the format=serialized proxy). */
   readonly protoUrl?: string;
   readonly kms?: KmsType;
+  /** Epoch-ms clock of recrypt's engines (DEK expiry); the Go client's is set with GoClient.setClock. */
+  readonly clock?: () => number;
 }
 
 /** KMS parameters of an ENCRYPT rule: the local secret, or a key in moto. */
@@ -87,10 +89,11 @@ export async function createCell(url: string, go: GoClient, options: CellOptions
     serdeConfig['registry'] = registry;
   }
   const jsUrl = format === 'PROTOBUF' ? options.protoUrl ?? url : url;
-  const js = officialSerdes(jsUrl, format, serdeConfig);
+  const jsOptions = options.clock ? { clock: options.clock } : {};
+  const js = officialSerdes(jsUrl, format, serdeConfig, jsOptions);
   const toWire = (value: unknown): unknown => (desc ? create(desc, value as Record<string, unknown>) : structuredCopy(value));
   const engine = async (mode: 'encrypt' | 'decrypt' | 'reencrypt', target: string) =>
-    (await recryptEngine(url, { mode, targetSubject: `${target}-value`, targetTopic: target, kms })).transformer;
+    (await recryptEngine(url, { mode, targetSubject: `${target}-value`, targetTopic: target, kms, ...(options.clock ? { clock: options.clock } : {}) })).transformer;
   const decrypt = await engine('decrypt', plainTopic);
   const encrypt = await engine('encrypt', enc);
   const reencrypt = await engine('reencrypt', re);
@@ -106,7 +109,7 @@ export async function createCell(url: string, go: GoClient, options: CellOptions
     goWrite: (topic, value) => go.serialize(format, topic, goValue(value), options.typeName),
     goRead: (topic, bytes) => go.deserialize(format, topic, bytes),
     jsWrite: async (topic, value) => Buffer.from(await js.serializer.serialize(topic, toWire(value))),
-    jsRead: async (topic, bytes) => plain(await officialSerdes(jsUrl, format, serdeConfig).deserializer.deserialize(topic, bytes)),
+    jsRead: async (topic, bytes) => plain(await officialSerdes(jsUrl, format, serdeConfig, jsOptions).deserializer.deserialize(topic, bytes)),
     recryptDecrypt: (bytes) => run(decrypt, enc, bytes),
     recryptEncrypt: (bytes) => run(encrypt, plainTopic, bytes),
     recryptReencrypt: (bytes) => run(reencrypt, enc, bytes),
