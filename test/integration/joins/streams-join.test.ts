@@ -1,12 +1,15 @@
 // Proof with a real engine (issue 23): a Kafka Streams application (test/streams, Apache Kafka's
 // kafka-streams) joins two topics on a field, comparing the stored values as any stream processor
-// does, with no keys. First the harness proves itself on plaintext topics; then, on topics recrypt
-// re-encrypted to AES256_SIV one job per topic, the join finds nothing: each target subject has its
-// own DEK, so equal customer ids encrypt to different ciphertexts across the two topics.
-// A join group's test is sivJoin(classpath, { spec }) and the two expectations of the plaintext test.
+// does, with no keys. The harness proves itself on plaintext topics, and on AES256_SIV topics whose two
+// subjects were given one DEK by hand (what a join group automates). Without that, on topics recrypt
+// re-encrypted one job per topic, the join finds nothing: each target subject has its own DEK, so equal
+// customer ids encrypt to different ciphertexts across the two topics.
+// The join group's test: the positive control with `spec` (the group option) in place of `prepare`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteTopics } from '../helpers/kafka.js';
-import { decryptPairs, joinData, plaintextJoin, produceJoinTopics, storedJoinValues } from './helpers/join-data.js';
+import { uniqueName } from '../helpers/stack.js';
+import { compareJoinValues, decryptPairs, joinData, plaintextJoin, produceJoinTopics } from './helpers/join-data.js';
+import { shareSivDek } from './helpers/shared-dek.js';
 import { sivJoin } from './helpers/siv-join.js';
 import { buildStreamsApp, runJoin, STREAMS_APP_BUILD_TIMEOUT_MS } from './helpers/streams-join.js';
 
@@ -41,8 +44,25 @@ describe('a Kafka Streams join over recrypt topics', () => {
     expect(await decryptPairs(run.pairs, topics, { customers: CUSTOMERS, orders: ORDERS })).toEqual(expected);
   });
 
+  it('joins SIV topics exactly like the plaintext join when both subjects hold one DEK (shared by hand: the positive control)', async () => {
+    const kek = uniqueName('join-kek');
+    const { expected, siv, run, topics, counts } = await sivJoin(classpath, {
+      customers: CUSTOMERS, orders: ORDERS, kek,
+      prepare: (targets) => shareSivDek(kek, [`${targets.customers}-value`, `${targets.orders}-value`]),
+    });
+    created.push(...topics);
+    console.log(`SIV join over one shared DEK: ${run.pairs.length} pairs in ${run.ms} ms`);
+
+    expect(run.summary).toMatchObject({ leftRead: CUSTOMERS, rightRead: ORDERS, leftSkipped: 0, rightSkipped: 0, joined: expected.length });
+    // Confluent's deserializer decrypts both sides of every pair, and the pairs are the plaintext join's.
+    expect(await decryptPairs(run.pairs, siv, counts)).toEqual(expected);
+    // The join compared ciphertexts: equal ids are stored as one value, never as the id.
+    const values = await compareJoinValues(siv, counts);
+    expect(values).toMatchObject({ sameStoredValue: values.sharedIds, storedAsPlaintext: 0, maxValuesPerId: 1 });
+  });
+
   it('finds no pair on topics re-encrypted to AES256_SIV without a join group (one DEK per subject)', async () => {
-    const { expected, siv, run, topics } = await sivJoin(classpath, { customers: CUSTOMERS, orders: ORDERS });
+    const { expected, siv, run, topics, counts } = await sivJoin(classpath, { customers: CUSTOMERS, orders: ORDERS });
     created.push(...topics);
     console.log(`SIV join without a group: ${run.pairs.length} pairs in ${run.ms} ms (plaintext join: ${expected.length})`);
 
@@ -54,18 +74,8 @@ describe('a Kafka Streams join over recrypt topics', () => {
 
     // Why: each topic is deterministic on its own (one stored value per customer id), but the two topics
     // store different ciphertexts for the same customer id.
-    const customerIds = await storedJoinValues(siv.customers, CUSTOMERS);
-    const orderCustomerIds = await storedJoinValues(siv.orders, ORDERS);
-    expect(customerIds.size).toBe(CUSTOMERS);
-    const shared = [...orderCustomerIds.keys()].filter((id) => customerIds.has(id));
-    expect(shared.length).toBeGreaterThan(CUSTOMERS / 2);
-    for (const id of shared) {
-      const inOrders = [...orderCustomerIds.get(id)!];
-      const inCustomers = [...customerIds.get(id)!];
-      expect(inOrders).toHaveLength(1);
-      expect(inCustomers).toHaveLength(1);
-      expect(inOrders[0]).not.toBe(id);
-      expect(inOrders[0]).not.toBe(inCustomers[0]);
-    }
+    const values = await compareJoinValues(siv, counts);
+    expect(values.sharedIds).toBeGreaterThan(CUSTOMERS / 2);
+    expect(values).toMatchObject({ sameStoredValue: 0, storedAsPlaintext: 0, maxValuesPerId: 1 });
   });
 });

@@ -157,3 +157,28 @@ export async function storedJoinValues(side: JoinSide, count: number): Promise<M
   }
   return stored;
 }
+
+export interface JoinValueComparison {
+  /** Customer ids that appear on both sides (decrypted). */
+  sharedIds: number;
+  /** Of those, how many both topics store as the same value: what a stream processor can join. */
+  sameStoredValue: number;
+  /** Records whose join field is stored as its plaintext (0 once the field is encrypted). */
+  storedAsPlaintext: number;
+  /** The most stored values any one id has within a topic (1: deterministic). */
+  maxValuesPerId: number;
+}
+
+/** How the two sides store the join values, decrypted and compared: why a join finds, or misses, its pairs. */
+export async function compareJoinValues(topics: JoinTopics, counts: { customers: number; orders: number }): Promise<JoinValueComparison> {
+  const customers = await storedJoinValues(topics.customers, counts.customers);
+  const orders = await storedJoinValues(topics.orders, counts.orders);
+  const shared = [...orders.keys()].filter((id) => customers.has(id));
+  const all = [...customers, ...orders];
+  return {
+    sharedIds: shared.length,
+    sameStoredValue: shared.filter((id) => [...orders.get(id)!].some((value) => customers.get(id)!.has(value))).length,
+    storedAsPlaintext: all.filter(([id, stored]) => stored.has(id)).length,
+    maxValuesPerId: Math.max(...all.map(([, stored]) => stored.size)),
+  };
+}

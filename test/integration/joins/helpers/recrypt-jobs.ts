@@ -4,6 +4,7 @@ import { stringify } from 'yaml';
 import { recrypt, writeJobFile } from '../../helpers/cli.js';
 import { uniqueName } from '../../helpers/stack.js';
 import { JOIN_KEY_TAG, type JoinTopics } from './join-data.js';
+import { JOIN_KMS_KEY_ID } from './shared-dek.js';
 
 export interface SivJobOptions {
   /** The KEK of the SIV rule, the same for both jobs (local-kms). */
@@ -11,7 +12,15 @@ export interface SivJobOptions {
   /** Source records count the jobs must report, per topic. */
   counts: { customers: number; orders: number };
   /** Merged into each job's `spec` (e.g. a join group naming both target subjects). */
-  spec?: (targets: { customers: string; orders: string }) => Record<string, unknown>;
+  spec?: (targets: SivTargets) => Record<string, unknown>;
+  /** Runs before the jobs, once the target topics are named (e.g. to register keys by hand). */
+  prepare?: (targets: SivTargets) => Promise<void>;
+}
+
+/** The SIV topics' names, chosen before the jobs create them; their subjects are "<topic>-value". */
+export interface SivTargets {
+  customers: string;
+  orders: string;
 }
 
 /** A reencrypt job from `source` to `target` with one ENCRYPT rule: JOIN_KEY fields under AES256_SIV. */
@@ -28,7 +37,7 @@ export function sivJob(source: string, target: string, kek: string, spec: Record
         domainRules: [{
           name: 'encryptJoinKeys', type: 'ENCRYPT', mode: 'WRITEREAD', tags: [JOIN_KEY_TAG],
           params: {
-            'encrypt.kek.name': kek, 'encrypt.kms.type': 'local-kms', 'encrypt.kms.key.id': 'join-key',
+            'encrypt.kek.name': kek, 'encrypt.kms.type': 'local-kms', 'encrypt.kms.key.id': JOIN_KMS_KEY_ID,
             'encrypt.dek.algorithm': 'AES256_SIV',
           },
           onFailure: 'ERROR,ERROR',
@@ -41,8 +50,9 @@ export function sivJob(source: string, target: string, kek: string, spec: Record
 
 /** Runs both jobs and returns the SIV topics, joinable on the same fields as the sources. */
 export async function reencryptToSiv(sources: JoinTopics, options: SivJobOptions): Promise<JoinTopics> {
-  const targets = { customers: uniqueName('join-customers-siv'), orders: uniqueName('join-orders-siv') };
+  const targets: SivTargets = { customers: uniqueName('join-customers-siv'), orders: uniqueName('join-orders-siv') };
   const spec = options.spec?.(targets) ?? {};
+  await options.prepare?.(targets);
   for (const side of ['customers', 'orders'] as const) {
     const result = await recrypt(['run', writeJobFile(sivJob(sources[side].topic, targets[side], options.kek, spec))]);
     if (result.code !== 0) throw new Error(`recrypt run (${side}) exited with ${result.code}:\n${result.stderr}`);

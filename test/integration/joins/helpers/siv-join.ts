@@ -9,8 +9,12 @@ import { runJoin, type JoinRun } from './streams-join.js';
 export interface SivJoinOptions {
   customers?: number;
   orders?: number;
+  /** The SIV rule's KEK (local-kms); a new one by default. */
+  kek?: string;
   /** Merged into both recrypt jobs' `spec`, given the two target topics (e.g. a join group over their subjects). */
   spec?: SivJobOptions['spec'];
+  /** Runs before the recrypt jobs, given the two target topics. */
+  prepare?: SivJobOptions['prepare'];
 }
 
 export interface SivJoin {
@@ -31,7 +35,10 @@ export async function sivJoin(classpath: string, options: SivJoinOptions = {}): 
   const topics: string[] = [];
   const sources = await produceJoinTopics(data, { encryption: { kek: uniqueName('gcm-kek') } });
   topics.push(sources.customers.topic, sources.orders.topic);
-  const siv = await reencryptToSiv(sources, { kek: uniqueName('join-kek'), counts, ...(options.spec ? { spec: options.spec } : {}) });
+  const siv = await reencryptToSiv(sources, {
+    kek: options.kek ?? uniqueName('join-kek'), counts,
+    ...(options.spec ? { spec: options.spec } : {}), ...(options.prepare ? { prepare: options.prepare } : {}),
+  });
   topics.push(siv.customers.topic, siv.orders.topic);
   const run = await runJoin(classpath, { left: siv.customers, right: siv.orders });
   topics.push(run.outputTopic);
