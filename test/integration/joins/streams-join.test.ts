@@ -28,12 +28,12 @@ beforeAll(async () => {
 afterAll(async () => { if (created.length) await deleteTopics(...created); });
 
 describe('a Kafka Streams join over recrypt topics', () => {
-  it('joins plaintext topics exactly like the relational join (the harness proves itself)', async () => {
+  it('joins plaintext topics exactly like the relational join, schema id in the payload or in a header (the harness proves itself)', async () => {
     const data = joinData(CUSTOMERS, ORDERS);
     const expected = plaintextJoin(data);
     expect(expected.length).toBeGreaterThan(ORDERS / 2);
     expect(expected.length).toBeLessThan(ORDERS);
-    const topics = await produceJoinTopics(data);
+    const topics = await produceJoinTopics(data, { framing: { customers: 'prefix', orders: 'header' } });
     created.push(topics.customers.topic, topics.orders.topic);
 
     const run = await runJoin(classpath, { left: topics.customers, right: topics.orders });

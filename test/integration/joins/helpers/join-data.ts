@@ -1,6 +1,7 @@
 // The join's test data: customers and orders as Avro records, the topics that hold them (plaintext or
 // encrypted by Confluent's serializer), the relational join computed in the test, and the lookup that
 // turns the Streams app's pairs (source positions) back into decrypted records.
+import { HeaderSchemaIdSerializer } from '@confluentinc/schemaregistry';
 import avro from 'avsc';
 import { randomBytes } from 'node:crypto';
 import type { Rule } from '../../../../src/registry/types.js';
@@ -80,7 +81,19 @@ export interface SourceEncryption {
  * JOIN_KEY fields when `encryption` is given) and writes the data with Confluent's serializer,
  * spread over `partitions` partitions, customers timestamped before orders.
  */
-export async function produceJoinTopics(data: JoinData, options: { partitions?: number; encryption?: SourceEncryption } = {}): Promise<JoinTopics> {
+/**
+ * Where the schema id goes: `prefix` is Confluent's default (0x00 | int32 id before the Avro bytes);
+ * `header` puts a GUID in the `__value_schema_id` header and writes the Avro bytes alone.
+ */
+export type Framing = 'prefix' | 'header';
+
+export interface ProduceJoinOptions {
+  partitions?: number;
+  encryption?: SourceEncryption;
+  framing?: { customers?: Framing; orders?: Framing };
+}
+
+export async function produceJoinTopics(data: JoinData, options: ProduceJoinOptions = {}): Promise<JoinTopics> {
   const partitions = options.partitions ?? 2;
   const customers = await createTopic('join-customers', partitions, { 'retention.ms': '-1' });
   const orders = await createTopic('join-orders', partitions, { 'retention.ms': '-1' });
@@ -91,18 +104,22 @@ export async function produceJoinTopics(data: JoinData, options: { partitions?: 
       schemaType: 'AVRO', schema, ...(rules.length ? { ruleSet: { domainRules: rules } } : {}),
     });
   }
-  const { serializer } = officialSerdes(stack.registryUrl, 'AVRO', {}, { secret: stack.localSecret });
   const t0 = Date.now() - 60_000;
   // One record at a time: the serializer creates the DEK on its first encryption, once.
-  const serialize = async (topic: string, values: object[], t: number) => {
+  const serialize = async (topic: string, values: object[], t: number, framing: Framing = 'prefix') => {
+    const { serializer } = officialSerdes(stack.registryUrl, 'AVRO',
+      framing === 'header' ? { schemaIdSerializer: HeaderSchemaIdSerializer } : {}, { secret: stack.localSecret });
     const records: RawRecordInput[] = [];
     for (const [i, value] of values.entries()) {
-      records.push({ value: Buffer.from(await serializer.serialize(topic, { ...value })), partition: i % partitions, timestamp: String(t + i) });
+      const headers: Record<string, Buffer> = {};
+      const bytes = Buffer.from(await serializer.serialize(topic, { ...value }, headers));
+      if ((headers[VALUE_SCHEMA_ID_HEADER] !== undefined) !== (framing === 'header')) throw new Error(`${topic}: not framed by ${framing}`);
+      records.push({ value: bytes, headers, partition: i % partitions, timestamp: String(t + i) });
     }
     return records;
   };
-  await produceRaw(customers, await serialize(customers, data.customers, t0));
-  await produceRaw(orders, await serialize(orders, data.orders, t0 + 10_000));
+  await produceRaw(customers, await serialize(customers, data.customers, t0, options.framing?.customers));
+  await produceRaw(orders, await serialize(orders, data.orders, t0 + 10_000, options.framing?.orders));
   return {
     customers: { topic: customers, field: 'id', schema: CUSTOMER_SCHEMA },
     orders: { topic: orders, field: 'customerId', schema: ORDER_SCHEMA },
