@@ -157,15 +157,21 @@ describe('Go client, Protobuf (dynamic messages)', () => {
     expect(await errorOf(cell.goRead(cell.enc, recryptCipher))).toMatch(/panic: type\smismatch:\scannot\sconvert\smessage\sto\slist/);
   });
 
-  it('panics on an unset message field and on an empty map field when an ENCRYPT rule applies', async () => {
+  it('panics on an unset message field, an empty map field and an empty repeated field when an ENCRYPT rule applies', async () => {
     const cell = await cellFor('PROTOBUF', proto(`message Person {
   string name = 1 [(confluent.field_meta).tags = "PII"];
   Address home = 2;
   map<string, string> labels = 3;
+  repeated string notes = 4;
 }`), PERSON);
     // (protobuf-go puts a random non-breaking space into its messages: hence \s.)
-    expect(await errorOf(cell.goWrite(cell.enc, { name: 'Name canary', labels: { a: 'b' } }))).toMatch(/panic: proto:\s\S*home:\sassigning\sinvalid\szero-value\smessage/);
-    expect(await errorOf(cell.goWrite(cell.enc, { name: 'Name canary', home: { street: 's', city: 'c' } }))).toMatch(/panic: proto:\s\S*labels:\sassigning\sinvalid\stype/);
+    const home = { street: 's', city: 'c' };
+    expect(await errorOf(cell.goWrite(cell.enc, { name: 'Name canary', labels: { a: 'b' }, notes: ['n'] }))).toMatch(/panic: proto:\s\S*home:\sassigning\sinvalid\szero-value\smessage/);
+    expect(await errorOf(cell.goWrite(cell.enc, { name: 'Name canary', home, notes: ['n'] }))).toMatch(/panic: proto:\s\S*labels:\sassigning\sinvalid\stype/);
+    expect(await errorOf(cell.goWrite(cell.enc, { name: 'Name canary', home, labels: { a: 'b' } }))).toMatch(/panic: proto:\s\S*notes:\sassigning\sinvalid\stype/);
+    // All set, the same message is fine.
+    expect(await cell.goRead(cell.enc, await cell.goWrite(cell.enc, { name: 'Name canary', home, labels: { a: 'b' }, notes: ['n'] })))
+      .toEqual(cell.goValue({ name: 'Name canary', home, labels: { a: 'b' }, notes: ['n'] }));
     // recrypt encrypts such records; the JS serdes read them back.
     const value = { name: 'Name canary' };
     const recryptCipher = await cell.recryptEncrypt(await cell.jsWrite(cell.plain, value));
