@@ -1,13 +1,17 @@
 package dev.recrypt.streams;
 
+import java.io.IOException;
 import java.time.Duration;
 import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import org.apache.avro.SchemaParseException;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
 import org.apache.kafka.streams.state.BuiltInDslStoreSuppliers;
 
@@ -23,46 +27,53 @@ public final class JoinApp {
 
   public static void main(String[] args) throws Exception {
     JoinOptions options;
+    JoinTopology.Counters counters = new JoinTopology.Counters();
+    Topology topology;
     try {
       options = JoinOptions.parse(args);
-    } catch (IllegalArgumentException e) {
+      topology = JoinTopology.build(options, counters);
+    } catch (IllegalArgumentException | IOException | SchemaParseException e) {
+      // A missing option, an unreadable schema file, a join field the schema lacks.
       System.err.println(e.getMessage());
       System.err.println(JoinOptions.USAGE);
       System.exit(2);
       return;
     }
-    JoinTopology.Counters counters = new JoinTopology.Counters();
-    KafkaStreams streams = new KafkaStreams(JoinTopology.build(options, counters), config(options));
+    KafkaStreams streams = new KafkaStreams(topology, config(options));
     AtomicReference<Throwable> failure = new AtomicReference<>();
     streams.setUncaughtExceptionHandler(e -> {
       failure.set(e);
       return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
     });
 
+    // SIGTERM: the hook only flags it and waits for main to close the client and print the summary.
     AtomicBoolean signalled = new AtomicBoolean();
     CountDownLatch finished = new CountDownLatch(1);
-    Thread hook = new Thread(() -> {
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       signalled.set(true);
       try {
-        finished.await();
+        finished.await(60, TimeUnit.SECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
-    }, "join-app-shutdown");
-    Runtime.getRuntime().addShutdownHook(hook);
+    }, "join-app-shutdown"));
 
-    streams.start();
-    int exitCode = awaitEnd(streams, options, counters, failure, signalled);
-    // close() commits the open transaction: everything joined so far is in the output.
-    streams.close(Duration.ofSeconds(30));
-    streams.cleanUp();
-    System.out.println(counters.summaryJson());
-    System.out.flush();
-    if (failure.get() != null) {
-      System.err.println("streams failed: " + failure.get());
-      exitCode = 1;
+    int exitCode;
+    try {
+      streams.start();
+      exitCode = awaitEnd(streams, options, counters, failure, signalled);
+      // close() commits the open transaction: everything joined so far is in the output.
+      streams.close(Duration.ofSeconds(30));
+      streams.cleanUp();
+      System.out.println(counters.summaryJson());
+      System.out.flush();
+      if (failure.get() != null) {
+        System.err.println("streams failed: " + failure.get());
+        exitCode = 1;
+      }
+    } finally {
+      finished.countDown();
     }
-    finished.countDown();
     // During a SIGTERM the JVM is already exiting: System.exit would block on the shutdown hook.
     if (!signalled.get()) System.exit(exitCode);
   }

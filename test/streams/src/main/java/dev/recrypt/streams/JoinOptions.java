@@ -1,5 +1,6 @@
 package dev.recrypt.streams;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -38,7 +39,7 @@ record JoinOptions(
       "  [--max-runtime-ms MS]               stop after this long in any case (default 300000)",
       "  [--state-dir DIR]                   Streams' state directory (default: a new temporary directory)");
 
-  static JoinOptions parse(String[] args) throws Exception {
+  static JoinOptions parse(String[] args) throws IOException {
     Map<String, String> values = new HashMap<>();
     for (int i = 0; i < args.length; i++) {
       String name = args[i];
@@ -57,12 +58,19 @@ record JoinOptions(
         Duration.ofMillis(Long.parseLong(values.getOrDefault("join-window-ms", String.valueOf(Duration.ofDays(1).toMillis())))),
         Duration.ofMillis(Long.parseLong(values.getOrDefault("idle-ms", "5000"))),
         Duration.ofMillis(Long.parseLong(values.getOrDefault("max-runtime-ms", "300000"))),
-        stateDir != null ? Path.of(stateDir) : Files.createTempDirectory("recrypt-streams-state-"));
+        stateDir != null ? Path.of(stateDir) : temporaryStateDir());
     values.keySet().removeAll(java.util.List.of("bootstrap-servers", "application-id", "left-topic", "left-field",
         "left-schema", "right-topic", "right-field", "right-schema", "output-topic", "repartition-partitions",
         "join-window-ms", "idle-ms", "max-runtime-ms", "state-dir"));
     if (!values.isEmpty()) throw new IllegalArgumentException("unknown options: " + values.keySet());
     return options;
+  }
+
+  /** Streams' cleanUp() empties it at the end; the JVM removes the empty directory on exit. */
+  private static Path temporaryStateDir() throws IOException {
+    Path dir = Files.createTempDirectory("recrypt-streams-state-");
+    dir.toFile().deleteOnExit();
+    return dir;
   }
 
   private static Side side(String name, Map<String, String> values) {

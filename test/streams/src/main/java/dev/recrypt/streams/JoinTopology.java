@@ -1,5 +1,6 @@
 package dev.recrypt.streams;
 
+import java.io.IOException;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
@@ -63,7 +64,7 @@ final class JoinTopology {
 
   private JoinTopology() {}
 
-  static Topology build(JoinOptions options, Counters counters) throws Exception {
+  static Topology build(JoinOptions options, Counters counters) throws IOException {
     StreamsBuilder builder = new StreamsBuilder();
     Serde<SourcePosition> positions = SourcePosition.serde();
     KStream<String, SourcePosition> left = byJoinField(builder, options, options.left(), counters.leftRead, counters.leftSkipped, counters)
@@ -80,7 +81,7 @@ final class JoinTopology {
 
   /** One side, keyed by its join field's value and co-partitioned with the other side through a repartition topic. */
   private static KStream<String, SourcePosition> byJoinField(StreamsBuilder builder, JoinOptions options, JoinOptions.Side side,
-      AtomicLong read, AtomicLong skipped, Counters counters) throws Exception {
+      AtomicLong read, AtomicLong skipped, Counters counters) throws IOException {
     ConfluentAvroField field = new ConfluentAvroField(side.schemaFile(), side.field());
     Repartitioned<String, SourcePosition> repartitioned = Repartitioned
         .with(Serdes.String(), SourcePosition.serde()).withName(side.name() + "-by-join-field");
