@@ -14,8 +14,8 @@ import type { DecodedSource, FailedRecord, Plaintext, SourceView } from '../dlq/
 import type { DekManager } from '../keys/index.js';
 import { RecryptError, isTransient } from '../util/errors.js';
 import type { SourceRecord } from '../util/records.js';
-import { decodeFrame, isIdRef, peekSchemaRef, VALUE_SCHEMA_ID_HEADER, type Frame } from '../wire/index.js';
-import { DekMiss, decryptField } from './field-crypto.js';
+import { frameOf, schemaRefText, type Frame, type Located } from '../wire/index.js';
+import { DEK_MISSING, decryptField } from './field-crypto.js';
 import { dlqTagging, type FieldStep, type PayloadStep, type Side } from './plan.js';
 
 export interface ViewPlan {
@@ -47,25 +47,14 @@ function taggingOf(plan: ViewPlan): Tagging {
   return t;
 }
 
-function headerOf(record: SourceRecord): Buffer | undefined {
-  for (let i = record.headers.length - 1; i >= 0; i--) if (record.headers[i]!.key === VALUE_SCHEMA_ID_HEADER) return record.headers[i]!.value;
-  return undefined;
-}
-
-/** The schema id or GUID a record names, when its framing can be read. */
-export function schemaIdOf(record: SourceRecord): string | undefined {
-  if (record.value === null) return undefined;
-  try {
-    const ref = peekSchemaRef(record.value, headerOf(record));
-    return isIdRef(ref) ? String(ref.id) : ref.guid;
-  } catch {
-    return undefined;
-  }
+/** The schema id or GUID a record's part names, when its framing could be read (wire/'s locate). */
+export function schemaIdOf(located: Located | undefined): string | undefined {
+  return located === undefined ? undefined : schemaRefText(located.ref);
 }
 
 /** A record that cannot be read at all: dlq/ gets its coordinates and the error, no payload. */
-export function unreadableRecord(record: SourceRecord, error: RecryptError): FailedRecord {
-  const schemaId = schemaIdOf(record);
+export function unreadableRecord(record: SourceRecord, located: Located | undefined, error: RecryptError): FailedRecord {
+  const schemaId = schemaIdOf(located);
   return { record, error, ...(schemaId === undefined ? {} : { schemaId }) };
 }
 
@@ -88,14 +77,19 @@ class Decrypter {
   visit(step: FieldStep | PayloadStep): (value: unknown, field: FieldInfo) => unknown {
     const { expiryDays } = step.params;
     return (value, field) => {
+      let missing = -1;
       try {
-        return decryptField(value, field, expiryDays > 0, (version) => {
+        const plaintext = decryptField(value, field, expiryDays > 0, (version) => {
           const cipher = this.keys.peekRead(step.dek, version);
-          if (!cipher) throw new DekMiss(version);
+          if (cipher === undefined) missing = version;
           return cipher;
         });
+        if (plaintext !== DEK_MISSING) return plaintext;
+        // Its DEK is not in hand (yet): opaque, and the version to fetch.
+        this.misses.push({ step, version: missing });
+        if (typeof value === 'string' || value instanceof Uint8Array) this.opaque.add(contentKey(value));
+        return value;
       } catch (err) {
-        if (err instanceof DekMiss) this.misses.push({ step, version: err.version });
         const notCiphertext = err instanceof RecryptError && err.code === 'CRYPTO_BAD_CIPHERTEXT';
         if (!notCiphertext && (typeof value === 'string' || value instanceof Uint8Array)) this.opaque.add(contentKey(value));
         return value;
@@ -104,7 +98,7 @@ class Decrypter {
   }
 }
 
-function decodePass(record: SourceRecord, frame: Frame, plan: ViewPlan, tagging: Tagging, keys: DekManager): Pass {
+function decodePass(frame: Frame, plan: ViewPlan, tagging: Tagging, keys: DekManager): Pass {
   const d = new Decrypter(keys);
   let payload: Buffer = frame.payload;
   for (const step of plan.read.encoding) {
@@ -138,15 +132,15 @@ function collect(into: Map<string, Plaintext>, opaque: ReadonlySet<string>): (va
 }
 
 /**
- * The source view of a record whose plan exists. DEK versions the cache lacks are fetched once (a
- * permanent failure leaves their fields opaque; a transient one propagates: the batch is retried).
+ * The source view of a record part whose plan exists, from its located frame (wire/'s locate). DEK
+ * versions the cache lacks are fetched once (a permanent failure leaves their fields opaque; a
+ * transient one propagates: the batch is retried).
  */
-export async function buildSourceView(record: SourceRecord, plan: ViewPlan, keys: DekManager): Promise<SourceView> {
-  if (record.value === null) throw new RecryptError('INTERNAL', 'a tombstone has no DLQ view');
+export async function buildSourceView(located: Located, plan: ViewPlan, keys: DekManager): Promise<SourceView> {
   const isProtobuf = plan.read.schema.schemaType === 'PROTOBUF';
-  const frame = decodeFrame(record.value, { header: headerOf(record), messageIndexes: isProtobuf });
+  const frame = frameOf(located, isProtobuf);
   const tagging = taggingOf(plan);
-  let pass = decodePass(record, frame, plan, tagging, keys);
+  let pass = decodePass(frame, plan, tagging, keys);
   if (pass.misses.length > 0) {
     for (const { step, version } of pass.misses) {
       try {
@@ -155,7 +149,7 @@ export async function buildSourceView(record: SourceRecord, plan: ViewPlan, keys
         if (isTransient(err)) throw err;
       }
     }
-    pass = decodePass(record, frame, plan, tagging, keys);
+    pass = decodePass(frame, plan, tagging, keys);
   }
 
   const plaintexts = new Map<string, Plaintext>();
@@ -164,7 +158,7 @@ export async function buildSourceView(record: SourceRecord, plan: ViewPlan, keys
     // The target's rules may tag fields under names of their own: look at the value in the target's shape too.
     if (plan.convert !== null) {
       try {
-        const fresh = decodePass(record, frame, plan, tagging, keys).decoded;
+        const fresh = decodePass(frame, plan, tagging, keys).decoded;
         const converted = fresh === undefined ? undefined : plan.convert(fresh.value);
         for (const step of plan.write.domain) {
           if (step.kind === 'field' && step.walker !== null && converted !== undefined) step.walker(converted, collect(plaintexts, pass.opaque));

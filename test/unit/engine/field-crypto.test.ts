@@ -1,7 +1,7 @@
 import { createDecipheriv, hkdfSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { cipherFromDekProto, type FieldCipher } from '../../../src/crypto/index.js';
-import { DekMiss, decryptField, encryptField } from '../../../src/engine/field-crypto.js';
+import { decryptField, encryptField } from '../../../src/engine/field-crypto.js';
 import type { FieldInfo } from '../../../src/formats/index.js';
 import type { DekAlgorithm } from '../../../src/registry/types.js';
 import { RecryptError } from '../../../src/util/errors.js';
@@ -9,6 +9,11 @@ import { RecryptError } from '../../../src/util/errors.js';
 const stringField: FieldInfo = { name: 'f1', fullName: 'F1Schema.f1', inlineTags: ['PII'], kind: 'string' };
 const bytesField: FieldInfo = { name: 'b', fullName: 'R.b', inlineTags: ['PII'], kind: 'bytes' };
 const intField: FieldInfo = { name: 'age', fullName: 'R.age', inlineTags: ['PII'], kind: 'other' };
+
+/** What a caller's cipherFor throws for an uncached DEK version: decryptField passes it on. */
+class DekMiss {
+  constructor(readonly version: number) {}
+}
 
 /** local-kms unwrap (CSFLE-NOTES section 3), done here with node's crypto alone. */
 function unwrapLocal(encryptedKeyMaterial: string, secret = 'mysecret'): Buffer {
