@@ -50,7 +50,7 @@ const TAGGABLE = new Set<Kind>(['string', 'bytes', 'strings', 'map', 'optional']
 interface FieldPlan { kind: Kind; tagged: boolean; children?: FieldPlan[] }
 
 const fieldPlan = (depth: number): fc.Arbitrary<FieldPlan> =>
-  fc.constantFrom(...KINDS.filter((k) => depth < 2 || k !== 'record')).chain((kind) =>
+  fc.constantFrom(...KINDS.filter((k) => depth < 2 || k !== 'record')).chain((kind): fc.Arbitrary<FieldPlan> =>
     kind === 'record'
       ? fc.array(fieldPlan(depth + 1), { minLength: 1, maxLength: 4 }).map((children) => ({ kind, tagged: false, children }))
       : fc.boolean().map((tagged) => ({ kind, tagged: tagged && TAGGABLE.has(kind) })));
