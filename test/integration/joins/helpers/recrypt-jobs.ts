@@ -11,7 +11,7 @@ export interface SivJobOptions {
   kek: string;
   /** Source records count the jobs must report, per topic. */
   counts: { customers: number; orders: number };
-  /** Merged into each job's `spec` (e.g. a join group naming both target subjects). */
+  /** Merged (deeply) into each job's `spec` (e.g. a join group naming both target subjects). */
   spec?: (targets: SivTargets) => Record<string, unknown>;
   /** Runs before the jobs, once the target topics are named (e.g. to register keys by hand). */
   prepare?: (targets: SivTargets) => Promise<void>;
@@ -25,7 +25,7 @@ export interface SivTargets {
 
 /** A reencrypt job from `source` to `target` with one ENCRYPT rule: JOIN_KEY fields under AES256_SIV. */
 export function sivJob(source: string, target: string, kek: string, spec: Record<string, unknown> = {}): string {
-  return stringify({
+  return stringify(merge({
     apiVersion: 'recrypt/v1',
     kind: 'Job',
     metadata: { name: uniqueName('join-siv').toLowerCase() },
@@ -43,9 +43,22 @@ export function sivJob(source: string, target: string, kek: string, spec: Record
           onFailure: 'ERROR,ERROR',
         }],
       },
-      ...spec,
     },
-  });
+  }, { spec }));
+}
+
+type Tree = Record<string, unknown>;
+
+const isTree = (value: unknown): value is Tree => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** `extra` laid over `base`: objects merge key by key, anything else (arrays too) replaces. */
+function merge(base: Tree, extra: Tree): Tree {
+  const out: Tree = { ...base };
+  for (const [key, value] of Object.entries(extra)) {
+    const current = out[key];
+    out[key] = isTree(current) && isTree(value) ? merge(current, value) : value;
+  }
+  return out;
 }
 
 /** Runs both jobs and returns the SIV topics, joinable on the same fields as the sources. */
