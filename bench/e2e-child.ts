@@ -13,7 +13,7 @@
  * Arguments: one JSON object (ChildArgs). The last stdout line is `E2E-RESULT <ChildResult JSON>`.
  */
 import kafka from '@confluentinc/kafka-javascript';
-import { connectionFromEnv } from '../src/kafka/connection.js';
+import { kafkaConnectionFromEnv } from '../src/service/config.js';
 import { TransactionalPipeline } from '../src/kafka/pipeline.js';
 import { ensureMirroredTopic, snapshotOffsets } from '../src/kafka/topics.js';
 import type { ProcessedRecord, SourceRecord } from '../src/kafka/types.js';
@@ -66,7 +66,7 @@ export function parseChildResult(stdout: string): ChildResult | undefined {
 }
 
 async function pipe(args: PipeArgs): Promise<ChildResult> {
-  const connection = connectionFromEnv();
+  const connection = kafkaConnectionFromEnv();
   // As startJob does for `recrypt run`: a mirrored target topic, then stopAt end's offset snapshot.
   await ensureMirroredTopic(connection, args.source, args.target, { create: true });
   const ranges = (await snapshotOffsets(connection, [args.source])).map((p) => ({ topic: p.topic, partition: p.partition, to: p.high }));

@@ -14,7 +14,7 @@ import { loadJobs, pickJob, UsageError } from './common.js';
 import { EXIT } from './exit-codes.js';
 import { run, RUN } from './run-command.js';
 import { devRegistry, DEV_REGISTRY, serve, SERVE } from './serve-command.js';
-import { loadServiceConfig } from '../service/config.js';
+import { loadServiceConfig, logLevelFromEnv } from '../service/config.js';
 import { planJob } from '../service/job-plan.js';
 import { isRecryptError } from '../util/errors.js';
 import { createLogger, routeWarningsToLog } from '../util/logger.js';
@@ -101,7 +101,7 @@ export async function main(argv: string[]): Promise<void> {
   try {
     // Library warnings (process.emitWarning, console.warn) as JSON log lines: they would otherwise
     // break the log stream of the long-running commands with multi-line text.
-    if (LONG_RUNNING.has(command ?? '') && !rest.some((a) => a === '--help' || a === '-h')) routeWarningsToLog(createLogger({ base: { source: 'warning' } }));
+    if (LONG_RUNNING.has(command ?? '') && !rest.some((a) => a === '--help' || a === '-h')) routeWarningsToLog(createLogger({ level: logLevelFromEnv(), base: { source: 'warning' } }));
     switch (command) {
       case 'validate': return await validate(rest);
       case 'plan': return await plan(rest);

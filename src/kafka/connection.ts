@@ -8,20 +8,6 @@ export interface KafkaConnection {
   readonly properties: Readonly<Record<string, string | number | boolean>>;
 }
 
-export function connectionFromEnv(env: NodeJS.ProcessEnv = process.env): KafkaConnection {
-  const properties: Record<string, string> = {};
-  // KAFKA_PROP_SASL_MECHANISM=PLAIN -> sasl.mechanism=PLAIN: any librdkafka property without code changes.
-  for (const [name, value] of Object.entries(env)) {
-    if (name.startsWith('KAFKA_PROP_') && value !== undefined) {
-      properties[name.slice('KAFKA_PROP_'.length).toLowerCase().replaceAll('_', '.')] = value;
-    }
-  }
-  return Object.freeze({
-    bootstrapServers: env.KAFKA_BOOTSTRAP_SERVERS ?? '127.0.0.1:9092',
-    properties: Object.freeze(properties),
-  });
-}
-
 /** Base librdkafka settings shared by every client recrypt creates. */
 export function baseClientConfig(connection: KafkaConnection, clientId: string): Record<string, string | number | boolean> {
   return {

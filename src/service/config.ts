@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { DEFAULT_SETTINGS, type BackfillSettings } from '../backfill/index.js';
-import { connectionFromEnv } from '../kafka/connection.js';
+import type { KafkaConnection } from '../kafka/connection.js';
 import type { RuntimeConfig } from '../runtime/index.js';
 import { RecryptError } from '../util/errors.js';
 import type { LogLevel } from '../util/logger.js';
@@ -77,7 +77,31 @@ export function localKmsSecret(env: NodeJS.ProcessEnv = process.env): string | u
   return secretFromEnv('LOCAL_SECRET', env);
 }
 
+/** KAFKA_BOOTSTRAP_SERVERS and every KAFKA_PROP_* variable as a librdkafka property. */
+export function kafkaConnectionFromEnv(env: NodeJS.ProcessEnv = process.env): KafkaConnection {
+  const properties: Record<string, string> = {};
+  // KAFKA_PROP_SASL_MECHANISM=PLAIN -> sasl.mechanism=PLAIN: any librdkafka property without code changes.
+  for (const [name, value] of Object.entries(env)) {
+    if (name.startsWith('KAFKA_PROP_') && value !== undefined) {
+      properties[name.slice('KAFKA_PROP_'.length).toLowerCase().replaceAll('_', '.')] = value;
+    }
+  }
+  return Object.freeze({
+    bootstrapServers: env.KAFKA_BOOTSTRAP_SERVERS ?? '127.0.0.1:9092',
+    properties: Object.freeze(properties),
+  });
+}
+
 const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+/**
+ * LOG_LEVEL for loggers made before the configuration is loaded (library warnings of long-running
+ * commands): an unknown value falls back to info here; loadServiceConfig refuses it.
+ */
+export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): LogLevel {
+  const level = env.LOG_LEVEL as LogLevel | undefined;
+  return level !== undefined && LEVELS.includes(level) ? level : 'info';
+}
 
 export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
   const logLevel = (env.LOG_LEVEL ?? 'info') as LogLevel;
@@ -85,7 +109,7 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
   const basicAuth = secretFromEnv('SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO', env);
   const bearerToken = secretFromEnv('SCHEMA_REGISTRY_BEARER_TOKEN', env);
   const localSecret = localKmsSecret(env);
-  const kafka = connectionFromEnv(env);
+  const kafka = kafkaConnectionFromEnv(env);
   const saslPassword = secretFromEnv('KAFKA_SASL_PASSWORD', env);
   const config: ServiceConfig = {
     kafka: saslPassword

@@ -45,7 +45,8 @@ function wrap(base: PinoLogger): Logger {
 }
 
 export function createLogger(options: { level?: LogLevel; write?: (line: string) => void; base?: LogFields } = {}): Logger {
-  const level = options.level ?? ((process.env.LOG_LEVEL as LogLevel | undefined) ?? 'info');
+  // The level comes from configuration (service/config.ts reads LOG_LEVEL); util/ reads no env.
+  const level = options.level ?? 'info';
   const destination: DestinationStream = options.write
     ? { write: (line: string) => options.write!(line.replace(/\n$/, '')) }
     : pinoDestination({ fd: 2, sync: true });

@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { BackfillStore, backfillStatus, openQueue, redisClient, type BackfillContext, type BackfillStatus } from '../../../src/backfill/index.js';
-import { connectionFromEnv } from '../../../src/kafka/connection.js';
+import { kafkaConnectionFromEnv } from '../../../src/service/config.js';
 import { recrypt } from '../helpers/cli.js';
 import { stack } from '../helpers/stack.js';
 
@@ -68,7 +68,7 @@ export function spawnWorker(jobFile: string, name: string, concurrency = 3, env:
 
 export function context(): BackfillContext & { close(): void } {
   const redis = redisClient(stack.redisUrl);
-  return { connection: connectionFromEnv(process.env), redisUrl: stack.redisUrl, redis, close: () => redis.disconnect() };
+  return { connection: kafkaConnectionFromEnv(process.env), redisUrl: stack.redisUrl, redis, close: () => redis.disconnect() };
 }
 
 export async function waitForStatus(ctx: BackfillContext, job: string, until: (s: BackfillStatus) => boolean, timeoutMs: number, what: string): Promise<BackfillStatus> {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { redisClient, verify, type BackfillContext } from '../../../src/backfill/index.js';
-import { connectionFromEnv } from '../../../src/kafka/connection.js';
+import { kafkaConnectionFromEnv } from '../../../src/service/config.js';
 import { recrypt, writeJobFile } from '../helpers/cli.js';
 import { register } from '../helpers/csfle.js';
 import { CUSTOMER_SCHEMA, customers } from '../helpers/customers.js';
@@ -51,7 +51,7 @@ describe('backfill through a Redis restart', () => {
 
     const client = redisClient(url);
     client.on('error', () => undefined);
-    const ctx: BackfillContext = { connection: connectionFromEnv(process.env), redisUrl: url, redis: client };
+    const ctx: BackfillContext = { connection: kafkaConnectionFromEnv(process.env), redisUrl: url, redis: client };
     try {
       children.push(spawnWorker(jobFile, 'redis-a', 2, env), spawnWorker(jobFile, 'redis-b', 2, env));
       await waitForStatus(ctx, name, (s) => s.tasks.filter((t) => t.state === 'active' && t.committed > t.task.from).length >= 2, 60_000, 'progress');

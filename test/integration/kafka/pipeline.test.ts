@@ -1,6 +1,6 @@
 // The exactly-once loop against the real broker, with a simple processor standing in for the engine.
 import { afterAll, describe, expect, it } from 'vitest';
-import { connectionFromEnv } from '../../../src/kafka/connection.js';
+import { kafkaConnectionFromEnv } from '../../../src/service/config.js';
 import { TransactionalPipeline, type PipelineOptions } from '../../../src/kafka/pipeline.js';
 import { snapshotOffsets } from '../../../src/kafka/topics.js';
 import type { ProcessedRecord, SourceRecord } from '../../../src/kafka/types.js';
@@ -33,7 +33,7 @@ function records(n: number, partitions: number, t0 = Date.now() - 10_000): RawRe
 }
 
 async function bounded(source: string, options: Partial<PipelineOptions> & Pick<PipelineOptions, 'processor'>) {
-  const connection = connectionFromEnv();
+  const connection = kafkaConnectionFromEnv();
   const ranges = (await snapshotOffsets(connection, [source])).map((p) => ({ topic: p.topic, partition: p.partition, to: p.high }));
   return new TransactionalPipeline({
     name: 'test', connection, groupId: options.groupId ?? uniqueName('g'), transactionalId: uniqueName('tx'),
@@ -179,7 +179,7 @@ describe('TransactionalPipeline', () => {
     const [source, target] = await topics(2);
     await produceRaw(source, records(20, 2));
     const pipeline = new TransactionalPipeline({
-      name: 'stream', connection: connectionFromEnv(), groupId: uniqueName('g'), transactionalId: uniqueName('tx'),
+      name: 'stream', connection: kafkaConnectionFromEnv(), groupId: uniqueName('g'), transactionalId: uniqueName('tx'),
       topics: [source], startAt: 'earliest', processor: upper(target),
     });
     const running = pipeline.run();

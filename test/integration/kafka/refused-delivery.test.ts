@@ -2,7 +2,7 @@
 // abortable error state and answers every later produce() with ERR__STATE. That answer must lead to the
 // real error and the refused record (it used to be retried for ever as a transient state error).
 import { afterAll, describe, expect, it } from 'vitest';
-import { connectionFromEnv } from '../../../src/kafka/connection.js';
+import { kafkaConnectionFromEnv } from '../../../src/service/config.js';
 import { TransactionalPipeline } from '../../../src/kafka/pipeline.js';
 import { snapshotOffsets } from '../../../src/kafka/topics.js';
 import type { ProcessedRecord, SourceRecord } from '../../../src/kafka/types.js';
@@ -23,7 +23,7 @@ describe('a delivery the broker refuses', () => {
     const processor = async (batch: readonly SourceRecord[]): Promise<ProcessedRecord[]> => batch.map((r) => ({
       outputs: [{ topic: target, partition: 0, key: r.key, headers: [], value: r.value, timestamp: r.offset === 5 ? 1 : r.timestamp }],
     }));
-    const connection = connectionFromEnv();
+    const connection = kafkaConnectionFromEnv();
     const ranges = (await snapshotOffsets(connection, [source])).map((p) => ({ topic: p.topic, partition: p.partition, to: p.high }));
     const halts: Array<{ offset: number; error: RecryptError }> = [];
     const aborts: string[] = [];
@@ -54,7 +54,7 @@ describe('a delivery the broker refuses', () => {
     const processor = async (batch: readonly SourceRecord[]): Promise<ProcessedRecord[]> => batch.map((r) => ({
       outputs: [{ topic: target, partition: 3, key: r.key, headers: [], value: r.value, timestamp: r.timestamp }],
     }));
-    const connection = connectionFromEnv();
+    const connection = kafkaConnectionFromEnv();
     const ranges = (await snapshotOffsets(connection, [source])).map((p) => ({ topic: p.topic, partition: p.partition, to: p.high }));
     const halts: Array<{ offset: number; error: RecryptError }> = [];
     const refused: number[] = [];

@@ -3,7 +3,7 @@
 // the run ends instead of retrying the transaction for ever.
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { connectionFromEnv } from '../../../src/kafka/connection.js';
+import { kafkaConnectionFromEnv } from '../../../src/service/config.js';
 import { TransactionalPipeline, type PipelineOptions } from '../../../src/kafka/pipeline.js';
 import { snapshotOffsets } from '../../../src/kafka/topics.js';
 import type { ProcessedRecord, SourceRecord } from '../../../src/kafka/types.js';
@@ -26,7 +26,7 @@ function growing(target: string, size: number) {
 }
 
 async function run(source: string, options: Partial<PipelineOptions> & Pick<PipelineOptions, 'processor'>) {
-  const connection = connectionFromEnv();
+  const connection = kafkaConnectionFromEnv();
   const ranges = (await snapshotOffsets(connection, [source])).map((p) => ({ topic: p.topic, partition: p.partition, to: p.high }));
   const halts: Array<{ offset: number; error: RecryptError }> = [];
   const aborts: string[] = [];

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS } from '../../../src/backfill/index.js';
-import { loadServiceConfig, localKmsSecret } from '../../../src/service/config.js';
+import { kafkaConnectionFromEnv, loadServiceConfig, localKmsSecret, logLevelFromEnv } from '../../../src/service/config.js';
 import { RecryptError } from '../../../src/util/errors.js';
 
 function refusal(env: NodeJS.ProcessEnv): RecryptError {
@@ -70,5 +70,20 @@ describe('the local-kms secret (LOCAL_SECRET, LOCAL_SECRET_FILE)', () => {
     const err = refusal({ LOCAL_SECRET_FILE: join(tmpdir(), 'recrypt-no-such-dir', 'secret') });
     expect(err.code).toBe('CONFIG_INVALID');
     expect(err.message).toBe('LOCAL_SECRET_FILE names a file that cannot be read');
+  });
+});
+
+describe('env read before the configuration (service/config.ts is the one env reader)', () => {
+  it('logLevelFromEnv: LOG_LEVEL when valid, else info (loadServiceConfig refuses the invalid value)', () => {
+    expect(logLevelFromEnv({ LOG_LEVEL: 'debug' })).toBe('debug');
+    expect(logLevelFromEnv({})).toBe('info');
+    expect(logLevelFromEnv({ LOG_LEVEL: 'loud' })).toBe('info');
+    expect(() => loadServiceConfig({ LOG_LEVEL: 'loud' })).toThrow(RecryptError);
+  });
+
+  it('kafkaConnectionFromEnv: bootstrap servers and KAFKA_PROP_* as librdkafka properties', () => {
+    const c = kafkaConnectionFromEnv({ KAFKA_BOOTSTRAP_SERVERS: 'b1:9093,b2:9093', KAFKA_PROP_SECURITY_PROTOCOL: 'SASL_SSL', KAFKA_PROP_SASL_MECHANISM: 'PLAIN' });
+    expect(c).toEqual({ bootstrapServers: 'b1:9093,b2:9093', properties: { 'security.protocol': 'SASL_SSL', 'sasl.mechanism': 'PLAIN' } });
+    expect(kafkaConnectionFromEnv({}).bootstrapServers).toBe('127.0.0.1:9092');
   });
 });
