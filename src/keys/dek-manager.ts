@@ -24,6 +24,8 @@ import { NO_LOGGER, NO_METRICS, trackedWith, type KeysLogger, type KeysMetricsHo
 import { KekCache } from './kek-cache.js';
 import { checkRuleSetKeks, type KekCheck } from './kek-check.js';
 import { kmsKeyIdsFor, kmsPropsFor, runWithKeyIds, type KmsOperation } from './kek-kms.js';
+import { checkMembersLatest, findGroupDek, registerAtMembers, type GroupDekAccess } from './group-deks.js';
+import { NO_JOIN_GROUPS, type JoinGroup, type JoinGroups } from './join-groups.js';
 import { dekCacheKey, dekRefOf, isDekExpired, latestCacheKey } from './key-ids.js';
 
 // The hook types live in hooks.ts (kek-cache.ts shares them); re-exported for importers of this module.
@@ -49,6 +51,8 @@ export interface DekManagerOptions {
   readonly logger?: KeysLogger;
   readonly metrics?: KeysMetricsHook;
   readonly dekCrypto?: DekCrypto;
+  /** Join groups: a ref whose scope names one shares its DEKs across the group's subjects (group-deks.ts). */
+  readonly joinGroups?: JoinGroups;
 }
 
 export interface WriteDek {
@@ -98,6 +102,7 @@ export class DekManager {
   readonly #log: KeysLogger;
   readonly #count: KeysMetricsHook;
   readonly #crypto: DekCrypto;
+  readonly #groups: JoinGroups;
 
   readonly #ciphers: Lru<string, FieldCipher>;
   readonly #latest: Lru<string, LatestPointer>;
@@ -122,6 +127,7 @@ export class DekManager {
     this.#log = options.logger ?? NO_LOGGER;
     this.#count = options.metrics ?? NO_METRICS;
     this.#crypto = options.dekCrypto ?? { newDekMaterial: defaultNewDekMaterial, cipherFromDekProto: defaultCipherFromDekProto };
+    this.#groups = options.joinGroups ?? NO_JOIN_GROUPS;
     this.#ciphers = new Lru(max);
     this.#latest = new Lru(max);
     this.#tracked = trackedWith(this.#count);
@@ -184,8 +190,13 @@ export class DekManager {
     return dek;
   }
 
+  /**
+   * A group ref (its scope names a join group) is created and rotated at the group's anchor subject and
+   * then registered under every member (group-deks.ts) before its cipher is cached under the ref.
+   */
   async #loadWrite(ref: DekRef, params: EncryptionParams): Promise<WriteDek> {
-    const subject = ref.scope;
+    const group = this.#groups.byScope(ref.scope);
+    const subject = group?.anchor ?? ref.scope;
     const kek = await this.getOrCreateKek(params, { create: true });
     if (params.expiryDays === 0) {
       let dek = await this.#getDek(kek.name, subject, 1, params.algorithm, false);
@@ -193,7 +204,8 @@ export class DekManager {
       if (dek === null) {
         ({ dek, cipher: fresh } = await this.#createDek(kek, params, subject, 1));
       }
-      const cipher = fresh ?? (await this.#cipherFor(kek, params, subject, dek));
+      const cipher = fresh ?? (await this.#cipherFor(kek, params, dekRefOf(params, subject), dek));
+      if (group !== undefined) await this.#shareWithGroup(group, kek, params, ref, dek, cipher, false);
       return { version: dek.version, cipher };
     }
 
@@ -220,7 +232,8 @@ export class DekManager {
         rotationDeferred = true;
       }
     }
-    cipher ??= await this.#cipherFor(kek, params, subject, dek);
+    cipher ??= await this.#cipherFor(kek, params, dekRefOf(params, subject), dek);
+    if (group !== undefined) await this.#shareWithGroup(group, kek, params, ref, dek, cipher, true);
     this.#latest.set(latestCacheKey(ref), {
       version: dek.version,
       dekTs: dek.ts,
@@ -274,6 +287,24 @@ export class DekManager {
     }
   }
 
+  /** The anchor's `dek` registered under every member (and, with expiry, no member ahead of it); then cached under the group ref. */
+  async #shareWithGroup(group: JoinGroup, kek: Kek, params: EncryptionParams, ref: DekRef, dek: Dek, cipher: FieldCipher, expiring: boolean): Promise<void> {
+    const access = this.#groupAccess(kek, params);
+    await registerAtMembers(group, dek, access);
+    if (expiring) await checkMembersLatest(group, dek, access);
+    this.#ciphers.set(dekCacheKey(ref, dek.version), cipher);
+  }
+
+  #groupAccess(kek: Kek, params: EncryptionParams): GroupDekAccess {
+    return {
+      kekName: kek.name, algorithm: params.algorithm,
+      getDek: (subject, version, deleted) => this.#getDek(kek.name, subject, version, params.algorithm, deleted),
+      createDek: (subject, version, encryptedKeyMaterial) =>
+        this.#tracked('registry_create_dek', () => this.#registry.createDek(kek.name, { subject, version, algorithm: params.algorithm, encryptedKeyMaterial })),
+      unwrap: (dek) => this.#unwrapDek(kek, params, dek),
+    };
+  }
+
   // ---------------------------------------------------------------- read
 
   /** Cached cipher for DEK `version` of `ref` (0 means 1), or undefined. */
@@ -288,7 +319,8 @@ export class DekManager {
    */
   async dekForRead(ref: DekRef, params: EncryptionParams, version: number): Promise<FieldCipher> {
     assertRefMatches(ref, params);
-    const subject = ref.scope;
+    const group = this.#groups.byScope(ref.scope);
+    const subject = group?.anchor ?? ref.scope;
     const v = version === 0 ? 1 : version;
     if (!Number.isInteger(v) || v < 1) {
       throw new RecryptError('DEK_NOT_FOUND', `DEK version ${String(version)} is not a valid version`);
@@ -301,11 +333,14 @@ export class DekManager {
     }
     const cipher = await this.#readFlights.run(key, async () => {
       const kek = await this.getOrCreateKek(params, { create: false });
-      const dek = await this.#getDek(kek.name, subject, v, params.algorithm, true);
+      const dek = group === undefined
+        ? await this.#getDek(kek.name, subject, v, params.algorithm, true)
+        : await findGroupDek(group, v, this.#groupAccess(kek, params));
       if (dek === null) {
-        throw new RecryptError('DEK_NOT_FOUND', `DEK version ${v} of KEK ${kek.name} for subject ${subject} (${params.algorithm}) not found`);
+        const where = group === undefined ? `subject ${subject}` : `any subject of join group ${group.name}`;
+        throw new RecryptError('DEK_NOT_FOUND', `DEK version ${v} of KEK ${kek.name} for ${where} (${params.algorithm}) not found`);
       }
-      return this.#cipherFor(kek, params, subject, dek);
+      return this.#cipherFor(kek, params, ref, dek);
     });
     this.#keks.assertMatchesSeen(params);
     return cipher;
@@ -313,22 +348,15 @@ export class DekManager {
 
   // ---------------------------------------------------------------- shared
 
-  /** Cipher for a registered DEK: from keyMaterial (shared KEK, no KMS call) or by one KMS unwrap. */
-  #cipherFor(kek: Kek, params: EncryptionParams, subject: string, dek: Dek): Promise<FieldCipher> {
-    const key = dekCacheKey(dekRefOf(params, subject), dek.version);
+  /** Cipher for a registered DEK, cached under `cacheRef` (its subject's ref, or a group ref). */
+  #cipherFor(kek: Kek, params: EncryptionParams, cacheRef: DekRef, dek: Dek): Promise<FieldCipher> {
+    const key = dekCacheKey(cacheRef, dek.version);
     const hit = this.#ciphers.get(key);
     if (hit !== undefined) return Promise.resolve(hit);
     return this.#cipherFlights.run(key, async () => {
       let proto: Uint8Array | undefined;
       try {
-        if (dek.keyMaterial !== undefined && dek.keyMaterial !== null && dek.keyMaterial !== '') {
-          proto = base64ToBytes(dek.keyMaterial, 'DEK keyMaterial');
-        } else if (dek.encryptedKeyMaterial !== undefined && dek.encryptedKeyMaterial !== null && dek.encryptedKeyMaterial !== '') {
-          const wrapped = base64ToBytes(dek.encryptedKeyMaterial, 'DEK encryptedKeyMaterial');
-          proto = await this.#kmsRun(kek, params, 'unwrap', wrapped);
-        } else {
-          throw new RecryptError('CRYPTO_BAD_KEY', `DEK version ${dek.version} of KEK ${kek.name} for subject ${subject} has no key material`);
-        }
+        proto = await this.#unwrapDek(kek, params, dek);
         const cipher = this.#crypto.cipherFromDekProto(params.algorithm, proto);
         this.#ciphers.set(key, cipher);
         return cipher;
@@ -336,6 +364,17 @@ export class DekManager {
         wipe(proto);
       }
     });
+  }
+
+  /** A registered DEK's plaintext material: its keyMaterial (shared KEK, no KMS call) or one KMS unwrap. The caller wipes it. */
+  async #unwrapDek(kek: Kek, params: EncryptionParams, dek: Dek): Promise<Uint8Array> {
+    if (dek.keyMaterial !== undefined && dek.keyMaterial !== null && dek.keyMaterial !== '') {
+      return base64ToBytes(dek.keyMaterial, 'DEK keyMaterial');
+    }
+    if (dek.encryptedKeyMaterial !== undefined && dek.encryptedKeyMaterial !== null && dek.encryptedKeyMaterial !== '') {
+      return this.#kmsRun(kek, params, 'unwrap', base64ToBytes(dek.encryptedKeyMaterial, 'DEK encryptedKeyMaterial'));
+    }
+    throw new RecryptError('CRYPTO_BAD_KEY', `DEK version ${dek.version} of KEK ${kek.name} for subject ${dek.subject} has no key material`);
   }
 
   #kmsRun(kek: Kek, params: EncryptionParams, operation: KmsOperation, input: Uint8Array): Promise<Uint8Array> {

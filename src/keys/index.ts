@@ -14,3 +14,4 @@ export { DekRewrapper, describeDek, type DekRewrapperOptions } from './rewrap.js
 // The KMS types callers hand to keys/ (a driver registry and base props): audit/ reaches KMS only here.
 export type { KmsDriverRegistry, KmsProps } from '../kms/index.js';
 export { dekCacheKey, dekRefOf, isDekExpired, MILLIS_PER_DAY } from './key-ids.js';
+export { joinGroup, joinGroupScope, JoinGroups, JOIN_GROUP_SCOPE_PREFIX, NO_JOIN_GROUPS, type JoinGroup } from './join-groups.js';

@@ -44,6 +44,7 @@ export const ERROR_CODES = {
   KEK_MISMATCH: { transient: false, doc: 'registered KEK differs from the rule (kms type or key id)' },
   KEK_NOT_FOUND: { transient: false, doc: 'KEK not registered and the rule cannot create it' },
   DEK_NOT_FOUND: { transient: false, doc: 'DEK version referenced by a ciphertext does not exist' },
+  JOIN_GROUP_DIVERGED: { transient: false, doc: 'a subject of a join group holds a DEK whose key material differs from the group anchor\'s' },
   // engine/
   ENGINE_UNKNOWN_SCHEMA: { transient: false, doc: 'schema id or GUID not found in the registry' },
   // dlq/
