@@ -1,13 +1,13 @@
 /**
  * Where a record that failed for good goes: to the DLQ when its rule's action says so (with the source
  * view of dlq-view.ts) or, unreadable, when the job has a DLQ; else it halts its partition. The part's
- * frame is located once here and serves the plan lookup, the schema id and the view.
+ * frame, located once by the driver (wire/'s locate), serves the plan lookup, the schema id and the view.
  */
 import type { DlqRuleInfo, DlqWriter } from '../dlq/index.js';
 import type { DekManager } from '../keys/index.js';
 import { RecryptError, isTransient, type ErrorCode } from '../util/errors.js';
 import type { ProcessedRecord, SourceRecord } from '../util/records.js';
-import { frameOf, locate, type Located, type RecordPart } from '../wire/index.js';
+import { frameOf, type Located } from '../wire/index.js';
 import { buildSourceView, schemaIdOf, unreadableRecord } from './dlq-view.js';
 import type { RuleFailure } from './kernel/outcome.js';
 import type { Plan, PlanTable } from './plan-table.js';
@@ -23,15 +23,15 @@ const UNREADABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 export interface DlqRoute {
   readonly dlq: DlqWriter | undefined;
   readonly keys: DekManager;
-  readonly part: RecordPart;
   readonly plans: PlanTable;
   readonly targetTopicFor: (sourceTopic: string) => string;
 }
 
 /** A record that failed for good: a rule failure whose action is DLQ, or an error that halts (or, unreadable, goes to the job's DLQ). */
-export async function routeFailed(route: DlqRoute, record: SourceRecord, outcome: RecryptError | RuleFailure): Promise<ProcessedRecord> {
+export async function routeFailed(
+  route: DlqRoute, record: SourceRecord, located: Located | undefined, outcome: RecryptError | RuleFailure,
+): Promise<ProcessedRecord> {
   const { dlq } = route;
-  const located = locatedOf(record, route.part);
   if (outcome instanceof RecryptError) {
     return dlq !== undefined && UNREADABLE.has(outcome.code) ? dlq.divert(unreadableRecord(record, located, outcome)) : { halt: outcome };
   }
@@ -54,15 +54,6 @@ export async function routeFailed(route: DlqRoute, record: SourceRecord, outcome
   }
   const schemaId = schemaIdOf(located);
   return dlq!.divert({ record, error, rule, ...(schemaId === undefined ? {} : { schemaId }), ...(view ? { view } : {}) });
-}
-
-/** The part's frame, when it has one that reads. */
-function locatedOf(record: SourceRecord, part: RecordPart): Located | undefined {
-  try {
-    return locate(record, part) ?? undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The compiled plan a located part uses, when there is one (no fetching). */

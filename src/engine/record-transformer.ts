@@ -16,7 +16,7 @@ import { dekCacheKey, type DekManager } from '../keys/index.js';
 import type { RuleAction, RuleDirection } from '../rules/index.js';
 import { RecryptError, isTransient } from '../util/errors.js';
 import type { OutputRecord, ProcessedRecord, SourceRecord } from '../util/records.js';
-import { partHeaderName, type RecordPart } from '../wire/index.js';
+import { locate, partHeaderName, type Located, type RecordPart } from '../wire/index.js';
 import { routeFailed, type DlqRoute } from './dlq-route.js';
 import { isKeyFailure, KEY_ABSENT_CODES } from './key-failures.js';
 import { Kernel, ruleFailure } from './kernel/transform.js';
@@ -102,7 +102,7 @@ export class RecordTransformer {
       },
     };
     this.kernel = new Kernel(this.keyring, this.policy);
-    this.route = { dlq: options.dlq, keys: options.keys, part: PART, plans: this.plans, targetTopicFor: options.target.topicFor };
+    this.route = { dlq: options.dlq, keys: options.keys, plans: this.plans, targetTopicFor: options.target.topicFor };
   }
 
   /** The target's WRITE side for the default message; used by plan checks and dry runs. */
@@ -134,7 +134,7 @@ export class RecordTransformer {
     const out: ProcessedRecord[] = new Array(batch.length);
     let slow: Slow[] | undefined;
     for (let i = 0; i < batch.length; i++) {
-      // The common case stays synchronous: no promise, no allocation beyond the output.
+      // The common case stays synchronous: no promise, no allocation beyond the outcome and the output.
       const record = batch[i]!;
       const outcome = this.kernel.transform(record, PART, this.plans, NO_SKIPS);
       if (outcome.kind === 'ok') out[i] = this.output(record, outcome);
@@ -216,10 +216,19 @@ export class RecordTransformer {
    * so its rule failure is reported once.
    */
   async processRecord(record: SourceRecord, first?: Outcome): Promise<ProcessedRecord> {
+    // The part is located once, for every run below and for the DLQ.
+    let located: Located | null | undefined;
+    let unreadable: unknown;
+    try {
+      located = locate(record, PART);
+    } catch (err) {
+      unreadable = err;
+    }
     const skipped = new Set<Step>();
     let pending = first;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const outcome = pending ?? this.kernel.transform(record, PART, this.plans, skipped);
+      const outcome: Outcome = pending
+        ?? (located === undefined ? { kind: 'failed', error: unreadable } : this.kernel.transformLocated(record.topic, located, this.plans, skipped));
       pending = undefined;
       if (outcome.kind === 'ok') return this.output(record, outcome);
       let final: Final | undefined;
@@ -239,7 +248,7 @@ export class RecordTransformer {
           final = outcome.kind === 'dek-miss' ? this.dekUnavailable(outcome, err, skipped) : this.failure(err);
         }
       }
-      if (final !== undefined) return routeFailed(this.route, record, final);
+      if (final !== undefined) return routeFailed(this.route, record, located ?? undefined, final);
     }
     return { halt: new RecryptError('INTERNAL', `record ${record.topic}/${record.partition}@${record.offset} kept missing keys or schemas`) };
   }

@@ -13,7 +13,9 @@
 import type { FieldInfo } from '../../formats/index.js';
 import type { RuleDirection } from '../../rules/index.js';
 import { RecryptError, isTransient } from '../../util/errors.js';
-import { encodeFrame, frameOf, isIdRef, locateBytes, partBytes, partHeader, type PartRecord, type RecordPart } from '../../wire/index.js';
+import {
+  encodeFrame, frameOf, isIdRef, locateBytes, partBytes, partHeader, type Located, type PartRecord, type RecordPart,
+} from '../../wire/index.js';
 import { isKeyFailure } from '../key-failures.js';
 import type { Plan, PlanTable, SplicedPlan } from '../plan-table.js';
 import { unsupportedRuleError, type FieldStep, type PayloadStep, type Step } from '../plan.js';
@@ -59,46 +61,63 @@ export class Kernel {
     return this.visitors.drain();
   }
 
-  /** Transforms `part` of `record` under `plans` (that part's plans), with the `skipped` steps left out. */
+  /**
+   * Transforms `part` of `record` under `plans` (that part's plans), with the `skipped` steps left out.
+   * A record that repeats the last record's v0 frame takes its plan without locating the part again.
+   */
   transform(record: KernelRecord, part: RecordPart, plans: PlanTable, skipped: ReadonlySet<Step>): Outcome {
     const bytes = partBytes(record, part);
     if (bytes === null) return ABSENT;
-    this.stop = undefined;
-    this.visitors.missStep = undefined;
+    this.reset();
     try {
-      return this.run(record.topic, part, bytes, partHeader(record, part), plans, skipped);
+      const header = partHeader(record, part);
+      const last = plans.last;
+      const topic = record.topic;
+      // Most records repeat the last record's v0 frame (topic and schema id): no key strings, no lookups.
+      if (header === undefined && last !== undefined && bytes.length >= 5 && bytes[0] === 0 && last.topic === topic && last.id === bytes.readInt32BE(1)) {
+        return this.run(last.plan, bytes.subarray(5), false, skipped);
+      }
+      return this.runLocated(topic, locateBytes(part, bytes, header), plans, skipped);
     } catch (error) {
       // Framing, decoding, conversion, encoding: the bytes or the schemas, not a rule.
       return { kind: 'failed', error };
     }
   }
 
-  private run(topic: string, part: RecordPart, bytes: Buffer, header: Buffer | undefined, plans: PlanTable, skipped: ReadonlySet<Step>): Outcome {
-    let plan: Plan | undefined;
-    let payload: Buffer;
-    const last = plans.last;
-    // Most records repeat the last record's v0 frame (topic and schema id): no key strings, no lookups.
-    if (header === undefined && last !== undefined && bytes.length >= 5 && bytes[0] === 0 && last.topic === topic && last.id === bytes.readInt32BE(1)) {
-      plan = last.plan;
-      payload = bytes.subarray(5);
-    } else {
-      const located = locateBytes(part, bytes, header);
-      const { ref } = located;
-      // Protobuf frames carry message indexes, which pick the message (and so the plan).
-      const schemaType = plans.schemaType(topic, ref);
-      if (schemaType === undefined) return { kind: 'schema-miss', topic, ref, indexes: undefined };
-      const isProtobuf = schemaType === 'PROTOBUF';
-      const frame = frameOf(located, isProtobuf);
-      const indexes = isProtobuf ? frame.indexes ?? [0] : undefined;
-      plan = plans.get(topic, ref, indexes);
-      if (plan === undefined) return { kind: 'schema-miss', topic, ref, indexes };
-      payload = frame.payload;
-      if (!isProtobuf && header === undefined && isIdRef(ref)) plans.last = { topic, id: ref.id, plan };
+  /** transform() of a part already located (wire/'s locate; null: the record has no such part). */
+  transformLocated(topic: string, located: Located | null, plans: PlanTable, skipped: ReadonlySet<Step>): Outcome {
+    if (located === null) return ABSENT;
+    this.reset();
+    try {
+      return this.runLocated(topic, located, plans, skipped);
+    } catch (error) {
+      return { kind: 'failed', error };
     }
+  }
 
+  private reset(): void {
+    this.stop = undefined;
+    this.visitors.missStep = undefined;
+  }
+
+  private runLocated(topic: string, located: Located, plans: PlanTable, skipped: ReadonlySet<Step>): Outcome {
+    const { ref, header } = located;
+    // Protobuf frames carry message indexes, which pick the message (and so the plan).
+    const schemaType = plans.schemaType(topic, ref);
+    if (schemaType === undefined) return { kind: 'schema-miss', topic, ref, indexes: undefined };
+    const isProtobuf = schemaType === 'PROTOBUF';
+    const frame = frameOf(located, isProtobuf);
+    const indexes = isProtobuf ? frame.indexes ?? [0] : undefined;
+    const plan = plans.get(topic, ref, indexes);
+    if (plan === undefined) return { kind: 'schema-miss', topic, ref, indexes };
+    if (!isProtobuf && header === undefined && isIdRef(ref)) plans.last = { topic, id: ref.id, plan };
+    return this.run(plan, frame.payload, header !== undefined, skipped);
+  }
+
+  /** The plan's steps over the part's payload; `dropHeader`: the schema id came from the part's header. */
+  private run(plan: Plan, payload: Buffer, dropHeader: boolean, skipped: ReadonlySet<Step>): Outcome {
     payload = this.payloadSteps(plan.read.encoding, payload, 'read', skipped);
     if (this.stop !== undefined) return this.stop;
-    const dropHeader = header !== undefined;
     if (plan.spliced !== null && plan.write.encoding.length === 0) {
       const framed = this.splice(plan, plan.spliced, payload, skipped);
       if (this.stop !== undefined) return this.stop;
