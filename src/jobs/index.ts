@@ -5,6 +5,7 @@ export { formatPath, isError, type PathSegment, type Problem, type ProblemCode }
 export { loadJobFiles, loadText, type LoadResult, type LoadedDocument, type LoadedJob } from './load.js';
 export { checkDocuments, checkJob, checkJobAgainstTargetRules } from './semantic.js';
 export { encryptsOnWrite, isWriteEncryptRule } from './rule-checks.js';
+export { checkJoinGroupAgainstTarget, joinGroupMembershipMessage } from './join-group-checks.js';
 export { isSecretKey, SECRET_REASON } from './secrets.js';
 export { formatProblem, formatProblems } from './format.js';
 export { validateJobFiles, type ValidationResult } from './validate.js';

@@ -17,6 +17,7 @@ export const NAME_PATTERN = '^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$';
 export const TOPIC_PATTERN = '^[a-zA-Z0-9._-]{1,249}$';
 export const TOPIC_TEMPLATE_PATTERN = '^([a-zA-Z0-9._-]|\\{topic\\})+$';
 export const SUBJECT_TEMPLATE_PATTERN = '^[^\\s{}]*(\\{topic\\}[^\\s{}]*)*$';
+export const SUBJECT_PATTERN = '^[^\\s{}]+$';
 export const ACTION_PATTERN = '^(ERROR|NONE|DLQ)(,(ERROR|NONE|DLQ))?$';
 export const DAYS_PATTERN = '^[1-9][0-9]{0,5}$';
 
@@ -26,6 +27,7 @@ export const PATTERN_HINTS: Readonly<Record<string, string>> = {
   [TOPIC_PATTERN]: "a Kafka topic name: letters, digits, '.', '_' and '-', at most 249 characters",
   [TOPIC_TEMPLATE_PATTERN]: "a topic name made of letters, digits, '.', '_', '-' and the placeholder {topic}",
   [SUBJECT_TEMPLATE_PATTERN]: 'a subject name without spaces; braces only in the placeholder {topic}',
+  [SUBJECT_PATTERN]: 'a subject name without spaces or braces',
   [ACTION_PATTERN]: 'ERROR, NONE or DLQ, or for WRITEREAD rules a pair such as ERROR,NONE (write,read)',
   [DAYS_PATTERN]: "a whole number of days as a string, such as '90'",
 };
@@ -215,6 +217,24 @@ export const JOB_SCHEMA: Readonly<Record<string, unknown>> = {
               type: 'boolean',
               default: false,
               description: "Create the target topic when missing, with the source's partition count and topic configs.",
+            },
+            joinGroup: {
+              type: 'object',
+              description:
+                'Join group: target subjects that share one DEK per KEK and algorithm, so equal plaintexts encrypt to equal AES256_SIV ciphertexts across their topics. ' +
+                "Every job of the group names the same name and subjects; this job's target subject is one of them.",
+              additionalProperties: false,
+              required: ['name', 'subjects'],
+              properties: {
+                name: { type: 'string', pattern: NAME_PATTERN, description: 'Group name, the same in every job of the group.' },
+                subjects: {
+                  type: 'array',
+                  minItems: 2,
+                  uniqueItems: true,
+                  items: { type: 'string', minLength: 1, pattern: SUBJECT_PATTERN },
+                  description: 'Every target subject of the group (this job\'s included), the same list in every job; the first one sorted is the anchor where DEKs are created.',
+                },
+              },
             },
           },
         },

@@ -28,6 +28,17 @@ export type JobSource = SourceSelector & {
 /** latest, a version number, or the latest version carrying these metadata properties. */
 export type TargetSchemaRef = 'latest' | number | { readonly metadata: Readonly<Record<string, string>> };
 
+/**
+ * Target subjects that share one DEK per KEK and algorithm (issue #23), so equal plaintexts encrypt to
+ * equal AES256_SIV ciphertexts across their topics. Every job of the group names the same group.
+ */
+export interface JobJoinGroup {
+  /** [a-z0-9-]; names the group's DEK scope (join-group:<name>). */
+  readonly name: string;
+  /** Every target subject of the group, this job's included; the first one sorted is the anchor. */
+  readonly subjects: readonly string[];
+}
+
 export interface JobTarget {
   /** May contain the placeholder {topic} (required with several source topics). */
   readonly topic: string;
@@ -35,6 +46,7 @@ export interface JobTarget {
   readonly subject?: string;
   readonly schema: TargetSchemaRef; // defaulted: latest
   readonly createTopic: boolean; // defaulted: false
+  readonly joinGroup?: JobJoinGroup;
 }
 
 /** A ruleSet as a job writes it (no enableAt: rules put on the target apply from the start). */

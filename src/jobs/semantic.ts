@@ -1,8 +1,9 @@
 /**
  * Checks beyond the schema, each pointing at file:line:column and a field path: secrets in the file,
- * duplicate job names across files, `{topic}` templates, DLQ payload policy against the mode, and the
- * static safety checks of spec.rules (rule-checks.ts). `checkJobAgainstTargetRules` applies the same
- * safety checks at run time to the target schema's ruleSet, which only the planner can fetch.
+ * duplicate job names across files, `{topic}` templates, DLQ payload policy against the mode, the join
+ * group (join-group-checks.ts) and the static safety checks of spec.rules (rule-checks.ts).
+ * `checkJobAgainstTargetRules` applies the same safety checks at run time to the target schema's
+ * ruleSet, which only the planner can fetch.
  */
 import type { RuleSet } from '../registry/types.js';
 import type { Job } from './job-types.js';
@@ -11,6 +12,7 @@ import { formatPath, type PathSegment, type Problem } from './problem.js';
 import { parseActions } from '../rules/actions.js';
 import { checkBackfillSplit } from './backfill-checks.js';
 import { checkRuleSet, ENCRYPTING_RULE_TYPES, isWriteEncryptRule, type RuleFinding } from './rule-checks.js';
+import { joinGroupConsistency, joinGroupFindings } from './join-group-checks.js';
 import { findSecrets } from './secrets.js';
 import { hasPlaceholder, hasSeveralSources, renderTemplate, topicRegExp, TOPIC_PLACEHOLDER } from './templates.js';
 import { locate, type Anchor, type SourceDocument } from './yaml-source.js';
@@ -39,6 +41,7 @@ export function checkDocuments(documents: readonly LoadedDocument[]): Problem[] 
   for (const d of documents) problems.push(...findSecrets(d.source));
   problems.push(...duplicateNames(documents));
   for (const d of documents) if (d.job !== undefined) problems.push(...checkJob(d.job, d.source));
+  problems.push(...joinGroupConsistency(documents));
   for (const d of documents) problems.push(...checkBackfillSplit(d));
   return problems;
 }
@@ -113,6 +116,10 @@ export function checkJob(job: Job, src: SourceDocument): Problem[] {
         message: 'fields may be written UNENCRYPTED when encryption fails (write-side NONE allowed)',
       }),
     );
+  }
+  for (const f of joinGroupFindings(job)) {
+    const { path, anchor, ...draft } = f;
+    problems.push(problem(path, draft, anchor ?? 'value'));
   }
   if (spec.rules !== undefined) {
     const ctx = { mode: spec.mode, allowPlaintextOnEncryptFailure: spec.allowPlaintextOnEncryptFailure, hasDlq: spec.dlq !== undefined, origin: 'spec.rules' };

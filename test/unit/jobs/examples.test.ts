@@ -9,7 +9,7 @@ const examples = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
 describe('jobs/examples', () => {
   it('has the documented examples', () => {
     expect(examples).toEqual(
-      expect.arrayContaining(['backfill-encrypt.yaml', 'decrypt-trusted-sink.yaml', 'reencrypt-gcm-to-siv.yaml', 'pattern-many-topics.yaml']),
+      expect.arrayContaining(['backfill-encrypt.yaml', 'decrypt-trusted-sink.yaml', 'reencrypt-gcm-to-siv.yaml', 'pattern-many-topics.yaml', 'join-group.yaml']),
     );
   });
 
@@ -17,7 +17,8 @@ describe('jobs/examples', () => {
     const result = await validateJobFiles([join(dir, file)]);
     expect(formatProblems(result.problems)).toEqual([]);
     expect(result.ok).toBe(true);
-    expect(result.jobs).toHaveLength(1);
+    // join-group.yaml holds the two jobs of one group (one per topic); every other example is one job.
+    expect(result.jobs).toHaveLength(file === 'join-group.yaml' ? 2 : 1);
   });
 
   it('the sample job of shared/JOBS.md validates verbatim', async () => {
@@ -30,7 +31,7 @@ describe('jobs/examples', () => {
     const result = await validateJobFiles(examples.map((f) => join(dir, f)));
     expect(result.problems).toEqual([]);
     expect(result.jobs.map((j) => j.metadata.name).sort()).toEqual(
-      ['customers-backfill', 'customers-siv', 'legacy-encrypt-all', 'orders-to-warehouse'].sort(),
+      ['customers-backfill', 'customers-siv', 'legacy-encrypt-all', 'orders-to-warehouse', 'orders-join-siv', 'customers-join-siv'].sort(),
     );
   });
 });
