@@ -6,14 +6,15 @@
  */
 import { DlqWriter } from '../dlq/index.js';
 import { RecordTransformer, SchemaStore, type LoadedSchema } from '../engine/index.js';
-import { checkJobAgainstTargetRules, dlqTopicFor, formatProblems, targetSubjectFor, targetTopicFor, type Job } from '../jobs/index.js';
+import { checkJobAgainstTargetRules, checkJoinGroupAgainstTarget, dlqTopicFor, formatProblems, targetSubjectFor, targetTopicFor, type Job } from '../jobs/index.js';
 import { checkDlqSourcePolicy } from '../jobs/semantic.js';
-import { DekManager } from '../keys/index.js';
-import type { RegisteredSchema, RuleSet } from '../registry/types.js';
+import { DekManager, type JoinGroups } from '../keys/index.js';
+import type { RegisteredSchema, SchemaInfo } from '../registry/types.js';
 import { RecryptError } from '../util/errors.js';
 import { LogAggregator } from '../util/log-aggregator.js';
 import { dlqEvents, dlqPartitions, withoutRouted } from './dlq-setup.js';
 import type { JobRuntime } from './job-runtime.js';
+import { assertWritesWithGroup, joinGroupsOf } from './join-groups.js';
 import { applyJobRules, hasEncryptRule, latestOrNull, targetSchemaFor, withRuleDefaults } from './target-rules.js';
 
 export interface TopicRoute {
@@ -33,6 +34,8 @@ export interface PreparedJob {
   readonly routes: ReadonlyMap<string, TopicRoute>;
   readonly schemas: SchemaStore;
   readonly keys: DekManager;
+  /** The job's join group (spec.target.joinGroup), whose subjects share DEKs; empty without one. */
+  readonly joinGroups: JoinGroups;
   /** Logs the rule failures still counted (one summary line per rule, action and code); call at job end. */
   readonly flushLogs: () => void;
 }
@@ -44,8 +47,9 @@ export async function prepareJob(runtime: JobRuntime): Promise<PreparedJob> {
   const { job, config, logger, metrics } = runtime;
   const { schemaRegistry, dekRegistry } = runtime.registries();
   const schemas = new SchemaStore(schemaRegistry);
+  const joinGroups = joinGroupsOf(job);
   const keys = new DekManager({
-    dekRegistry, kms: runtime.kms, kmsProps: config.kmsProps,
+    dekRegistry, kms: runtime.kms, kmsProps: config.kmsProps, joinGroups,
     logger: { warn: (message, fields) => logger.warn(message, fields) },
     ...(metrics ? { metrics: metrics.keysHook } : {}),
   });
@@ -66,8 +70,9 @@ export async function prepareJob(runtime: JobRuntime): Promise<PreparedJob> {
     if (job.spec.rules) {
       const ruleSet = withRuleDefaults(job.spec.rules);
       // The KMS keys the rules name must wrap before the rules (and, later, their KEKs) are registered.
-      await keys.checkKeks(ruleSet, (await latestOrNull(schemaRegistry, targetSubject)) ?? sourceSchema ?? undefined);
-      refuseUnsafe(job, `${source} -> ${target}`, ruleSet, sourceSchema);
+      const base = (await latestOrNull(schemaRegistry, targetSubject)) ?? sourceSchema ?? undefined;
+      await keys.checkKeks(ruleSet, base);
+      refuseUnsafe(job, `${source} -> ${target}`, targetSubject, { ruleSet, ...(base?.metadata ? { metadata: base.metadata } : {}) }, sourceSchema);
     }
     checked.push({ source, target, targetSubject, sourceSchema });
   }
@@ -77,7 +82,7 @@ export async function prepareJob(runtime: JobRuntime): Promise<PreparedJob> {
     const registered = await targetSchemaFor(job, schemaRegistry, targetSubject);
     if (!job.spec.rules) await keys.checkKeks(registered.ruleSet, registered);
     // Again on the target schema the job runs with (a pinned version or metadata may pick another one).
-    refuseUnsafe(job, `${source} -> ${target}`, registered.ruleSet, sourceSchema);
+    refuseUnsafe(job, `${source} -> ${target}`, targetSubject, registered, sourceSchema);
     const targetSchema = await schemas.adopt(registered, targetSubject);
     const dlqTopic = dlqTopicFor(job, source);
     const dlq = new DlqWriter({
@@ -103,17 +108,20 @@ export async function prepareJob(runtime: JobRuntime): Promise<PreparedJob> {
       },
       dlq,
     });
+    assertWritesWithGroup(job, joinGroups, targetSubject, transformer.targetSide());
     routes.set(source, {
       source, target, targetSubject, targetSchema, ...(sourceSchema ? { sourceSchema } : {}), transformer, ...(dlqTopic !== undefined ? { dlqTopic } : {}),
     });
   }
-  return { runtime, job, routes, schemas, keys, flushLogs: () => ruleFailures.flush() };
+  return { runtime, job, routes, schemas, keys, joinGroups, flushLogs: () => ruleFailures.flush() };
 }
 
-/** JOB_UNSAFE when the job's checks against these target rules and the source schema find an error. */
-function refuseUnsafe(job: Job, where: string, targetRules: RuleSet | undefined, sourceSchema: RegisteredSchema | null): void {
-  const problems = [...checkJobAgainstTargetRules(job, targetRules, hasEncryptRule(sourceSchema?.ruleSet)), ...checkDlqSourcePolicy(job, sourceSchema?.ruleSet)]
-    .filter((p) => p.severity === 'error');
+/** JOB_UNSAFE when the job's checks against the target schema (its rules, the join group) and the source schema find an error. */
+function refuseUnsafe(job: Job, where: string, targetSubject: string, target: Pick<SchemaInfo, 'ruleSet' | 'metadata'>, sourceSchema: RegisteredSchema | null): void {
+  const problems = [
+    ...checkJobAgainstTargetRules(job, target.ruleSet, hasEncryptRule(sourceSchema?.ruleSet)), ...checkDlqSourcePolicy(job, sourceSchema?.ruleSet),
+    ...checkJoinGroupAgainstTarget(job, targetSubject, target),
+  ].filter((p) => p.severity === 'error');
   if (problems.length) {
     throw new RecryptError('JOB_UNSAFE', `job ${job.metadata.name} refused for ${where}:\n  ${formatProblems(problems).join('\n  ')}`);
   }

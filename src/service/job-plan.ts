@@ -4,14 +4,18 @@
  * writes nothing: the job's rules are evaluated as the target subject would carry them. With
  * `checkKms`, each KEK the target rules encrypt with is checked as `run` checks it before registering
  * anything (registered and matching, or creatable; its KMS key wraps and unwraps a probe). It runs on
- * the job runtime of `run`, with registry clients that refuse writes.
+ * the job runtime of `run`, with registry clients that refuse writes. A job in a join group shows the
+ * group (name, subjects, the anchor where its DEKs are created) and each encrypting step says it writes
+ * with the group's shared DEK.
  */
 import { compileSide, SchemaStore, sourceSubject, type Side } from '../engine/index.js';
-import { checkJobAgainstTargetRules, targetSubjectFor, targetTopicFor, type Job, type Problem } from '../jobs/index.js';
+import { checkJobAgainstTargetRules, checkJoinGroupAgainstTarget, targetSubjectFor, targetTopicFor, type Job, type Problem } from '../jobs/index.js';
 import { checkKek, writeEncryptionParams, type KekCheck, type KekCheckDeps } from '../keys/index.js';
 import { fieldTags, ruleAppliesToTags } from '../rules/index.js';
 import type { RegisteredSchema } from '../registry/types.js';
-import { createJobRuntime, latestOrNull, sizeLimitProblems, withRuleDefaults } from '../runtime/index.js';
+import {
+  createJobRuntime, joinGroupsOf, joinGroupView, latestOrNull, sizeLimitProblems, withRuleDefaults, writeScopeOf, type JoinGroupView,
+} from '../runtime/index.js';
 import { errorCodeOf, isRecryptError } from '../util/errors.js';
 import { silentLogger } from '../util/logger.js';
 import type { ServiceConfig } from './config.js';
@@ -35,6 +39,8 @@ export interface PlannedRoute {
   readonly target: string;
   readonly targetSubject: string;
   readonly targetSchema?: { id: number; version?: number; virtual: boolean };
+  /** The join group the target subject is in: its encrypting steps write with the group's shared DEK. */
+  readonly joinGroup?: JoinGroupView;
   readonly decrypt: readonly PlannedStep[];
   readonly encrypt: readonly PlannedStep[];
   readonly problems: readonly Problem[];
@@ -74,6 +80,7 @@ export async function planJob(job: Job, config: ServiceConfig, options: PlanOpti
   const schemas = new SchemaStore(schemaRegistry);
   const keys: KekCheckDeps | undefined = options.checkKms === true ? { dekRegistry, kms: runtime.kms, kmsProps: config.kmsProps } : undefined;
   const topics = await runtime.sourceTopics();
+  const groups = joinGroupsOf(job);
   const out: PlannedRoute[] = [];
   for (const source of topics) {
     const target = targetTopicFor(job, source);
@@ -88,8 +95,10 @@ export async function planJob(job: Job, config: ServiceConfig, options: PlanOpti
         virtual = true;
       }
     }
+    const group = groups.ofSubject(targetSubject);
     const route = {
       source, target, targetSubject, sourceSubject: `${source}-value`,
+      ...(group ? { joinGroup: joinGroupView(group) } : {}),
       ...(writer ? { sourceSchema: { id: writer.id, ...(writer.version ? { version: writer.version } : {}) } } : {}),
       ...(targetSchema ? { targetSchema: { id: targetSchema.id, ...(targetSchema.version ? { version: targetSchema.version } : {}), virtual } } : {}),
     };
@@ -102,9 +111,11 @@ export async function planJob(job: Job, config: ServiceConfig, options: PlanOpti
     }
     if (targetSchema) {
       const loaded = await schemas.adopt(targetSchema, targetSubject);
-      encrypt = describeSide(compileSide(loaded, schemas.codec(loaded, loaded.schemaType === 'PROTOBUF' ? [0] : undefined), 'write', targetSubject));
+      const side = compileSide(loaded, schemas.codec(loaded, loaded.schemaType === 'PROTOBUF' ? [0] : undefined), 'write', targetSubject, undefined, writeScopeOf(groups));
+      encrypt = describeSide(side).map((step) => withGroupNote(step, route.joinGroup));
     }
     const problems = targetSchema ? checkJobAgainstTargetRules(job, targetSchema.ruleSet, decrypt.length > 0) : [];
+    problems.push(...checkJoinGroupAgainstTarget(job, targetSubject, targetSchema ?? undefined));
     problems.push(...await sizeLimitProblems(config.kafka, job.metadata.name, { source, target }));
     if (keys !== undefined && targetSchema) {
       const kms = await checkKms(keys, job, targetSchema);
@@ -142,6 +153,12 @@ async function checkKms(deps: KekCheckDeps, job: Job, target: RegisteredSchema):
     }
   }
   return { checks, problems };
+}
+
+function withGroupNote(step: PlannedStep, group: JoinGroupView | undefined): PlannedStep {
+  if (group === undefined || step.kek === undefined) return step;
+  const note = `DEK shared by join group ${group.name}: created at ${group.anchor} (anchor), registered under ${group.subjects.join(', ')}`;
+  return { ...step, note: step.note === undefined ? note : `${step.note}; ${note}` };
 }
 
 function withKmsNote(step: PlannedStep, checks: readonly PlannedKmsCheck[]): PlannedStep {

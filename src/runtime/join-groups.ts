@@ -1,0 +1,53 @@
+/**
+ * A job's join group (spec.target.joinGroup, issue #23) as keys/ and the engine take it: the JoinGroups
+ * the job's DekManager shares DEKs across, and the DEK scope resolver of the WRITE side (a member
+ * subject resolves to the group's scope, `join-group:<name>`). The read side keeps Confluent's rule (a
+ * DEK per subject): sources are read under their own subjects, where any client put their DEKs.
+ */
+import { encryptingSteps, type Side } from '../engine/index.js';
+import type { Job } from '../jobs/index.js';
+import { joinGroup, JoinGroups, NO_JOIN_GROUPS, type JoinGroup } from '../keys/index.js';
+import { RecryptError } from '../util/errors.js';
+
+/** The job's join groups (none, or its one group). */
+export function joinGroupsOf(job: Job): JoinGroups {
+  const group = job.spec.target.joinGroup;
+  return group === undefined ? NO_JOIN_GROUPS : new JoinGroups([joinGroup(group.name, group.subjects)]);
+}
+
+/** The DEK scope resolver of the job's WRITE side: group members to the group's scope, others to themselves. */
+export type WriteScopeOf = (subject: string) => string;
+
+export function writeScopeOf(groups: JoinGroups): WriteScopeOf {
+  return groups.scopeOf;
+}
+
+/** What `plan` shows of a group: its name, members (sorted), the anchor where DEKs are created, the DEK scope. */
+export interface JoinGroupView {
+  readonly name: string;
+  readonly subjects: readonly string[];
+  readonly anchor: string;
+  readonly scope: string;
+}
+
+export function joinGroupView(group: JoinGroup): JoinGroupView {
+  return { name: group.name, subjects: [...group.members], anchor: group.anchor, scope: group.scope };
+}
+
+/**
+ * Every encrypting step of a route's WRITE side must encrypt with its join group's DEK scope: writing a
+ * DEK per subject instead would silently break the joins the group exists for. JOB_INVALID otherwise
+ * (for instance an engine that does not take the write-side scope resolver).
+ */
+export function assertWritesWithGroup(job: Job, groups: JoinGroups, targetSubject: string, side: Side): void {
+  const group = groups.ofSubject(targetSubject);
+  if (group === undefined) return;
+  for (const step of encryptingSteps(side)) {
+    if (step.kind === 'unsupported' || step.dek.scope === group.scope) continue;
+    throw new RecryptError(
+      'JOB_INVALID',
+      `job ${job.metadata.name}: rule ${step.rule.name} on ${targetSubject} would encrypt with a DEK of subject scope ${step.dek.scope}, ` +
+        `not with join group ${group.name}'s shared DEK; refusing to write rather than break the group`,
+    );
+  }
+}
