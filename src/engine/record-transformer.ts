@@ -345,7 +345,7 @@ export class RecordTransformer {
     // A protobuf schema's plan depends on the record's message indexes: wait for them.
     if (isProtobuf && miss.indexes === undefined) return;
     const indexes = isProtobuf ? miss.indexes : undefined;
-    const subject = sourceSubject(this.options.subjectNameStrategy, topic, writer, false);
+    const subject = sourceSubject(this.options.subjectNameStrategy, topic, writer, PART === 'key');
     const read = compileSide(writer, this.options.schemas.codec(writer, indexes), 'read', subject, indexes);
     const write = this.targetSide(this.options.target.schema.schemaType === 'PROTOBUF' ? indexes : undefined);
     this.plans.set(topic, ref, indexes, planOf(read, write, writer.id === this.options.target.schema.id));
