@@ -43,3 +43,15 @@ describe('docs/architecture.md', () => {
     expect(names.filter((n) => !map.includes(`\`${n}\``)), 'explain these rules in docs/architecture.md').toEqual([]);
   });
 });
+
+describe('src/ file size', () => {
+  // Small modules with one job each: a file past 400 lines is a module waiting to be split.
+  it('no file in src/ is over 400 lines', () => {
+    const files = (readdirSync(join(ROOT, 'src'), { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+    expect(files.length).toBeGreaterThan(100);
+    const over = files
+      .map((f) => ({ file: f, lines: readFileSync(join(ROOT, 'src', f), 'utf8').split('\n').length - 1 }))
+      .filter((f) => f.lines > 400);
+    expect(over).toEqual([]);
+  });
+});
