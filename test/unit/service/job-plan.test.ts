@@ -1,0 +1,74 @@
+// `recrypt plan` shows a job's join group (issue #23): the route names the group, its sorted subjects,
+// the anchor where its DEKs are created and the DEK scope; each encrypting step notes the shared DEK,
+// and a target schema the group cannot use is a problem. Against an in-process dev registry; no Kafka
+// (the topics' size-limit comparison, plan's one Kafka call, answers nothing).
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startDevRegistry, type DevRegistry } from '../../../src/devregistry/index.js';
+import type { Job } from '../../../src/jobs/index.js';
+import { loadText } from '../../../src/jobs/load.js';
+import { SchemaRegistryClient } from '../../../src/registry/index.js';
+import { loadServiceConfig, type ServiceConfig } from '../../../src/service/config.js';
+import { planJob } from '../../../src/service/job-plan.js';
+
+vi.mock('../../../src/runtime/topic-limits.js', async (original) => ({
+  ...(await original<typeof import('../../../src/runtime/topic-limits.js')>()),
+  sizeLimitProblems: () => Promise.resolve([]),
+}));
+
+const SECRET = 'plan-test-secret';
+let registry: DevRegistry;
+let client: SchemaRegistryClient;
+let config: ServiceConfig;
+beforeAll(async () => {
+  registry = await startDevRegistry({ port: 0, localSecret: SECRET });
+  client = new SchemaRegistryClient({ baseUrls: [registry.url], latestTtlMs: 0 });
+  config = loadServiceConfig({ SCHEMA_REGISTRY_URL: registry.url, KAFKA_BOOTSTRAP_SERVERS: '127.0.0.1:1', LOCAL_SECRET: SECRET });
+});
+afterAll(async () => { await registry.close(); });
+
+const SCHEMA = JSON.stringify({ type: 'record', name: 'Order', fields: [{ name: 'customer', type: 'string', 'confluent:tags': ['JOIN_KEY'] }] });
+
+function job(algorithm: string): Job {
+  const { documents } = loadText('job.yaml', `apiVersion: recrypt/v1
+kind: Job
+metadata: { name: orders-join }
+spec:
+  mode: encrypt
+  source: { topic: plan-orders }
+  target:
+    topic: plan-orders.siv
+    joinGroup: { name: customer-ids, subjects: [plan-orders.siv-value, plan-customers.siv-value] }
+  rules:
+    domainRules:
+      - name: encryptIds
+        type: ENCRYPT
+        tags: [JOIN_KEY]
+        params: { encrypt.kek.name: plan-kek, encrypt.kms.type: local-kms, encrypt.kms.key.id: key-a, encrypt.dek.algorithm: ${algorithm} }
+        onFailure: ERROR,ERROR
+`);
+  return documents[0]!.job!;
+}
+
+describe('plan with a join group', () => {
+  it('shows the group, its anchor and the shared DEK on the encrypting step', async () => {
+    await client.register('plan-orders-value', { schemaType: 'AVRO', schema: SCHEMA });
+    const [route] = await planJob(job('AES256_SIV'), config);
+    expect(route?.joinGroup).toEqual({
+      name: 'customer-ids', subjects: ['plan-customers.siv-value', 'plan-orders.siv-value'], anchor: 'plan-customers.siv-value', scope: 'join-group:customer-ids',
+    });
+    expect(route?.encrypt).toHaveLength(1);
+    expect(route?.encrypt[0]).toMatchObject({ rule: 'encryptIds', kek: 'plan-kek', algorithm: 'AES256_SIV', fields: ['Order.customer'] });
+    expect(route?.encrypt[0]?.note).toBe(
+      'DEK shared by join group customer-ids: created at plan-customers.siv-value (anchor), registered under plan-customers.siv-value, plan-orders.siv-value',
+    );
+    expect(route?.problems.filter((p) => p.severity === 'error')).toEqual([]);
+  });
+
+  it('reports a target rule the group cannot share as an error', async () => {
+    // Validation refuses this job file too; plan checks the rules as the target subject would carry them.
+    const [route] = await planJob(job('AES256_GCM'), config);
+    const errors = route?.problems.filter((p) => p.severity === 'error') ?? [];
+    expect(errors.map((p) => p.path)).toEqual(['spec.target.schema(ruleSet).domainRules[0].params["encrypt.dek.algorithm"]']);
+    expect(errors[0]?.message).toContain('needs the deterministic AES256_SIV');
+  });
+});
