@@ -9,6 +9,7 @@ import type { ProcessedRecord, SourceRecord } from '../kafka/types.js';
 import type { DekManager } from '../keys/index.js';
 import type { SchemaRegistryApi } from '../registry/types.js';
 import type { RecryptError } from '../util/errors.js';
+import { locate, schemaRefText } from '../wire/index.js';
 
 export interface RefusedRecordDeps {
   readonly registry: SchemaRegistryApi;
@@ -31,5 +32,20 @@ export function refusedRecordsToDlq(routes: Iterable<{ readonly source: string; 
   }
   if (writers.size === 0) return undefined;
   // No rule failed: the writer takes it as an unreadable record, which always gets a reference payload.
-  return async (record, error) => writers.get(record.topic)?.divert({ record, error }) ?? { halt: error };
+  return async (record, error) => {
+    const writer = writers.get(record.topic);
+    if (writer === undefined) return { halt: error };
+    const schemaId = sourceSchemaId(record);
+    return writer.divert({ record, error, ...(schemaId === undefined ? {} : { schemaId }) });
+  };
+}
+
+/** The value's schema id (or GUID) for the `__source.schema.id` header, when its framing reads. */
+function sourceSchemaId(record: SourceRecord): string | undefined {
+  try {
+    const located = locate(record, 'value');
+    return located === null ? undefined : schemaRefText(located.ref);
+  } catch {
+    return undefined; // unreadable framing: the reference record names the source without it
+  }
 }

@@ -52,7 +52,7 @@ async function topicsWithBigRecord() {
   expect(value.length).toBeLessThan(TARGET_MAX);
   batch.records[6] = { ...batch.records[6]!, value };
   await produceRaw(source, batch.records);
-  return { source, target, canary: batch.canary };
+  return { source, target, canary: batch.canary, schemaId };
 }
 
 describe('recrypt run with a record that outgrows the target topic', () => {
@@ -81,7 +81,7 @@ describe('recrypt run with a record that outgrows the target topic', () => {
   });
 
   it('sends that record to the DLQ as a reference record and goes on (exit 4)', async () => {
-    const { source, target, canary } = await topicsWithBigRecord();
+    const { source, target, canary, schemaId } = await topicsWithBigRecord();
     const dlqTopic = uniqueName('big-dlq');
     created.push(dlqTopic);
     const job = writeJobFile(jobYaml({ name: uniqueName('big-dlq').toLowerCase(), source, target, dlqTopic }));
@@ -98,6 +98,7 @@ describe('recrypt run with a record that outgrows the target topic', () => {
     expect(d!.headers['__source.topic']?.toString()).toBe(source);
     expect(d!.headers['__source.partition']?.toString()).toBe('0');
     expect(d!.headers['__source.offset']?.toString()).toBe('3');
+    expect(d!.headers['__source.schema.id']?.toString()).toBe(String(schemaId));
     expect(d!.headers['__dlq.payload']?.toString()).toBe('reference');
   });
 
