@@ -1,8 +1,9 @@
 /**
  * The audit of one topic range, record by record. The per-record path is synchronous (frame, decode,
  * walk the fields of each ENCRYPT rule, classify each value by its shape); a writer schema not seen yet
- * is a miss that is fetched once (with the subject's latest schema, whose ENCRYPT rules say what SHOULD
- * be encrypted), and the record is examined again.
+ * comes back as data (SchemaNeeded), is fetched once (with the subject's latest schema, whose ENCRYPT
+ * rules say what SHOULD be encrypted), and the record is examined again. A record's value is located
+ * once (wire/'s locate), whatever the number of attempts.
  *
  * Findings carry positions, field names, rule names and schema ids; never values.
  */
@@ -10,9 +11,9 @@ import { compileSide, sourceSubject, type LoadedSchema, type SchemaStore, type S
 import type { Codec, FieldInfo, FieldVisitor, FieldWalker } from '../formats/index.js';
 import { isRegistryError } from '../registry/index.js';
 import type { SchemaRegistryApi } from '../registry/types.js';
-import { errorCodeOf, isRecryptError, isTransient } from '../util/errors.js';
-import type { RecordHeader, SourceRecord } from '../util/records.js';
-import { decodeFrame, isIdRef, peekSchemaRef, VALUE_SCHEMA_ID_HEADER, type SchemaRef } from '../wire/index.js';
+import { errorCodeOf, isRecryptError, isTransient, RecryptError } from '../util/errors.js';
+import type { SourceRecord } from '../util/records.js';
+import { frameOf, isIdRef, locate, schemaRefText, type Located, type SchemaRef } from '../wire/index.js';
 import { classifyBytes, classifyValue, type Classification, type PlaintextReason } from './detect.js';
 import { coverageOf, coveredFields, fieldSteps, taggedUncovered } from './coverage.js';
 import type { KeyUsage, PlaintextFinding, SchemaSummary, UndecodableRecord } from './report.js';
@@ -43,8 +44,29 @@ interface Plan {
 /** The `rule` of a finding about a tagged field that no rule covers. */
 const NO_RULE = '(none)';
 
-class PlanMiss {
-  constructor(readonly ref: SchemaRef, readonly refKey: string, readonly indexes: readonly number[] | undefined) {}
+/** A record's value as located once: null for a tombstone, `unreadable` (an error code) when its framing does not read. */
+export type LocatedValue = Located | null | { readonly unreadable: string };
+
+/**
+ * What observe() needs before it can examine a record: the writer schema behind `ref` (`indexes`
+ * undefined), or, for protobuf, the plan of the message the indexes pick.
+ */
+export interface SchemaNeeded {
+  readonly kind: 'schema-needed';
+  readonly ref: SchemaRef;
+  readonly refKey: string;
+  readonly indexes: readonly number[] | undefined;
+}
+
+/** Each miss is fetched; a schema needs at most two (its type, then a protobuf message): more is a bug. */
+const MAX_ATTEMPTS = 5;
+
+export function locateValue(record: SourceRecord): LocatedValue {
+  try {
+    return locate(record, 'value');
+  } catch (err) {
+    return { unreadable: errorCodeOf(err) };
+  }
 }
 
 export class Auditor {
@@ -78,64 +100,64 @@ export class Auditor {
   /** Examines a batch; only a schema miss awaits. Transient registry failures propagate. */
   async observeBatch(batch: readonly SourceRecord[]): Promise<void> {
     for (const record of batch) {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          this.observe(record);
-          break;
-        } catch (signal) {
-          if (!(signal instanceof PlanMiss) || attempt > 4) throw signal;
-          await this.#compile(record.topic, signal);
+      const value = locateValue(record);
+      for (let attempt = 1; ; attempt++) {
+        const needed = this.observe(record, value);
+        if (needed === null) break;
+        if (attempt >= MAX_ATTEMPTS) {
+          throw new RecryptError('INTERNAL', `schema ${schemaRefText(needed.ref)} of topic ${record.topic} still needed after it was loaded`);
         }
+        await this.#compile(record.topic, needed);
       }
     }
   }
 
-  /** Synchronous examination of one record; throws a PlanMiss (internal) when a schema is needed. */
-  observe(record: SourceRecord): void {
-    const value = record.value;
+  /**
+   * Synchronous examination of one record (its value located by locateValue, once for all attempts).
+   * Returns what it needs when a writer schema or protobuf message has no plan yet; the record is then
+   * not counted, and observe() runs again once #compile has fetched it.
+   */
+  observe(record: SourceRecord, value: LocatedValue = locateValue(record)): SchemaNeeded | null {
     if (value === null) {
       this.records++;
       this.tombstones++;
-      return;
+      return null;
     }
-    const header = findHeader(record.headers, VALUE_SCHEMA_ID_HEADER);
-    let ref: SchemaRef;
-    try {
-      ref = peekSchemaRef(value, header);
-    } catch (err) {
+    if ('unreadable' in value) {
       this.records++;
-      this.#undecodable(record, errorCodeOf(err));
-      return;
+      this.#undecodable(record, value.unreadable);
+      return null;
     }
+    const ref = value.ref;
     const refKey = `${record.topic}\u0000${isIdRef(ref) ? `id:${ref.id}` : `guid:${ref.guid}`}`;
     const failed = this.#failed.get(refKey);
     if (failed !== undefined) {
       this.records++;
       this.#undecodable(record, failed);
-      return;
+      return null;
     }
     const type = this.#types.get(refKey);
-    if (type === undefined) throw new PlanMiss(ref, refKey, undefined);
+    if (type === undefined) return { kind: 'schema-needed', ref, refKey, indexes: undefined };
     const isProtobuf = type === 'PROTOBUF';
     let payload: Buffer;
     let indexes: readonly number[] | undefined;
     try {
-      const frame = decodeFrame(value, { header, messageIndexes: isProtobuf });
+      const frame = frameOf(value, isProtobuf);
       payload = frame.payload;
       indexes = isProtobuf ? frame.indexes ?? [0] : undefined;
     } catch (err) {
       this.records++;
       this.#undecodable(record, errorCodeOf(err));
-      return;
+      return null;
     }
     const planKey = indexes === undefined ? refKey : `${refKey}\u0000${indexes.join('.')}`;
     const planFailed = this.#failed.get(planKey);
     const plan = this.#plans.get(planKey);
-    if (plan === undefined && planFailed === undefined) throw new PlanMiss(ref, refKey, indexes);
+    if (plan === undefined && planFailed === undefined) return { kind: 'schema-needed', ref, refKey, indexes };
     this.records++;
     if (plan === undefined) {
       this.#undecodable(record, planFailed!);
-      return;
+      return null;
     }
     plan.summary.records++;
     this.#partition = record.partition;
@@ -154,10 +176,11 @@ export class Auditor {
         for (const check of plan.checks) check.walker(decoded, check.visit);
       } catch (err) {
         this.#undecodable(record, errorCodeOf(err));
-        return;
+        return null;
       }
     }
     if (this.#recordHasPlaintext) this.plaintextRecords++;
+    return null;
   }
 
   summaries(): SchemaSummary[] {
@@ -199,7 +222,7 @@ export class Auditor {
     return usage;
   }
 
-  async #compile(topic: string, miss: PlanMiss): Promise<void> {
+  async #compile(topic: string, miss: SchemaNeeded): Promise<void> {
     const { schemas, subjectNameStrategy } = this.#options;
     let writer: LoadedSchema;
     try {
@@ -331,9 +354,4 @@ export class Auditor {
     };
     return plan;
   }
-}
-
-function findHeader(headers: readonly RecordHeader[], key: string): Buffer | undefined {
-  for (let i = headers.length - 1; i >= 0; i--) if (headers[i]!.key === key) return headers[i]!.value;
-  return undefined;
 }

@@ -12,7 +12,7 @@ import type { DekManager } from '../keys/index.js';
 import type { SchemaRegistryApi } from '../registry/types.js';
 import { errorCodeOf, isTransient, RecryptError } from '../util/errors.js';
 import type { SourceRecord } from '../util/records.js';
-import { decodeFrame, isIdRef, peekSchemaRef, VALUE_SCHEMA_ID_HEADER } from '../wire/index.js';
+import { frameOf, isIdRef, locate, type Located } from '../wire/index.js';
 import { coverageOf, fieldSteps } from './coverage.js';
 import { classifyValue } from './detect.js';
 import type { RuleCoverage } from './report.js';
@@ -97,20 +97,22 @@ export async function inspectSourceRecord(record: SourceRecord, options: Pick<In
     keyBytes: record.key === null ? null : record.key.length, valueBytes: record.value === null ? null : record.value.length,
     headers: record.headers.map((h) => h.key),
   };
-  if (record.value === null) return { ...base, rules: [], fields: [] };
-  const header = [...record.headers].reverse().find((h) => h.key === VALUE_SCHEMA_ID_HEADER)?.value;
   const schemas = new SchemaStore(options.schemaRegistry);
+  // The value's framing is read once: the schema reference here, the message indexes below.
+  let located: Located | null;
   let writer: LoadedSchema;
   try {
-    writer = await schemas.load(peekSchemaRef(record.value, header));
+    located = locate(record, 'value');
+    if (located === null) return { ...base, rules: [], fields: [] };
+    writer = await schemas.load(located.ref);
   } catch (err) {
     if (isTransient(err)) throw err;
     return { ...base, rules: [], fields: [], error: errorCodeOf(err) };
   }
   const isProtobuf = writer.schemaType === 'PROTOBUF';
-  const frame = decodeFrame(record.value, { header, messageIndexes: isProtobuf });
+  const frame = frameOf(located, isProtobuf);
   const framing = {
-    magic: (frame.idSource === 'header' ? header! : record.value)[0]!, idSource: frame.idSource,
+    magic: (located.header ?? located.bytes)[0]!, idSource: frame.idSource,
     ...(isIdRef(frame.schemaRef) ? { schemaId: frame.schemaRef.id } : { guid: frame.schemaRef.guid }),
     ...(frame.indexes ? { messageIndexes: frame.indexes } : {}),
   };

@@ -3,7 +3,7 @@
 // rule, null values, tombstones, unknown ids and undecodable payloads.
 import { describe, expect, it } from 'vitest';
 import { createAesGcmFieldCipher, encodeBase64, withVersionPrefix } from '../../../src/crypto/index.js';
-import { Auditor } from '../../../src/audit/auditor.js';
+import { Auditor, locateValue } from '../../../src/audit/auditor.js';
 import { SchemaStore } from '../../../src/engine/index.js';
 import { RegistryError } from '../../../src/registry/index.js';
 import type { RegisteredSchema, Rule, SchemaRegistryApi } from '../../../src/registry/types.js';
@@ -71,5 +71,21 @@ describe('Auditor', () => {
     expect(old).toMatchObject({ schemaId: 1, records: 1, rules: [], unprotectedFields: ['$.name', '$.ssn'], latestSchemaId: 2 });
     expect(current).toMatchObject({ schemaId: 2, records: 4, unprotectedFields: [] });
     expect(current!.rules[0]).toMatchObject({ rule: 'pii', kek: 'k1', expiryDays: 7, fields: ['$.name', '$.ssn'] });
+  });
+
+  it('returns the schema it needs as data, counts nothing until it has it, and reads a framing error as undecodable', async () => {
+    offset = 0;
+    const store = new SchemaStore(registry());
+    const auditor = new Auditor({ schemas: store, registry: registry(), subjectNameStrategy: 'topic' });
+    const record = rec(json(2, { name: enc('Ann'), ssn: null, age: 30 }));
+    const value = locateValue(record);
+    expect(auditor.observe(record, value)).toMatchObject({ kind: 'schema-needed', ref: { id: 2 }, indexes: undefined });
+    expect(auditor.records).toBe(0);
+    await auditor.observeBatch([record]);
+    expect(auditor.observe(record, value)).toBeNull();
+    expect(auditor.records).toBe(2);
+    expect(auditor.observe(rec(Buffer.from([7, 0, 0])))).toBeNull();
+    expect(auditor.undecodable).toEqual([{ partition: 0, offset: 1, code: 'WIRE_UNKNOWN_MAGIC' }]);
+    expect(auditor.records).toBe(3);
   });
 });
