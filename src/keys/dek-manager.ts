@@ -22,9 +22,10 @@ import { Lru } from '../util/lru.js';
 import { SingleFlight } from '../util/single-flight.js';
 import { NO_LOGGER, NO_METRICS, trackedWith, type KeysLogger, type KeysMetricsHook, type TrackedCall } from './hooks.js';
 import { KekCache } from './kek-cache.js';
+import { base64ToBytes, wipe } from './dek-bytes.js';
 import { checkRuleSetKeks, type KekCheck } from './kek-check.js';
 import { kmsKeyIdsFor, kmsPropsFor, runWithKeyIds, type KmsOperation } from './kek-kms.js';
-import { checkMembersLatest, findGroupDek, registerAtMembers, type GroupDekAccess } from './group-deks.js';
+import { checkMembersLatest, findGroupDek, registerAtMembers, verifyGroupAtStart, type GroupDekAccess } from './group-deks.js';
 import { NO_JOIN_GROUPS, type JoinGroup, type JoinGroups } from './join-groups.js';
 import { dekCacheKey, dekRefOf, isDekExpired, latestCacheKey } from './key-ids.js';
 
@@ -69,17 +70,6 @@ interface LatestPointer {
   readonly fetchedAt: number;
   /** Rotation was attempted and failed: keep serving this (expired) DEK until the TTL runs out. */
   readonly rotationDeferred: boolean;
-}
-
-function base64ToBytes(value: string, what: string): Buffer {
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(value) || value.length % 4 !== 0) {
-    throw new RecryptError('CRYPTO_BAD_KEY', `${what} is not valid base64`);
-  }
-  return Buffer.from(value, 'base64');
-}
-
-function wipe(bytes: Uint8Array | undefined): void {
-  if (bytes !== undefined) bytes.fill(0);
 }
 
 /** A ref names the KEK and algorithm of the params it travels with; anything else is a caller's bug. */
@@ -258,14 +248,7 @@ export class DekManager {
       }
       let created: Dek;
       try {
-        created = await this.#tracked('registry_create_dek', () =>
-          this.#registry.createDek(kek.name, {
-            subject,
-            version,
-            algorithm: params.algorithm,
-            ...(encryptedKeyMaterial === undefined ? {} : { encryptedKeyMaterial }),
-          }),
-        );
+        created = await this.#registerDek(kek, params, subject, version, encryptedKeyMaterial);
       } catch (err) {
         if (!isConflict(err)) throw err;
         const winner = await this.#getDek(kek.name, subject, version, params.algorithm, false);
@@ -295,12 +278,20 @@ export class DekManager {
     this.#ciphers.set(dekCacheKey(ref, dek.version), cipher);
   }
 
+  /** Before a run, registering nothing: JOIN_GROUP_DIVERGED when a subject of `ref`'s join group holds DEK material it cannot share. */
+  async checkJoinGroup(ref: DekRef, params: EncryptionParams): Promise<void> {
+    assertRefMatches(ref, params);
+    const group = this.#groups.byScope(ref.scope);
+    const kek = group === undefined ? null : await this.#keks.fetch(params.kekName);
+    // No KEK yet: no DEK of it anywhere.
+    if (group !== undefined && kek !== null) await verifyGroupAtStart(group, params.expiryDays > 0, this.#groupAccess(kek, params));
+  }
+
   #groupAccess(kek: Kek, params: EncryptionParams): GroupDekAccess {
     return {
       kekName: kek.name, algorithm: params.algorithm,
       getDek: (subject, version, deleted) => this.#getDek(kek.name, subject, version, params.algorithm, deleted),
-      createDek: (subject, version, encryptedKeyMaterial) =>
-        this.#tracked('registry_create_dek', () => this.#registry.createDek(kek.name, { subject, version, algorithm: params.algorithm, encryptedKeyMaterial })),
+      createDek: (subject, version, encryptedKeyMaterial) => this.#registerDek(kek, params, subject, version, encryptedKeyMaterial),
       unwrap: (dek) => this.#unwrapDek(kek, params, dek),
     };
   }
@@ -383,6 +374,12 @@ export class DekManager {
     return runWithKeyIds(this.#kms, kek, keyIds, props, operation, input, (op, kmsType, ok) =>
       this.#count(op === 'wrap' ? 'kms_wrap' : 'kms_unwrap', { outcome: ok ? 'ok' : 'error', kmsType }),
     );
+  }
+
+  /** POST a DEK (a shared KEK's without material: the registry makes it); REGISTRY_CONFLICT on 409. */
+  #registerDek(kek: Kek, params: EncryptionParams, subject: string, version: number, encryptedKeyMaterial: string | undefined): Promise<Dek> {
+    const request = { subject, version, algorithm: params.algorithm, ...(encryptedKeyMaterial === undefined ? {} : { encryptedKeyMaterial }) };
+    return this.#tracked('registry_create_dek', () => this.#registry.createDek(kek.name, request));
   }
 
   #getDek(kekName: string, subject: string, version: number, algorithm: DekAlgorithm, deleted: boolean): Promise<Dek | null> {

@@ -106,6 +106,30 @@ export async function checkMembersLatest(group: JoinGroup, anchorDek: Dek, acces
   );
 }
 
+/**
+ * Before a run, read-only: the members against the anchor's DEK in use (its version 1, or with expiry
+ * its latest). A member holding that version must hold the anchor's material; with no anchor DEK yet, a
+ * member holding the version the first write will create (1), or with expiry any version, holds
+ * material the group cannot share; with expiry no member is ahead of the anchor.
+ */
+export async function verifyGroupAtStart(group: JoinGroup, expiring: boolean, access: GroupDekAccess): Promise<void> {
+  const anchorDek = await access.getDek(group.anchor, expiring ? -1 : 1, false);
+  const version = anchorDek?.version ?? 1;
+  await Promise.all(
+    group.members.slice(1).map(async (subject) => {
+      const existing = await access.getDek(subject, version, true);
+      if (existing !== null && (anchorDek === null || !(await sameMaterial(anchorDek, existing, access)))) {
+        throw diverged(group, access, subject, version, anchorDek === null ? 'while the anchor subject has none yet' : 'with other key material than the anchor subject');
+      }
+      if (expiring && anchorDek === null) {
+        const latest = await access.getDek(subject, -1, false);
+        if (latest !== null) throw diverged(group, access, subject, latest.version, 'while the anchor subject has none yet');
+      }
+    }),
+  );
+  if (expiring && anchorDek !== null) await checkMembersLatest(group, anchorDek, access);
+}
+
 /** For a read of DEK `version` of a group: the anchor's, else the first member that has it (deleted ones too). */
 export async function findGroupDek(group: JoinGroup, version: number, access: GroupDekAccess): Promise<Dek | null> {
   for (const subject of group.members) {

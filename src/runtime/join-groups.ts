@@ -6,7 +6,7 @@
  */
 import { encryptingSteps, type Side } from '../engine/index.js';
 import type { Job } from '../jobs/index.js';
-import { joinGroup, JoinGroups, NO_JOIN_GROUPS, type JoinGroup } from '../keys/index.js';
+import { joinGroup, JoinGroups, NO_JOIN_GROUPS, type DekManager, type JoinGroup } from '../keys/index.js';
 import { RecryptError } from '../util/errors.js';
 
 /** The job's join groups (none, or its one group). */
@@ -49,5 +49,16 @@ export function assertWritesWithGroup(job: Job, groups: JoinGroups, targetSubjec
       `job ${job.metadata.name}: rule ${step.rule.name} on ${targetSubject} would encrypt with a DEK of subject scope ${step.dek.scope}, ` +
         `not with join group ${group.name}'s shared DEK; refusing to write rather than break the group`,
     );
+  }
+}
+
+/**
+ * Before a run: JOIN_GROUP_DIVERGED when a subject of the group a write step encrypts with already holds
+ * DEK material the group cannot share, so the job stops at start rather than at its first record.
+ * Registers nothing.
+ */
+export async function checkGroupDeksAtStart(keys: DekManager, side: Side): Promise<void> {
+  for (const step of encryptingSteps(side)) {
+    if (step.kind !== 'unsupported') await keys.checkJoinGroup(step.dek, step.params);
   }
 }

@@ -14,7 +14,7 @@ import { RecryptError } from '../util/errors.js';
 import { LogAggregator } from '../util/log-aggregator.js';
 import { dlqEvents, dlqPartitions, withoutRouted } from './dlq-setup.js';
 import type { JobRuntime } from './job-runtime.js';
-import { assertWritesWithGroup, joinGroupsOf } from './join-groups.js';
+import { assertWritesWithGroup, checkGroupDeksAtStart, joinGroupsOf } from './join-groups.js';
 import { applyJobRules, hasEncryptRule, latestOrNull, targetSchemaFor, withRuleDefaults } from './target-rules.js';
 
 export interface TopicRoute {
@@ -109,6 +109,7 @@ export async function prepareJob(runtime: JobRuntime): Promise<PreparedJob> {
       dlq,
     });
     assertWritesWithGroup(job, joinGroups, targetSubject, transformer.targetSide());
+    await checkGroupDeksAtStart(keys, transformer.targetSide());
     routes.set(source, {
       source, target, targetSubject, targetSchema, ...(sourceSchema ? { sourceSchema } : {}), transformer, ...(dlqTopic !== undefined ? { dlqTopic } : {}),
     });

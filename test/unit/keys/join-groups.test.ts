@@ -211,6 +211,39 @@ describe('join groups', () => {
     for (const subject of GROUP.members) expect(dekOf(registry, subject, 1)?.encryptedKeyMaterial).toBe(anchor.encryptedKeyMaterial);
   });
 
+  it('checks at start, registering nothing: a member holding its own DEK while the anchor has none is refused', async () => {
+    const { manager, registry, clock } = setup();
+    const p = params();
+    await manager.checkJoinGroup(groupRef(p), p); // no KEK yet: nothing to diverge
+    await manager.getOrCreateKek(p, { create: true });
+    await manager.checkJoinGroup(groupRef(p), p);
+    registry.put(await wrappedDek(PAYMENTS, 1, newDekMaterial('AES256_SIV'), clock.now));
+    const creates = registry.calls['createDek'];
+    const err = await failure(manager.checkJoinGroup(groupRef(p), p));
+    expect(err.code).toBe('JOIN_GROUP_DIVERGED');
+    expect(err.message).toContain(`subject ${PAYMENTS} holds DEK version 1 of KEK kek1 (AES256_SIV) while the anchor subject has none yet`);
+    expect(registry.calls['createDek']).toBe(creates);
+    // A plain subject ref is not a group's: nothing to check.
+    await manager.checkJoinGroup(dekRefOf(p, PAYMENTS), p);
+  });
+
+  it('checks at start: members that hold the anchor material pass, other material or a member ahead (expiry) is refused', async () => {
+    const { manager, registry, clock } = setup();
+    const p = params({ 'encrypt.dek.expiry.days': '30' });
+    await manager.dekForWrite(groupRef(p), p);
+    await manager.checkJoinGroup(groupRef(p), p);
+    registry.put(await wrappedDek(ORDERS, 2, newDekMaterial('AES256_SIV'), clock.now));
+    expect((await failure(manager.checkJoinGroup(groupRef(p), p))).code).toBe('JOIN_GROUP_DIVERGED');
+
+    const fresh = setup();
+    const q = params();
+    await fresh.manager.getOrCreateKek(q, { create: true });
+    fresh.registry.put(await wrappedDek(ANCHOR, 1, newDekMaterial('AES256_SIV'), fresh.clock.now));
+    fresh.registry.put(await wrappedDek(ORDERS, 1, newDekMaterial('AES256_SIV'), fresh.clock.now));
+    const err = await failure(fresh.manager.checkJoinGroup(groupRef(q), q));
+    expect(err.message).toContain(`subject ${ORDERS} holds DEK version 1 of KEK kek1 (AES256_SIV) with other key material than the anchor subject`);
+  });
+
   it('a plain subject ref is unchanged by the groups (one DEK under that subject only)', async () => {
     const { manager, registry } = setup();
     const p = params();

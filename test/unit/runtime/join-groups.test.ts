@@ -7,7 +7,7 @@ import { startDevRegistry, type DevRegistry } from '../../../src/devregistry/ind
 import { compileSide, encryptingSteps, SchemaStore } from '../../../src/engine/index.js';
 import type { Job } from '../../../src/jobs/index.js';
 import { loadText } from '../../../src/jobs/load.js';
-import { SchemaRegistryClient } from '../../../src/registry/index.js';
+import { DekRegistryClient, SchemaRegistryClient } from '../../../src/registry/index.js';
 import type { RuleSet } from '../../../src/registry/types.js';
 import {
   assertWritesWithGroup, createJobRuntime, joinGroupsOf, joinGroupView, prepareJob, writeScopeOf, type RuntimeConfig,
@@ -35,7 +35,7 @@ const SCHEMA = JSON.stringify({
 });
 const GROUP_SUBJECTS = ['orders.siv-value', 'customers.siv-value'];
 
-function groupJob(name: string, source: string, rules = true): Job {
+function groupJob(name: string, source: string, rules = true, subjects = GROUP_SUBJECTS): Job {
   const { documents, problems } = loadText('job.yaml', `apiVersion: recrypt/v1
 kind: Job
 metadata: { name: ${name} }
@@ -44,7 +44,7 @@ spec:
   source: { topic: ${source} }
   target:
     topic: ${source}.siv
-    joinGroup: { name: customer-ids, subjects: [${GROUP_SUBJECTS.join(', ')}] }
+    joinGroup: { name: customer-ids, subjects: [${subjects.join(', ')}] }
 ${rules ? `  rules:
     domainRules:
       - name: encryptIds
@@ -136,5 +136,20 @@ describe('a job in a join group', () => {
       const side = prepared.routes.get('orders')!.transformer.targetSide();
       expect(encryptingSteps(side).map((s) => s.kind === 'unsupported' ? undefined : s.dek.scope)).toEqual(['join-group:customer-ids']);
     }
+  });
+
+  it('prepareJob stops at start when a subject of the group already holds its own DEK (never at the first record)', async () => {
+    await client.register('own-orders-value', { schemaType: 'AVRO', schema: SCHEMA });
+    const dekClient = new DekRegistryClient({ baseUrls: [registry.url] });
+    const kek = 'own-orders-kek';
+    await dekClient.createKek({ name: kek, kmsType: 'local-kms', kmsKeyId: 'key-a', shared: true });
+    // customers.siv-value, the anchor, has no DEK; own-orders.siv-value was given one by another client.
+    await dekClient.createDek(kek, { subject: 'own-orders.siv-value', version: 1, algorithm: 'AES256_SIV' });
+    const job = groupJob('own-orders', 'own-orders', true, ['own-orders.siv-value', 'customers.siv-value']);
+    const err = await refusal(prepareJob(createJobRuntime(config, job, { logger: silentLogger })));
+    // JOB_INVALID while the engine does not take the write-side scope resolver; then the DEK check at start.
+    expect(['JOB_INVALID', 'JOIN_GROUP_DIVERGED']).toContain(err.code);
+    if (err.code === 'JOIN_GROUP_DIVERGED') expect(err.message).toContain('subject own-orders.siv-value holds DEK version 1');
+    expect(await dekClient.getDek(kek, 'customers.siv-value', 1, 'AES256_SIV')).toBeNull();
   });
 });
