@@ -2,10 +2,13 @@
  * `recrypt inspect`: one record, decoded. Framing, schema, key length and header names, the writer
  * schema's ENCRYPT rules, and each string/bytes field occurrence: fields an ENCRYPT rule covers are
  * shown as (truncated) ciphertext with their DEK version, algorithm and KEK; other fields by length
- * only. Values are decrypted only on request (`decrypt: true`), through keys/ and the KMS.
+ * only. Values are decrypted only on request (`decrypt: true`): the DEKs through keys/ (and so the KMS),
+ * the values with engine/'s field decryption, as the transform does it.
  */
-import { encodeBase64, splitVersionPrefix, decodeBase64, type FieldCipher } from '../crypto/index.js';
-import { compileSide, SchemaStore, sourceSubject, type FieldStep, type LoadedSchema, type SubjectNameStrategy } from '../engine/index.js';
+import {
+  compileSide, DEK_MISSING, decryptEncoded, decryptField, SchemaStore, sourceSubject,
+  type CipherFor, type FieldStep, type LoadedSchema, type SubjectNameStrategy,
+} from '../engine/index.js';
 import type { FieldInfo } from '../formats/index.js';
 import type { KafkaConnection } from '../kafka/connection.js';
 import type { DekManager } from '../keys/index.js';
@@ -25,8 +28,8 @@ export interface InspectOptions {
   readonly partition: number;
   readonly offset: number;
   readonly subjectNameStrategy: SubjectNameStrategy;
-  /** Given only for --decrypt: the one way values get decrypted. */
-  readonly keys?: DekManager;
+  /** Given only for --decrypt: the one way DEKs are had (keys/'s DekManager). */
+  readonly keys?: Pick<DekManager, 'dekForRead'>;
 }
 
 export interface InspectedField {
@@ -68,6 +71,10 @@ export interface InspectResult {
 }
 
 const SHOWN_CIPHERTEXT = 24;
+/** An ENCRYPT_PAYLOAD payload, decrypted as the kernel does it: as a bytes field. */
+const PAYLOAD_FIELD: FieldInfo = { name: '(payload)', fullName: '(payload)', inlineTags: [], kind: 'bytes' };
+
+type ReadCipher = NonNullable<ReturnType<CipherFor>>;
 
 export async function readOneRecord(connection: KafkaConnection, topic: string, partition: number, offset: number): Promise<SourceRecord | null> {
   const reader = new TopicReader({ connection, topic, partitions: [partition], batchSize: 1 });
@@ -129,10 +136,7 @@ export async function inspectSourceRecord(record: SourceRecord, options: Pick<In
     const payloadEncrypted = { rule: payloadStep.rule.name, kek: kekName, algorithm, bytes: payload.length };
     if (keys === undefined) return { ...result, fields: [], payloadEncrypted };
     try {
-      let ct: Buffer = payload;
-      let version = 1;
-      if (expiryDays > 0) ({ version, ciphertext: ct } = splitVersionPrefix(ct));
-      payload = (await keys.dekForRead(payloadStep.dek, payloadStep.params, version)).decrypt(ct);
+      payload = await decryptPayload(payload, expiryDays > 0, (version) => keys.dekForRead(payloadStep.dek, payloadStep.params, version));
     } catch (err) {
       if (isTransient(err)) throw err;
       return { ...result, fields: [], payloadEncrypted, error: errorCodeOf(err) };
@@ -174,7 +178,7 @@ export async function inspectSourceRecord(record: SourceRecord, options: Pick<In
       if (c.kind === 'ciphertext') versions.add(c.version);
       return v;
     });
-    const ciphers = new Map<number, FieldCipher | RecryptError>();
+    const ciphers = new Map<number, ReadCipher | RecryptError>();
     for (const version of versions) {
       try {
         ciphers.set(version, await keys.dekForRead(step.dek, step.params, version));
@@ -183,9 +187,18 @@ export async function inspectSourceRecord(record: SourceRecord, options: Pick<In
         ciphers.set(version, err instanceof RecryptError ? err : new RecryptError('INTERNAL', 'DEK lookup failed', { cause: err }));
       }
     }
+    const missing = { version: 0 };
+    const cipherFor: CipherFor = (version) => {
+      const cipher = ciphers.get(version === 0 ? 1 : version);
+      if (cipher instanceof RecryptError) throw cipher;
+      if (cipher === undefined) missing.version = version;
+      return cipher;
+    };
     value = step.walker(value, (v, field) => {
       try {
-        return decryptOne(v, expiryDays > 0, ciphers);
+        const plain = decryptField(v, field, expiryDays > 0, cipherFor);
+        if (plain === DEK_MISSING) throw new RecryptError('DEK_NOT_FOUND', `DEK version ${missing.version} not available`);
+        return plain;
       } catch (err) {
         const entry = fields.find((f) => f.field === field.fullName && f.rule !== undefined && f.decryptError === undefined);
         if (entry) entry.decryptError = errorCodeOf(err);
@@ -212,25 +225,33 @@ function describe(value: unknown, field: FieldInfo, step: FieldStep | undefined)
   const common = { ...base, rule: step.rule.name, kek: kekName, algorithm, ...(bytes === undefined ? {} : { bytes }) };
   if (c.kind === 'null') return { ...common, status: 'null' };
   if (c.kind === 'plaintext') return { ...common, status: 'plaintext', reason: c.reason };
-  const text = typeof value === 'string' ? value : encodeBase64(value as Uint8Array);
+  const text = typeof value === 'string' ? value : base64Of(value as Uint8Array);
   return {
     ...common, status: 'ciphertext', dekVersion: c.version,
     ciphertext: text.length > SHOWN_CIPHERTEXT ? `${text.slice(0, SHOWN_CIPHERTEXT)}...` : text,
   };
 }
 
-function decryptOne(value: unknown, versioned: boolean, ciphers: ReadonlyMap<number, FieldCipher | RecryptError>): unknown {
-  if (value === null || value === undefined) return value;
-  const isString = typeof value === 'string';
-  if (!isString && !(value instanceof Uint8Array)) return value;
-  let ct: Buffer = isString ? decodeBase64(value) : Buffer.from(value as Uint8Array);
-  let version = 1;
-  if (versioned) ({ version, ciphertext: ct } = splitVersionPrefix(ct));
-  const cipher = ciphers.get(version === 0 ? 1 : version);
-  if (cipher === undefined) throw new RecryptError('DEK_NOT_FOUND', `DEK version ${version} not available`);
-  if (cipher instanceof RecryptError) throw cipher;
-  const plain = cipher.decrypt(ct);
-  return isString ? plain.toString('utf8') : plain;
+/** A bytes field's ciphertext as shown: standard base64, as a string field stores it. */
+function base64Of(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+}
+
+/**
+ * Decrypts an ENCRYPT_PAYLOAD payload with engine/'s decryption: a first pass without a cipher says which
+ * DEK version the ciphertext names (DEK_MISSING), `fetch` gets it, the second pass decrypts.
+ */
+async function decryptPayload(payload: Buffer, versioned: boolean, fetch: (version: number) => Promise<ReadCipher>): Promise<Buffer> {
+  const needed = { version: 1 };
+  const probe = decryptEncoded(payload, PAYLOAD_FIELD, versioned, (version) => {
+    needed.version = version;
+    return undefined;
+  });
+  if (probe !== DEK_MISSING) throw new RecryptError('INTERNAL', 'payload decryption asked for no DEK');
+  const cipher = await fetch(needed.version);
+  const plaintext = decryptEncoded(payload, PAYLOAD_FIELD, versioned, () => cipher);
+  if (plaintext === null || plaintext === DEK_MISSING) throw new RecryptError('INTERNAL', 'payload decryption returned no plaintext');
+  return plaintext;
 }
 
 /** JSON for printing decoded values: bytes as base64, bigints as strings. */

@@ -6,3 +6,6 @@ export { compileSide, encryptingSteps, idleSteps } from './plan.js';
 export type { FieldStep, PayloadStep, Side, Step } from './plan.js';
 export { recordName, sourceSubject } from './subjects.js';
 export type { SubjectNameStrategy } from './subjects.js';
+// Field values decrypted outside the kernel (audit/'s inspect): the same operations, no crypto/ import there.
+export { DEK_MISSING, decryptEncoded, decryptField } from './field-crypto.js';
+export type { CipherFor } from './field-crypto.js';
