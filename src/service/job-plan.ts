@@ -5,12 +5,12 @@
  * `checkKms`, each KEK the target rules encrypt with is checked as `run` checks it before registering
  * anything (registered and matching, or creatable; its KMS key wraps and unwraps a probe). It runs on
  * the job runtime of `run`, with registry clients that refuse writes. A job in a join group shows the
- * group (name, subjects, the anchor where its DEKs are created) and each encrypting step says it writes
- * with the group's shared DEK.
+ * group (name, subjects, the anchor where its DEKs are created), each encrypting step says it writes
+ * with the group's shared DEK, and the group's DEKs are checked as `run` checks them at start.
  */
-import { compileSide, SchemaStore, sourceSubject, type Side } from '../engine/index.js';
+import { compileSide, encryptingSteps, SchemaStore, sourceSubject, type Side } from '../engine/index.js';
 import { checkJobAgainstTargetRules, checkJoinGroupAgainstTarget, targetSubjectFor, targetTopicFor, type Job, type Problem } from '../jobs/index.js';
-import { checkKek, writeEncryptionParams, type KekCheck, type KekCheckDeps } from '../keys/index.js';
+import { checkKek, DekManager, writeEncryptionParams, type KekCheck, type KekCheckDeps } from '../keys/index.js';
 import { fieldTags, ruleAppliesToTags } from '../rules/index.js';
 import type { RegisteredSchema } from '../registry/types.js';
 import {
@@ -104,6 +104,7 @@ export async function planJob(job: Job, config: ServiceConfig, options: PlanOpti
     };
     let decrypt: PlannedStep[] = [];
     let encrypt: PlannedStep[] = [];
+    let groupProblems: Problem[] = [];
     if (writer) {
       const loaded = await schemas.adopt(writer, `${source}-value`);
       const subject = sourceSubject(job.spec.source.subjectNameStrategy, source, loaded, false);
@@ -113,9 +114,10 @@ export async function planJob(job: Job, config: ServiceConfig, options: PlanOpti
       const loaded = await schemas.adopt(targetSchema, targetSubject);
       const side = compileSide(loaded, schemas.codec(loaded, loaded.schemaType === 'PROTOBUF' ? [0] : undefined), 'write', targetSubject, undefined, writeScopeOf(groups));
       encrypt = describeSide(side).map((step) => withGroupNote(step, route.joinGroup));
+      if (group) groupProblems = await groupDekProblems(job, new DekManager({ dekRegistry, kms: runtime.kms, kmsProps: config.kmsProps, joinGroups: groups }), side);
     }
     const problems = targetSchema ? checkJobAgainstTargetRules(job, targetSchema.ruleSet, decrypt.length > 0) : [];
-    problems.push(...checkJoinGroupAgainstTarget(job, targetSubject, targetSchema ?? undefined));
+    problems.push(...checkJoinGroupAgainstTarget(job, targetSubject, targetSchema ?? undefined), ...groupProblems);
     problems.push(...await sizeLimitProblems(config.kafka, job.metadata.name, { source, target }));
     if (keys !== undefined && targetSchema) {
       const kms = await checkKms(keys, job, targetSchema);
@@ -153,6 +155,19 @@ async function checkKms(deps: KekCheckDeps, job: Job, target: RegisteredSchema):
     }
   }
   return { checks, problems };
+}
+
+/** The group's DEKs as run checks them at start (read-only): JOIN_GROUP_DIVERGED is an error; a check that could not run, a warning. */
+async function groupDekProblems(job: Job, keys: DekManager, side: Side): Promise<Problem[]> {
+  const problem = (severity: Problem['severity'], message: string): Problem => ({ code: 'JOB_INVALID', severity, path: 'spec.target.joinGroup', job: job.metadata.name, message });
+  try {
+    for (const step of encryptingSteps(side)) if (step.kind !== 'unsupported') await keys.checkJoinGroup(step.dek, step.params);
+    return [];
+  } catch (err) {
+    const code = errorCodeOf(err);
+    if (code === 'JOIN_GROUP_DIVERGED' && isRecryptError(err)) return [problem('error', `${code}: ${err.message}`)];
+    return [problem('warning', `the join group's DEKs were not checked: ${code}; run checks them at start`)];
+  }
 }
 
 function withGroupNote(step: PlannedStep, group: JoinGroupView | undefined): PlannedStep {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startDevRegistry, type DevRegistry } from '../../../src/devregistry/index.js';
 import type { Job } from '../../../src/jobs/index.js';
 import { loadText } from '../../../src/jobs/load.js';
-import { SchemaRegistryClient } from '../../../src/registry/index.js';
+import { DekRegistryClient, SchemaRegistryClient } from '../../../src/registry/index.js';
 import { loadServiceConfig, type ServiceConfig } from '../../../src/service/config.js';
 import { planJob } from '../../../src/service/job-plan.js';
 
@@ -70,5 +70,17 @@ describe('plan with a join group', () => {
     const errors = route?.problems.filter((p) => p.severity === 'error') ?? [];
     expect(errors.map((p) => p.path)).toEqual(['spec.target.schema(ruleSet).domainRules[0].params["encrypt.dek.algorithm"]']);
     expect(errors[0]?.message).toContain('needs the deterministic AES256_SIV');
+  });
+
+  it('reports a subject of the group that holds its own DEK (JOIN_GROUP_DIVERGED), reading only', async () => {
+    const dekClient = new DekRegistryClient({ baseUrls: [registry.url] });
+    await dekClient.createKek({ name: 'plan-kek', kmsType: 'local-kms', kmsKeyId: 'key-a', shared: true });
+    await dekClient.createDek('plan-kek', { subject: 'plan-orders.siv-value', version: 1, algorithm: 'AES256_SIV' });
+    const [route] = await planJob(job('AES256_SIV'), config);
+    const errors = route?.problems.filter((p) => p.severity === 'error') ?? [];
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ path: 'spec.target.joinGroup', code: 'JOB_INVALID' });
+    expect(errors[0]?.message).toMatch(/^JOIN_GROUP_DIVERGED: subject plan-orders\.siv-value holds DEK version 1 of KEK plan-kek \(AES256_SIV\) while the anchor subject has none yet/);
+    expect(await dekClient.getDek('plan-kek', 'plan-customers.siv-value', 1, 'AES256_SIV')).toBeNull();
   });
 });
