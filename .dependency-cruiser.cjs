@@ -148,6 +148,23 @@ forbidden.push(
     to: { path: src('formats', 'wire') },
   },
   {
+    name: 'engine-kernel-is-pure',
+    comment:
+      'the kernel runs on any thread: handed plans and DEK material, it transforms bytes synchronously. No ' +
+      'import of keys/, dlq/, kafka/, registry/ or kms/, nor of the driver\'s modules that hold them ' +
+      '(record-transformer, main-keyring, schema-store, dlq-route, dlq-view), and no node: I/O module ' +
+      '(network, file system, processes, threads) or network client from src/engine/kernel/',
+    severity: 'error',
+    from: { path: '^src/engine/kernel/' },
+    to: {
+      path: [
+        src('keys', 'dlq', 'kafka', 'registry', 'kms'),
+        '^src/engine/(record-transformer|main-keyring|schema-store|dlq-route|dlq-view)\\.ts$',
+        ioCore, netNpm,
+      ],
+    },
+  },
+  {
     name: 'engine-touches-no-kafka',
     comment: 'engine/ transforms records; it never touches Kafka (kafka/ or a Kafka client)',
     severity: 'error',

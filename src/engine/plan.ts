@@ -5,8 +5,7 @@
  * failure takes in this direction.
  */
 import type { Codec, FieldInfo, FieldWalker } from '../formats/index.js';
-import type { DekRef, Rule } from '../model/index.js';
-import { dekRefOf } from '../keys/index.js';
+import { dekRefOf, type DekRef, type Rule } from '../model/index.js';
 import {
   actionFor, fieldTags, resolveEncryptionParams, ruleAppliesToTags, selectRules,
   type EncryptionParams, type RuleAction, type RuleDirection, type RulePhase,

@@ -23,6 +23,7 @@ import { Kernel, ruleFailure } from './kernel/transform.js';
 import type { ActionPolicy, DekMiss, Outcome, RuleFailure, SchemaMiss, Transformed } from './kernel/outcome.js';
 import type { EngineStats } from './kernel/visitors.js';
 import { MainKeyring } from './main-keyring.js';
+import type { DekScopeResolver } from './dek-scope.js';
 import { compileSide, type Side, type Step } from './plan.js';
 import { planOf, PlanTable, refKey } from './plan-table.js';
 import type { LoadedSchema, SchemaStore } from './schema-store.js';
@@ -64,6 +65,8 @@ export interface TransformerOptions {
    * default 1). Records still finish one by one, in order; only the fetches overlap.
    */
   readonly maxInFlight?: number;
+  /** The DEK scope of each target subject on write (join groups share one); default: the subject itself. */
+  readonly writeScopeOf?: DekScopeResolver;
 }
 
 const MAX_ATTEMPTS = 32;
@@ -112,7 +115,7 @@ export class RecordTransformer {
     if (!side) {
       const { schema, subject } = this.options.target;
       const codec = this.options.schemas.codec(schema, schema.schemaType === 'PROTOBUF' ? indexes ?? [0] : undefined);
-      side = compileSide(schema, codec, 'write', subject, indexes);
+      side = compileSide(schema, codec, 'write', subject, indexes, this.options.writeScopeOf);
       for (const step of [...side.domain, ...side.encoding]) if (step.kind !== 'unsupported') this.keyring.knowWrite(step.dek, step.params);
       this.writeSides.set(key, side);
     }

@@ -1,5 +1,7 @@
 /** Cache keys for DEKs. NUL cannot occur in KEK names or subjects that a registry accepts. */
-import type { DekRef } from '../model/index.js';
+import { dekRefOf, type DekRef } from '../model/index.js';
+
+export { dekRefOf };
 
 /** One DEK: a ref and a version (0 is read as 1, as the Confluent clients do). */
 export function dekCacheKey(ref: DekRef, version: number): string {
@@ -9,11 +11,6 @@ export function dekCacheKey(ref: DekRef, version: number): string {
 /** The latest-version pointer of a ref. */
 export function latestCacheKey(ref: DekRef): string {
   return `${ref.kekName}\u0000${ref.scope}\u0000${ref.algorithm}`;
-}
-
-/** The ref of the DEK a rule's params name under `scope`. */
-export function dekRefOf(params: { readonly kekName: string; readonly algorithm: DekRef['algorithm'] }, scope: string): DekRef {
-  return { kekName: params.kekName, scope, algorithm: params.algorithm };
 }
 
 export const MILLIS_PER_DAY = 86_400_000;

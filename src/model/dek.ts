@@ -11,3 +11,8 @@ export interface DekRef {
   readonly scope: string;
   readonly algorithm: DekAlgorithm;
 }
+
+/** The ref of the DEK a rule's params name under `scope`. */
+export function dekRefOf(params: { readonly kekName: string; readonly algorithm: DekAlgorithm }, scope: string): DekRef {
+  return { kekName: params.kekName, scope, algorithm: params.algorithm };
+}

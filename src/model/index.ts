@@ -10,3 +10,4 @@ export type {
   SchemaInfo,
 } from './schema.js';
 export type { DekAlgorithm, DekRef } from './dek.js';
+export { dekRefOf } from './dek.js';

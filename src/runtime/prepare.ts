@@ -14,7 +14,7 @@ import { RecryptError } from '../util/errors.js';
 import { LogAggregator } from '../util/log-aggregator.js';
 import { dlqEvents, dlqPartitions, withoutRouted } from './dlq-setup.js';
 import type { JobRuntime } from './job-runtime.js';
-import { assertWritesWithGroup, checkGroupDeksAtStart, joinGroupsOf } from './join-groups.js';
+import { assertWritesWithGroup, checkGroupDeksAtStart, joinGroupsOf, writeScopeOf } from './join-groups.js';
 import { applyJobRules, hasEncryptRule, latestOrNull, targetSchemaFor, withRuleDefaults } from './target-rules.js';
 
 export interface TopicRoute {
@@ -102,6 +102,7 @@ export async function prepareJob(runtime: JobRuntime): Promise<PreparedJob> {
       target: { schema: targetSchema, subject: targetSubject, topicFor: () => target },
       allowPlaintextOnEncryptFailure: job.spec.allowPlaintextOnEncryptFailure,
       maxInFlight: job.spec.processing.maxInFlight,
+      writeScopeOf: writeScopeOf(joinGroups),
       onRuleFailure: (e) => {
         ruleFailures.record({ rule: e.rule, direction: e.direction, action: e.action, code: e.code });
         metrics?.ruleFailure(job.metadata.name, e.rule, e.action, e.code);
