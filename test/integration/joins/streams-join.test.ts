@@ -1,15 +1,13 @@
 // Proof with a real engine (issue 23): a Kafka Streams application (test/streams, Apache Kafka's
 // kafka-streams) joins two topics on a field, comparing the stored values as any stream processor
-// does, with no keys. The harness proves itself on plaintext topics, and on AES256_SIV topics whose two
-// subjects were given one DEK by hand (what a join group automates). Without that, on topics recrypt
-// re-encrypted one job per topic, the join finds nothing: each target subject has its own DEK, so equal
-// customer ids encrypt to different ciphertexts across the two topics.
-// The join group's test: the positive control with `spec` (the group option) in place of `prepare`.
+// does, with no keys. The harness proves itself on plaintext topics. On topics recrypt re-encrypted to
+// AES256_SIV within one join group (spec.target.joinGroup), the join equals the plaintext join; without
+// the group, one job per topic, it finds nothing: each target subject has its own DEK, so equal customer
+// ids encrypt to different ciphertexts across the two topics.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteTopics } from '../helpers/kafka.js';
 import { uniqueName } from '../helpers/stack.js';
 import { compareJoinValues, decryptPairs, joinData, plaintextJoin, produceJoinTopics } from './helpers/join-data.js';
-import { shareSivDek } from './helpers/shared-dek.js';
 import { sivJoin } from './helpers/siv-join.js';
 import { buildStreamsApp, runJoin, STREAMS_APP_BUILD_TIMEOUT_MS } from './helpers/streams-join.js';
 
@@ -44,19 +42,22 @@ describe('a Kafka Streams join over recrypt topics', () => {
     expect(await decryptPairs(run.pairs, topics, { customers: CUSTOMERS, orders: ORDERS })).toEqual(expected);
   });
 
-  it('joins SIV topics exactly like the plaintext join when both subjects hold one DEK (shared by hand: the positive control)', async () => {
+  it('joins topics recrypt re-encrypted to AES256_SIV in one join group exactly like the plaintext join', async () => {
     const kek = uniqueName('join-kek');
+    const group = uniqueName('customer-ids').toLowerCase();
     const { expected, siv, run, topics, counts } = await sivJoin(classpath, {
       customers: CUSTOMERS, orders: ORDERS, kek,
-      prepare: (targets) => shareSivDek(kek, [`${targets.customers}-value`, `${targets.orders}-value`]),
+      // Each job names the same group and subjects; the two jobs run one after the other, as two processes would.
+      spec: (targets) => ({ target: { joinGroup: { name: group, subjects: [`${targets.orders}-value`, `${targets.customers}-value`] } } }),
     });
     created.push(...topics);
-    console.log(`SIV join over one shared DEK: ${run.pairs.length} pairs in ${run.ms} ms`);
+    console.log(`SIV join in a join group: ${run.pairs.length} pairs in ${run.ms} ms`);
 
     expect(run.summary).toMatchObject({ leftRead: CUSTOMERS, rightRead: ORDERS, leftSkipped: 0, rightSkipped: 0, joined: expected.length });
-    // Confluent's deserializer decrypts both sides of every pair, and the pairs are the plaintext join's.
+    // Confluent's deserializer decrypts both sides of every pair (each under its own subject's DEK, which
+    // the group made the same), and the pairs are the plaintext join's.
     expect(await decryptPairs(run.pairs, siv, counts)).toEqual(expected);
-    // The join compared ciphertexts: equal ids are stored as one value, never as the id.
+    // The join compared ciphertexts: equal ids are stored as one value across the topics, never as the id.
     const values = await compareJoinValues(siv, counts);
     expect(values).toMatchObject({ sameStoredValue: values.sharedIds, storedAsPlaintext: 0, maxValuesPerId: 1 });
   });

@@ -4,7 +4,9 @@ import { stringify } from 'yaml';
 import { recrypt, writeJobFile } from '../../helpers/cli.js';
 import { uniqueName } from '../../helpers/stack.js';
 import { JOIN_KEY_TAG, type JoinTopics } from './join-data.js';
-import { JOIN_KMS_KEY_ID } from './shared-dek.js';
+
+/** The key id the SIV jobs' rule names (local-kms ignores it, the KEK records it). */
+export const JOIN_KMS_KEY_ID = 'join-key';
 
 export interface SivJobOptions {
   /** The KEK of the SIV rule, the same for both jobs (local-kms). */
