@@ -3,7 +3,7 @@
  * `recrypt dev-registry`: the two commands that run until a signal.
  */
 import { startDevRegistry } from '../devregistry/index.js';
-import { loadServiceConfig } from '../service/config.js';
+import { loadServiceConfig, localKmsSecret } from '../service/config.js';
 import { Service } from '../service/service.js';
 import { createLogger } from '../util/logger.js';
 import { defineCommand, parseCommand, usageError } from './args.js';
@@ -83,7 +83,11 @@ export async function devRegistry(args: string[]): Promise<void> {
   const { values } = parseCommand(DEV_REGISTRY, args);
   const port = Number(values.port);
   if (!/^[0-9]+$/.test(values.port ?? '') || port > 65_535) throw usageError(DEV_REGISTRY, '--port must be 0..65535');
-  const registry = await startDevRegistry({ port, host: values.host!, ...(values.data ? { dataDir: values.data } : {}) });
+  // Shared KEKs of local-kms: the same secret as recrypt's jobs (LOCAL_SECRET or LOCAL_SECRET_FILE).
+  const localSecret = localKmsSecret();
+  const registry = await startDevRegistry({
+    port, host: values.host!, ...(values.data ? { dataDir: values.data } : {}), ...(localSecret ? { localSecret } : {}),
+  });
   console.log(`dev-registry listening on ${registry.url}`);
   await new Promise<void>((resolve) => {
     const close = () => { registry.close().then(resolve, resolve); };

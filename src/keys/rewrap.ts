@@ -46,7 +46,13 @@ export class DekRewrapper {
     let plain: Uint8Array | undefined;
     let check: Uint8Array | undefined;
     try {
-      if (!force && (await this.#unwrapUnderNew(wrapped)) !== null) return null;
+      if (!force) {
+        const already = await this.#unwrapUnderNew(wrapped);
+        if (already !== null) {
+          already.fill(0); // only its presence mattered: the DEK unwraps under the new key already
+          return null;
+        }
+      }
       // The current key and its alternates, as every client tries them.
       plain = await runWithKeyIds(this.#kms, this.#from, kmsKeyIdsFor(this.#from, [], this.#base), kmsPropsFor(this.#base, this.#from), 'unwrap', wrapped);
       // The bytes must be a DEK of the stated algorithm before they are wrapped again.

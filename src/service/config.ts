@@ -71,7 +71,7 @@ function backfillFromEnv(env: NodeJS.ProcessEnv): BackfillSettings {
 
 /**
  * The secret of local-kms KEKs: LOCAL_SECRET, else the file at LOCAL_SECRET_FILE. The job runtime gets
- * it as `kmsProps.secret`; a dev registry started by recrypt takes it from here too.
+ * it as `kmsProps.secret`; `recrypt dev-registry` takes it from here too (for shared local-kms KEKs).
  */
 export function localKmsSecret(env: NodeJS.ProcessEnv = process.env): string | undefined {
   return secretFromEnv('LOCAL_SECRET', env);
