@@ -133,7 +133,8 @@ export class RecordTransformer {
 
   /** A RecordProcessor for kafka/'s pipeline. */
   readonly process = async (batch: readonly SourceRecord[]): Promise<ProcessedRecord[]> => {
-    await this.prepareWriteDeks(this.targetSide());
+    this.targetSide();
+    await this.prepareWriteDeks();
     const out: ProcessedRecord[] = new Array(batch.length);
     let slow: Slow[] | undefined;
     for (let i = 0; i < batch.length; i++) {
@@ -316,9 +317,13 @@ export class RecordTransformer {
    * Resolves every write DEK before the batch. A permanent failure is remembered for the batch: each
    * record then takes the failing rule's action (without asking the KMS again per record).
    */
-  private async prepareWriteDeks(side: Side): Promise<void> {
+  /**
+   * The write DEK of every compiled write side, refreshed once per batch: a protobuf target has a side
+   * per message (each its own steps and refs), and a DEK held for one must rotate like the others.
+   */
+  private async prepareWriteDeks(): Promise<void> {
     this.writeDekFailures.clear();
-    for (const step of [...side.domain, ...side.encoding]) {
+    for (const step of [...this.writeSides.values()].flatMap((side) => [...side.domain, ...side.encoding])) {
       if (step.kind === 'unsupported') continue;
       try {
         this.keyring.hold(step.dek, await this.options.keys.dekForWrite(step.dek, step.params));
