@@ -6,7 +6,8 @@
  */
 import { encryptingSteps, type Side } from '../engine/index.js';
 import type { Job } from '../jobs/index.js';
-import { joinGroup, JoinGroups, NO_JOIN_GROUPS, type DekManager, type JoinGroup } from '../keys/index.js';
+import { dekRefOf, joinGroup, JoinGroups, NO_JOIN_GROUPS, writeEncryptionParams, type DekManager, type JoinGroup } from '../keys/index.js';
+import type { RuleSet, SchemaInfo } from '../model/index.js';
 import { RecryptError } from '../util/errors.js';
 
 /** The job's join groups (none, or its one group). */
@@ -61,4 +62,17 @@ export async function checkGroupDeksAtStart(keys: DekManager, side: Side): Promi
   for (const step of encryptingSteps(side)) {
     if (step.kind !== 'unsupported') await keys.checkJoinGroup(step.dek, step.params);
   }
+}
+
+/**
+ * The same check on the rules a job brings (spec.rules), before they are registered: a refused group
+ * must leave the target subject as it was (a registered rule would let other clients create the very DEK
+ * that diverges).
+ */
+export async function checkGroupRulesBeforeRegistering(
+  keys: DekManager, groups: JoinGroups, targetSubject: string, ruleSet: RuleSet, schema: Pick<SchemaInfo, 'metadata'> | undefined,
+): Promise<void> {
+  const group = groups.ofSubject(targetSubject);
+  if (group === undefined) return;
+  for (const params of writeEncryptionParams(ruleSet, schema)) await keys.checkJoinGroup(dekRefOf(params, group.scope), params);
 }

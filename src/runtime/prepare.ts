@@ -14,7 +14,7 @@ import { RecryptError } from '../util/errors.js';
 import { LogAggregator } from '../util/log-aggregator.js';
 import { dlqEvents, dlqPartitions, withoutRouted } from './dlq-setup.js';
 import type { JobRuntime } from './job-runtime.js';
-import { assertWritesWithGroup, checkGroupDeksAtStart, joinGroupsOf, writeScopeOf } from './join-groups.js';
+import { assertWritesWithGroup, checkGroupDeksAtStart, checkGroupRulesBeforeRegistering, joinGroupsOf, writeScopeOf } from './join-groups.js';
 import { applyJobRules, hasEncryptRule, latestOrNull, targetSchemaFor, withRuleDefaults } from './target-rules.js';
 
 export interface TopicRoute {
@@ -73,6 +73,7 @@ export async function prepareJob(runtime: JobRuntime): Promise<PreparedJob> {
       const base = (await latestOrNull(schemaRegistry, targetSubject)) ?? sourceSchema ?? undefined;
       await keys.checkKeks(ruleSet, base);
       refuseUnsafe(job, `${source} -> ${target}`, targetSubject, { ruleSet, ...(base?.metadata ? { metadata: base.metadata } : {}) }, sourceSchema);
+      await checkGroupRulesBeforeRegistering(keys, joinGroups, targetSubject, ruleSet, base);
     }
     checked.push({ source, target, targetSubject, sourceSchema });
   }

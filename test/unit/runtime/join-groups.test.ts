@@ -118,24 +118,12 @@ describe('a job in a join group', () => {
     expect(err.message).toContain('spec.target.schema(ruleSet).domainRules[0].params: rule encryptIds writes with the default AES256_GCM');
   });
 
-  it('prepareJob never prepares a group route whose write plan is per subject', async () => {
+  it('prepareJob prepares a group route whose write plan encrypts with the group\'s DEK scope', async () => {
     await client.register('orders-value', { schemaType: 'AVRO', schema: SCHEMA });
-    const job = groupJob('orders-join', 'orders');
-    const prepared = await prepareJob(createJobRuntime(config, job, { logger: silentLogger })).then(
-      (p) => p,
-      (err: unknown) => {
-        // An engine that does not take the write-side scope resolver yet: refused, never a DEK per subject.
-        expect(err).toBeInstanceOf(RecryptError);
-        expect((err as RecryptError).code).toBe('JOB_INVALID');
-        expect((err as RecryptError).message).toContain("not with join group customer-ids's shared DEK");
-        return undefined;
-      },
-    );
-    if (prepared !== undefined) {
-      expect(prepared.joinGroups.ofSubject('orders.siv-value')?.name).toBe('customer-ids');
-      const side = prepared.routes.get('orders')!.transformer.targetSide();
-      expect(encryptingSteps(side).map((s) => s.kind === 'unsupported' ? undefined : s.dek.scope)).toEqual(['join-group:customer-ids']);
-    }
+    const prepared = await prepareJob(createJobRuntime(config, groupJob('orders-join', 'orders'), { logger: silentLogger }));
+    expect(prepared.joinGroups.ofSubject('orders.siv-value')?.name).toBe('customer-ids');
+    const side = prepared.routes.get('orders')!.transformer.targetSide();
+    expect(encryptingSteps(side).map((s) => s.kind === 'unsupported' ? undefined : s.dek.scope)).toEqual(['join-group:customer-ids']);
   });
 
   it('prepareJob stops at start when a subject of the group already holds its own DEK (never at the first record)', async () => {
@@ -147,9 +135,11 @@ describe('a job in a join group', () => {
     await dekClient.createDek(kek, { subject: 'own-orders.siv-value', version: 1, algorithm: 'AES256_SIV' });
     const job = groupJob('own-orders', 'own-orders', true, ['own-orders.siv-value', 'customers.siv-value']);
     const err = await refusal(prepareJob(createJobRuntime(config, job, { logger: silentLogger })));
-    // JOB_INVALID while the engine does not take the write-side scope resolver; then the DEK check at start.
-    expect(['JOB_INVALID', 'JOIN_GROUP_DIVERGED']).toContain(err.code);
-    if (err.code === 'JOIN_GROUP_DIVERGED') expect(err.message).toContain('subject own-orders.siv-value holds DEK version 1');
+    expect(err.code).toBe('JOIN_GROUP_DIVERGED');
+    expect(err.message).toContain('subject own-orders.siv-value holds DEK version 1');
     expect(await dekClient.getDek(kek, 'customers.siv-value', 1, 'AES256_SIV')).toBeNull();
+    // Refused before anything was registered: the job's rules did not reach the target subject, where
+    // another client's serializer would have created more of the DEKs the group cannot share.
+    await expect(client.getLatest('own-orders.siv-value')).rejects.toMatchObject({ code: 'REGISTRY_NOT_FOUND' });
   });
 });
