@@ -19,7 +19,7 @@ import type { Logger } from '../util/logger.js';
 import { enqueueFinalize, finalizeBackfill, openQueue, type BackfillContext, type TaskData } from './coordinator.js';
 import { FINALIZE_TASK, QUEUE_PREFIX, queueName } from './names.js';
 import { isRedisConnectionError } from './redis.js';
-import { DEFAULT_SETTINGS, redisConnection, type BackfillSettings } from './settings.js';
+import { DEFAULT_SETTINGS, lockRenewMs, redisConnection, type BackfillSettings } from './settings.js';
 import { BackfillStore } from './store.js';
 import type { TaskSpec } from './types.js';
 import { formatReport } from './verify.js';
@@ -102,6 +102,7 @@ export class BackfillWorker {
       prefix: QUEUE_PREFIX,
       concurrency: s.concurrency,
       lockDuration: s.lockDurationMs,
+      lockRenewTime: lockRenewMs(s),
       stalledInterval: s.stalledIntervalMs,
       maxStalledCount: s.maxStalledCount,
       ...(this.options.name ? { name: this.options.name } : {}),
