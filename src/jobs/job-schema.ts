@@ -197,6 +197,18 @@ export const JOB_SCHEMA: Readonly<Record<string, unknown>> = {
               pattern: SUBJECT_TEMPLATE_PATTERN,
               description: "Subject whose schema and ruleSet the output is written with; default '<target topic>-value'. May contain {topic}.",
             },
+            keySubject: {
+              type: 'string',
+              minLength: 1,
+              pattern: SUBJECT_TEMPLATE_PATTERN,
+              description: "With keys: rules, the subject whose latest schema and ruleSet the output keys are written with; default '<target topic>-key'. May contain {topic}.",
+            },
+            partition: {
+              type: 'string',
+              enum: ['source', 'keyHash'],
+              description:
+                "Output partition: source (the default) keeps each record's source partition; keyHash puts it where Kafka's default partitioner puts its output key (murmur2 of the key bytes, & 0x7fffffff, modulo the target's partitions; a null key keeps its partition).",
+            },
             schema: {
               description: 'Target schema version: latest, a version number, or { metadata: { key: value } } (latest with that metadata).',
               default: 'latest',
@@ -306,7 +318,8 @@ export const JOB_SCHEMA: Readonly<Record<string, unknown>> = {
           type: 'string',
           enum: ['passthrough', 'rules'],
           default: 'passthrough',
-          description: "Record keys: passthrough copies them as they are; rules runs the key subject's rules when the key is in Confluent framing.",
+          description:
+            "Record keys: passthrough copies them as they are; rules runs the source key subject's READ rules and the target key subject's WRITE rules on keys, like values (a non-null key that is not in Confluent framing is unreadable: the job's DLQ, reference only, or a halt).",
         },
         processing: {
           type: 'object',

@@ -47,7 +47,14 @@ export interface JobTarget {
   readonly schema: TargetSchemaRef; // defaulted: latest
   readonly createTopic: boolean; // defaulted: false
   readonly joinGroup?: JobJoinGroup;
+  /** keys: rules only. Absent: '<target topic>-key'. May contain {topic}. */
+  readonly keySubject?: string;
+  /** Absent: source. */
+  readonly partition?: OutputPartition;
 }
+
+/** source: each record keeps its source partition; keyHash: Kafka's default partitioner over the output key. */
+export type OutputPartition = 'source' | 'keyHash';
 
 /** A ruleSet as a job writes it (no enableAt: rules put on the target apply from the start). */
 export interface JobRuleSet {

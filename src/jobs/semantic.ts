@@ -13,6 +13,7 @@ import { parseActions } from '../rules/actions.js';
 import { checkBackfillSplit } from './backfill-checks.js';
 import { checkRuleSet, ENCRYPTING_RULE_TYPES, isWriteEncryptRule, type RuleFinding } from './rule-checks.js';
 import { joinGroupConsistency, joinGroupFindings } from './join-group-checks.js';
+import { keyFindings } from './key-checks.js';
 import { findSecrets } from './secrets.js';
 import { hasPlaceholder, hasSeveralSources, renderTemplate, topicRegExp, TOPIC_PLACEHOLDER } from './templates.js';
 import { locate, type Anchor, type SourceDocument } from './yaml-source.js';
@@ -117,7 +118,7 @@ export function checkJob(job: Job, src: SourceDocument): Problem[] {
       }),
     );
   }
-  for (const f of joinGroupFindings(job)) {
+  for (const f of [...joinGroupFindings(job), ...keyFindings(job)]) {
     const { path, anchor, ...draft } = f;
     problems.push(problem(path, draft, anchor ?? 'value'));
   }

@@ -1,6 +1,6 @@
 /**
- * Topic and subject names of a job: the `{topic}` placeholder of target.topic, target.subject and
- * dlq.topic, the default target subject, and which existing topics a source selector picks.
+ * Topic and subject names of a job: the `{topic}` placeholder of target.topic, target.subject,
+ * target.keySubject and dlq.topic, the default target subjects (value and key), and which existing topics a source selector picks.
  */
 import type { Job, JobSource } from './job-types.js';
 
@@ -27,6 +27,12 @@ export function targetTopicFor(job: Job, sourceTopic: string): string {
 export function targetSubjectFor(job: Job, sourceTopic: string): string {
   const subject = job.spec.target.subject;
   return subject === undefined ? `${targetTopicFor(job, sourceTopic)}-value` : renderTemplate(subject, sourceTopic);
+}
+
+/** target.keySubject rendered, or '<target topic>-key' (Confluent's default topic name strategy for keys). */
+export function targetKeySubjectFor(job: Job, sourceTopic: string): string {
+  const subject = job.spec.target.keySubject;
+  return subject === undefined ? `${targetTopicFor(job, sourceTopic)}-key` : renderTemplate(subject, sourceTopic);
 }
 
 export function dlqTopicFor(job: Job, sourceTopic: string): string | undefined {

@@ -18,7 +18,9 @@ const FULL: Job = {
   spec: {
     mode: 'reencrypt',
     source: { topics: ['a', 'b'], subjectNameStrategy: 'topic-record', startAt: 'earliest', stopAt: 'end' },
-    target: { topic: '{topic}.siv', subject: '{topic}.siv-value', schema: { metadata: { owner: 'x' } }, createTopic: true },
+    target: {
+      topic: '{topic}.siv', subject: '{topic}.siv-value', schema: { metadata: { owner: 'x' } }, createTopic: true, keySubject: '{topic}.siv-key', partition: 'keyHash',
+    },
     rules: {
       domainRules: [
         {
