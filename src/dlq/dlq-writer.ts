@@ -57,8 +57,9 @@ export class DlqWriter {
     const { record } = failed;
     const topic = this.topicFor(record.topic, failed.rule);
     if (topic === undefined) return { halt: failed.error };
-    // Unreadable records carry no payload: nothing of them can be shown to be free of plaintext.
-    const policy: DlqPolicy = failed.rule === undefined ? 'reference' : this.options.policy;
+    // Unreadable records carry no payload: nothing of them can be shown to be free of plaintext. Nor do
+    // failed keys: the payload policies describe values (types.ts).
+    const policy: DlqPolicy = failed.rule === undefined || failed.part === 'key' ? 'reference' : this.options.policy;
     const where = { topic, policy, partition: record.partition, offset: record.offset };
     const at = `${record.topic}/${record.partition}@${record.offset}`;
 
@@ -90,10 +91,10 @@ export class DlqWriter {
       partition: record.partition % partitions,
       key: null,
       value: candidate.value,
-      headers: [...dlqHeaders(record, failed.error, failed.rule, failed.schemaId, policy), ...candidate.headers],
+      headers: [...dlqHeaders(record, failed.error, failed.rule, failed.schemaId, policy, failed.part), ...candidate.headers],
       timestamp: record.timestamp,
     };
-    const hit = findPlaintext(out, failed.view?.plaintexts ?? [], candidate.structure);
+    const hit = findPlaintext(out, [...(failed.view?.plaintexts ?? []), ...(failed.otherPlaintexts ?? [])], candidate.structure);
     if (hit !== undefined) {
       this.options.events?.blocked?.({ ...where, where: hit.where, encoding: hit.encoding });
       return { halt: new RecryptError('DLQ_PLAINTEXT_BLOCKED', `DLQ record for ${at} (payload ${policy}) blocked: tagged plaintext in ${hit.where} (${hit.encoding})`) };

@@ -6,6 +6,7 @@
  */
 import type { RecordHeader, SourceRecord } from '../util/records.js';
 import type { RecryptError } from '../util/errors.js';
+import type { RecordPart } from '../wire/index.js';
 import type { DlqRuleInfo } from './types.js';
 
 export const DLQ_HEADERS = {
@@ -18,6 +19,8 @@ export const DLQ_HEADERS = {
   sourcePartition: '__source.partition',
   sourceOffset: '__source.offset',
   sourceSchemaId: '__source.schema.id',
+  /** `key` when the record's key failed (keys: rules); absent for the value. */
+  sourcePart: '__source.part',
   payload: '__dlq.payload',
 } as const;
 
@@ -27,7 +30,9 @@ export function exceptionText(error: RecryptError): string {
   return `${error.code}: ${error.constructor.name}`;
 }
 
-export function dlqHeaders(record: SourceRecord, error: RecryptError, rule: DlqRuleInfo | undefined, schemaId: string | undefined, payload: string): RecordHeader[] {
+export function dlqHeaders(
+  record: SourceRecord, error: RecryptError, rule: DlqRuleInfo | undefined, schemaId: string | undefined, payload: string, part?: RecordPart,
+): RecordHeader[] {
   const out: RecordHeader[] = [];
   if (rule !== undefined) {
     out.push(h(DLQ_HEADERS.ruleName, rule.name), h(DLQ_HEADERS.ruleMode, rule.mode), h(DLQ_HEADERS.ruleSubject, rule.subject), h(DLQ_HEADERS.ruleTopic, rule.topic));
@@ -39,6 +44,7 @@ export function dlqHeaders(record: SourceRecord, error: RecryptError, rule: DlqR
     h(DLQ_HEADERS.sourceOffset, String(record.offset)),
   );
   if (schemaId !== undefined) out.push(h(DLQ_HEADERS.sourceSchemaId, schemaId));
+  if (part === 'key') out.push(h(DLQ_HEADERS.sourcePart, 'key'));
   out.push(h(DLQ_HEADERS.payload, payload));
   return out;
 }

@@ -8,6 +8,7 @@ import type { Codec, FieldWalker } from '../formats/index.js';
 import type { SchemaInfo } from '../registry/types.js';
 import type { RecryptError } from '../util/errors.js';
 import type { SourceRecord } from '../util/records.js';
+import type { RecordPart } from '../wire/index.js';
 
 export type DlqPolicy = 'reference' | 'redacted' | 'source' | 'encrypted';
 
@@ -67,6 +68,13 @@ export interface FailedRecord {
   /** Writer schema id or GUID as the record names it, when it could be read. */
   readonly schemaId?: string;
   readonly view?: SourceView;
+  /**
+   * Which part of the record failed (default the value). A key that failed goes out as a reference
+   * whatever the job's payload policy: the policies describe values, and a DLQ record's key is null.
+   */
+  readonly part?: RecordPart;
+  /** Tagged plaintexts of the record's other part (the key's under `keys: rules`): the guard looks for them too. */
+  readonly otherPlaintexts?: readonly Plaintext[];
 }
 
 /** Topic lookups that need Kafka (kafka/ sits above dlq/): wired in by service/. */

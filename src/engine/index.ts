@@ -1,4 +1,7 @@
 export { RecordTransformer } from './record-transformer.js';
+export { PartsTransformer } from './part-driver.js';
+export type { OutputPartitioning, PartsOptions, RecordEngine } from './part-driver.js';
+export { keyHashPartition, murmur2 } from './murmur2.js';
 export type { EngineStats, JobMode, RuleFailureEvent, TransformTarget, TransformerOptions } from './record-transformer.js';
 export { SchemaStore, schemaTypeOf } from './schema-store.js';
 export type { LoadedSchema } from './schema-store.js';

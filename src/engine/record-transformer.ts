@@ -1,7 +1,8 @@
 /**
  * The engine's driver: a RecordProcessor for kafka/'s pipeline around the synchronous kernel
  * (kernel/transform.ts). Per batch it resolves the target's write DEKs, runs the kernel over every record
- * part it transforms (the value; keys are not transformed yet), and acts on what comes back:
+ * part it transforms (one driver per part: the value, and with `keys: rules` the key, composed by
+ * part-driver.ts), and acts on what comes back:
  * - a schema miss: loads the writer schema, compiles its plan (plan-table.ts), runs the record again;
  * - a DEK miss: fetches the DEK through keys/ (single-flight there; the distinct misses of a batch up to
  *   maxInFlight at a time), runs the record again;
@@ -11,13 +12,13 @@
  *   bytes go to the job's DLQ when it has one; the rest halt.
  * It counts schema and DEK misses and reports rule failures; the kernel counts field operations.
  */
-import type { DlqWriter } from '../dlq/index.js';
+import type { DlqWriter, Plaintext } from '../dlq/index.js';
 import { dekCacheKey, type DekManager } from '../keys/index.js';
 import type { RuleAction, RuleDirection } from '../rules/index.js';
 import { RecryptError, isTransient } from '../util/errors.js';
 import type { OutputRecord, ProcessedRecord, SourceRecord } from '../util/records.js';
 import { locate, partHeaderName, type Located, type RecordPart } from '../wire/index.js';
-import { routeFailed, type DlqRoute } from './dlq-route.js';
+import { plaintextsOfPart, routeFailed, type DlqRoute } from './dlq-route.js';
 import { isKeyFailure, KEY_ABSENT_CODES } from './key-failures.js';
 import { Kernel, ruleFailure } from './kernel/transform.js';
 import type { ActionPolicy, DekMiss, Outcome, RuleFailure, SchemaMiss, Transformed } from './kernel/outcome.js';
@@ -67,12 +68,14 @@ export interface TransformerOptions {
   readonly maxInFlight?: number;
   /** The DEK scope of each target subject on write (join groups share one); default: the subject itself. */
   readonly writeScopeOf?: DekScopeResolver;
+  /** The record part this driver transforms (default the value); `target` is that part's target. */
+  readonly part?: RecordPart;
+  /** Tagged plaintexts of the record's other part, which the DLQ guard must also keep out (part-driver.ts). */
+  readonly otherPartPlaintexts?: (record: SourceRecord) => Promise<readonly Plaintext[]>;
 }
 
 const MAX_ATTEMPTS = 32;
 const NO_SKIPS: ReadonlySet<Step> = new Set();
-/** The part the engine transforms: the value (keys are issue #23). */
-const PART: RecordPart = 'value';
 
 /** A record whose first attempt did not come out ok. */
 interface Slow {
@@ -90,6 +93,7 @@ export class RecordTransformer {
   private readonly kernel: Kernel;
   private readonly policy: ActionPolicy;
   private readonly route: DlqRoute;
+  private readonly part: RecordPart;
   /** Schema and DEK misses since the last drainStats() (the kernel counts field operations). */
   private misses = { dekMisses: 0, schemaMisses: 0 };
   /** Write steps whose DEK failed permanently in this batch: their records take the rule's action. */
@@ -105,7 +109,11 @@ export class RecordTransformer {
       },
     };
     this.kernel = new Kernel(this.keyring, this.policy);
-    this.route = { dlq: options.dlq, keys: options.keys, plans: this.plans, targetTopicFor: options.target.topicFor };
+    this.part = options.part ?? 'value';
+    this.route = {
+      dlq: options.dlq, keys: options.keys, plans: this.plans, targetTopicFor: options.target.topicFor, part: this.part,
+      ...(options.otherPartPlaintexts ? { otherPartPlaintexts: options.otherPartPlaintexts } : {}),
+    };
   }
 
   /** The target's WRITE side for the default message; used by plan checks and dry runs. */
@@ -120,6 +128,11 @@ export class RecordTransformer {
       this.writeSides.set(key, side);
     }
     return side;
+  }
+
+  /** The tagged values of this driver's part of `record` as plaintext (its plan compiled; else none), for the DLQ guard. */
+  partPlaintexts(record: SourceRecord): Promise<readonly Plaintext[]> {
+    return plaintextsOfPart(this.route, record);
   }
 
   /** What the engine did since the last call (for metrics); resets the counters. */
@@ -140,7 +153,7 @@ export class RecordTransformer {
     for (let i = 0; i < batch.length; i++) {
       // The common case stays synchronous: no promise, no allocation beyond the outcome and the output.
       const record = batch[i]!;
-      const outcome = this.kernel.transform(record, PART, this.plans, NO_SKIPS);
+      const outcome = this.kernel.transform(record, this.part, this.plans, NO_SKIPS);
       if (outcome.kind === 'ok') out[i] = this.output(record, outcome);
       else (slow ??= []).push({ index: i, outcome });
     }
@@ -149,7 +162,7 @@ export class RecordTransformer {
       for (const entry of slow) {
         const record = batch[entry.index]!;
         // An earlier record may have filled what this one missed.
-        const outcome = isMiss(entry.outcome) ? this.kernel.transform(record, PART, this.plans, NO_SKIPS) : entry.outcome;
+        const outcome = isMiss(entry.outcome) ? this.kernel.transform(record, this.part, this.plans, NO_SKIPS) : entry.outcome;
         out[entry.index] = outcome.kind === 'ok' ? this.output(record, outcome) : await this.processRecord(record, outcome);
       }
     }
@@ -181,7 +194,7 @@ export class RecordTransformer {
       const still: Slow[] = [];
       for (const entry of slow) {
         const record = batch[entry.index]!;
-        const outcome = isMiss(entry.outcome) ? this.kernel.transform(record, PART, this.plans, NO_SKIPS) : entry.outcome;
+        const outcome = isMiss(entry.outcome) ? this.kernel.transform(record, this.part, this.plans, NO_SKIPS) : entry.outcome;
         if (outcome.kind === 'ok') out[entry.index] = this.output(record, outcome);
         else still.push({ index: entry.index, outcome });
       }
@@ -224,7 +237,7 @@ export class RecordTransformer {
     let located: Located | null | undefined;
     let unreadable: unknown;
     try {
-      located = locate(record, PART);
+      located = locate(record, this.part);
     } catch (err) {
       unreadable = err;
     }
@@ -302,12 +315,12 @@ export class RecordTransformer {
     const { bytes } = outcome;
     let headers = record.headers;
     if (outcome.dropHeader) {
-      const name = partHeaderName(PART);
+      const name = partHeaderName(this.part);
       headers = headers.filter((h) => h.key !== name);
     }
     const output: OutputRecord = {
       topic: this.options.target.topicFor(record.topic), partition: record.partition,
-      key: PART === 'value' ? record.key : bytes, value: PART === 'value' ? bytes : record.value,
+      key: this.part === 'value' ? record.key : bytes, value: this.part === 'value' ? bytes : record.value,
       headers, timestamp: record.timestamp,
     };
     return { outputs: [output] };
@@ -353,7 +366,7 @@ export class RecordTransformer {
     // A protobuf schema's plan depends on the record's message indexes: wait for them.
     if (isProtobuf && miss.indexes === undefined) return;
     const indexes = isProtobuf ? miss.indexes : undefined;
-    const subject = sourceSubject(this.options.subjectNameStrategy, topic, writer, PART === 'key');
+    const subject = sourceSubject(this.options.subjectNameStrategy, topic, writer, this.part === 'key');
     const read = compileSide(writer, this.options.schemas.codec(writer, indexes), 'read', subject, indexes);
     const write = this.targetSide(this.options.target.schema.schemaType === 'PROTOBUF' ? indexes : undefined);
     this.plans.set(topic, ref, indexes, planOf(read, write, writer.id === this.options.target.schema.id));

@@ -1,11 +1,12 @@
 /**
  * Turns a job runtime into routes, one per source topic: checks the job (its rules as they would be
- * registered, the source schemas, the KEKs' KMS keys) before anything is registered, then puts the
- * job's rules on the target subjects, fetches the target schema, checks it again, and builds each
- * topic's DLQ writer and record transformer. Nothing here touches Kafka records; start.ts does.
+ * registered, the source schemas, the KEKs' KMS keys, with `keys: rules` the key subjects: key-targets.ts)
+ * before anything is registered, then puts the job's rules on the target subjects, fetches the target
+ * schema, checks it again, and builds each topic's DLQ writer and record transformer (both parts'
+ * driver, engine/part-driver.ts, when keys are transformed or records placed by key hash). Nothing here touches Kafka records; start.ts does.
  */
 import { DlqWriter } from '../dlq/index.js';
-import { RecordTransformer, SchemaStore, type LoadedSchema } from '../engine/index.js';
+import { PartsTransformer, RecordTransformer, SchemaStore, type LoadedSchema, type RecordEngine, type TransformerOptions } from '../engine/index.js';
 import { checkJobAgainstTargetRules, checkJoinGroupAgainstTarget, dlqTopicFor, formatProblems, targetSubjectFor, targetTopicFor, type Job } from '../jobs/index.js';
 import { checkDlqSourcePolicy } from '../jobs/semantic.js';
 import { DekManager, type JoinGroups } from '../keys/index.js';
@@ -15,6 +16,7 @@ import { LogAggregator } from '../util/log-aggregator.js';
 import { dlqEvents, dlqPartitions, withoutRouted } from './dlq-setup.js';
 import type { JobRuntime } from './job-runtime.js';
 import { assertWritesWithGroup, checkGroupDeksAtStart, checkGroupRulesBeforeRegistering, joinGroupsOf, writeScopeOf } from './join-groups.js';
+import { keyTargetForRun } from './key-targets.js';
 import { applyJobRules, hasEncryptRule, latestOrNull, targetSchemaFor, withRuleDefaults } from './target-rules.js';
 
 export interface TopicRoute {
@@ -23,7 +25,10 @@ export interface TopicRoute {
   readonly targetSubject: string;
   readonly targetSchema: LoadedSchema;
   readonly sourceSchema?: RegisteredSchema;
-  readonly transformer: RecordTransformer;
+  /** The value's driver, or (keys: rules, partition: keyHash) both parts' (engine/part-driver.ts). */
+  readonly transformer: RecordEngine;
+  /** With keys: rules, the target key subject. */
+  readonly targetKeySubject?: string;
   /** The job-level DLQ topic of this source, when the job has a dlq section. */
   readonly dlqTopic?: string;
 }
@@ -62,7 +67,7 @@ export async function prepareJob(runtime: JobRuntime): Promise<PreparedJob> {
   });
   // First every topic's checks, then registration: nothing is registered before the whole job has
   // passed its safety checks (on the rules as they would be registered) and its KEKs' KMS check.
-  const checked = [];
+  const checked: { source: string; target: string; targetSubject: string; sourceSchema: RegisteredSchema | null; keyTarget: { subject: string; schema: RegisteredSchema } | undefined }[] = [];
   for (const source of topics) {
     const target = targetTopicFor(job, source);
     const targetSubject = targetSubjectFor(job, source);
@@ -75,10 +80,11 @@ export async function prepareJob(runtime: JobRuntime): Promise<PreparedJob> {
       refuseUnsafe(job, `${source} -> ${target}`, targetSubject, { ruleSet, ...(base?.metadata ? { metadata: base.metadata } : {}) }, sourceSchema);
       await checkGroupRulesBeforeRegistering(keys, joinGroups, targetSubject, ruleSet, base);
     }
-    checked.push({ source, target, targetSubject, sourceSchema });
+    const keyTarget = job.spec.keys === 'rules' ? await keyTargetForRun(job, schemaRegistry, keys, source) : undefined;
+    checked.push({ source, target, targetSubject, sourceSchema, keyTarget });
   }
   const routes = new Map<string, TopicRoute>();
-  for (const { source, target, targetSubject, sourceSchema } of checked) {
+  for (const { source, target, targetSubject, sourceSchema, keyTarget } of checked) {
     await applyJobRules(job, schemaRegistry, targetSubject, sourceSchema);
     const registered = await targetSchemaFor(job, schemaRegistry, targetSubject);
     if (!job.spec.rules) await keys.checkKeks(registered.ruleSet, registered);
@@ -98,7 +104,7 @@ export async function prepareJob(runtime: JobRuntime): Promise<PreparedJob> {
       // circuit breaker (the record that trips it is built, never produced).
       events: withoutRouted(dlqEvents(job.metadata.name, logger, metrics)),
     });
-    const transformer = new RecordTransformer({
+    const options: TransformerOptions = {
       schemas, keys, mode: job.spec.mode, subjectNameStrategy: job.spec.source.subjectNameStrategy,
       target: { schema: targetSchema, subject: targetSubject, topicFor: () => target },
       allowPlaintextOnEncryptFailure: job.spec.allowPlaintextOnEncryptFailure,
@@ -109,11 +115,18 @@ export async function prepareJob(runtime: JobRuntime): Promise<PreparedJob> {
         metrics?.ruleFailure(job.metadata.name, e.rule, e.action, e.code);
       },
       dlq,
+    };
+    const keySchema = keyTarget === undefined ? undefined : await schemas.adopt(keyTarget.schema, keyTarget.subject);
+    const partitioning = job.spec.target.partition ?? 'source';
+    const transformer: RecordEngine = keySchema === undefined && partitioning === 'source' ? new RecordTransformer(options) : new PartsTransformer({
+      ...options, partitioning,
+      ...(keySchema === undefined || keyTarget === undefined ? {} : { keyTarget: { schema: keySchema, subject: keyTarget.subject, topicFor: () => target } }),
     });
     assertWritesWithGroup(job, joinGroups, targetSubject, transformer.targetSide());
     await checkGroupDeksAtStart(keys, transformer.targetSide());
     routes.set(source, {
       source, target, targetSubject, targetSchema, ...(sourceSchema ? { sourceSchema } : {}), transformer, ...(dlqTopic !== undefined ? { dlqTopic } : {}),
+      ...(keyTarget ? { targetKeySubject: keyTarget.subject } : {}),
     });
   }
   return { runtime, job, routes, schemas, keys, joinGroups, flushLogs: () => ruleFailures.flush() };

@@ -37,6 +37,7 @@ export async function startJob(prepared: PreparedJob, options: RunOptions = {}):
   for (const route of prepared.routes.values()) {
     const ensured = await ensureMirroredTopic(config.kafka, route.source, route.target, { create: job.spec.target.createTopic });
     if (ensured.created) logger.info('created target topic', { topic: route.target, partitions: ensured.partitions });
+    route.transformer.usePartitions?.(ensured.partitions);
     if (route.dlqTopic !== undefined) {
       const partitions = await dlqPartitions(config.kafka, route.dlqTopic, route.source, job.spec.target.createTopic);
       if (partitions === null) logger.warn('DLQ topic does not exist and createTopic is false: records sent to the DLQ will halt their partition', { topic: route.dlqTopic });
