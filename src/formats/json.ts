@@ -1,14 +1,16 @@
 /**
  * JSON Schema codec: payloads are UTF-8 JSON documents; the schema drives only the field walk. The
  * schema's documents and `$ref`s: json-schema-set.ts; flattening and branch matching: json-flatten.ts;
- * fields, full names and tags: json-fields.ts; the compiled walks: json-walk.ts.
+ * fields, full names and tags: json-fields.ts; the compiled walks: json-walk.ts; the in-place rewrite of
+ * selected string values: json-splice.ts.
  */
 import type { SchemaInfo } from '../model/index.js';
 import { decodeError, encodeError, schemaError } from './common.js';
 import { listJsonFields } from './json-fields.js';
 import { isNode, SchemaSet } from './json-schema-set.js';
+import { compileJsonSplicer } from './json-splice.js';
 import { compileJsonWalker } from './json-walk.js';
-import type { Codec, FieldInfo, FieldWalker, ResolvedReferences } from './types.js';
+import type { Codec, FieldInfo, FieldSelect, FieldSplicer, FieldWalker, ResolvedReferences } from './types.js';
 
 export interface JsonCodec extends Codec {
   readonly schemaType: 'JSON';
@@ -54,6 +56,15 @@ class JsonCodecImpl implements JsonCodec {
 
   compileWalker(select: (field: FieldInfo) => boolean): FieldWalker | null {
     return compileJsonWalker(this.set, this.root, select);
+  }
+
+  /**
+   * The in-place rewrite (json-splice.ts) when the target is JSON too: JSON text does not depend on the
+   * schema (the general path converts JSON values unchanged), so only the selected paths must agree.
+   */
+  compileSplicer(target: Codec, readSelects: readonly (FieldSelect | null)[], writeSelects: readonly (FieldSelect | null)[]): FieldSplicer | null {
+    if (!(target instanceof JsonCodecImpl)) return null;
+    return compileJsonSplicer({ set: this.set, root: this.root, selects: readSelects }, { set: target.set, root: target.root, selects: writeSelects });
   }
 }
 
