@@ -1,7 +1,7 @@
 /**
  * Protobuf codec on protobufjs, from `.proto` source text: the schema and its imports parsed and the
  * message selected by protobuf-schema.ts, its fields and tags collected by protobuf-fields.ts, walks
- * compiled by protobuf-walk.ts.
+ * compiled by protobuf-walk.ts, in-place rewrites by protobuf-splice.ts.
  *
  * Value representation: protobufjs message instances (field names as declared), bytes as Buffer, 64-bit
  * integers as Long objects (lossless), enums as numbers, unset proto3 scalars read their default from
@@ -13,8 +13,9 @@ import { RecryptError } from '../util/errors.js';
 import { decodeError, encodeError } from './common.js';
 import { allFieldInfos, collectMessageFields, type MessageFields } from './protobuf-fields.js';
 import { parseProto, selectMessage } from './protobuf-schema.js';
+import { compileProtobufSplicer } from './protobuf-splice.js';
 import { compileProtobufWalker } from './protobuf-walk.js';
-import type { Codec, CodecOptions, FieldInfo, FieldWalker, ResolvedReferences } from './types.js';
+import type { Codec, CodecOptions, FieldInfo, FieldSelect, FieldSplicer, FieldWalker, ResolvedReferences } from './types.js';
 
 /**
  * protobufjs' Node reader clamps a string whose length runs past the end of the payload instead of
@@ -40,7 +41,8 @@ export interface ProtobufCodec extends Codec {
 class ProtobufCodecImpl implements ProtobufCodec {
   readonly schemaType = 'PROTOBUF' as const;
   readonly messageType: protobuf.Type;
-  private readonly messages: MessageFields;
+  /** Per reachable message type, its fields (the walker's and the splicer's input). */
+  readonly messages: MessageFields;
   private readonly allFields: readonly FieldInfo[];
 
   constructor(messageType: protobuf.Type) {
@@ -78,6 +80,10 @@ class ProtobufCodecImpl implements ProtobufCodec {
 
   compileWalker(select: (field: FieldInfo) => boolean): FieldWalker | null {
     return compileProtobufWalker(this.messages, this.messageType, select);
+  }
+
+  compileSplicer(target: Codec, readSelects: readonly (FieldSelect | null)[], writeSelects: readonly (FieldSelect | null)[]): FieldSplicer | null {
+    return target instanceof ProtobufCodecImpl ? compileProtobufSplicer(this, target, readSelects, writeSelects) : null;
   }
 }
 
