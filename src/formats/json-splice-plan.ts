@@ -2,9 +2,11 @@
  * Which parts of a JSON document a splicer must look at, compiled from the read and target schemas and
  * the rules' selectors: a tree of object properties down to the selected string leaves, everything else
  * skipped. It follows the walker's rules (json-walk.ts): properties by name through `$ref` and `allOf`,
- * a selected property is a leaf when its schema has a type. Where the walker's choice depends on the
- * value (a selected field under oneOf / anyOf, inside an array, in a recursive schema) or the leaf is
- * not a plain string (enum, const, several types), there is no plan and the general path runs.
+ * array items, a selected property is a leaf when its schema has a type. Arrays get a fixed number of
+ * item slots (the splicer's leaves are fixed per plan; a longer array does not scan and takes the general
+ * path). Where the walker's choice depends on the value (a selected field under oneOf / anyOf or in
+ * tuple items, a recursive schema) or the leaf is not a plain string (enum, const, a number or boolean
+ * type beside it), there is no plan and the general path runs.
  */
 import { flatten } from './json-flatten.js';
 import { propertyInfo } from './json-fields.js';
@@ -26,7 +28,13 @@ export interface ObjectPlan {
   readonly children: readonly ValuePlan[];
 }
 
-export type ValuePlan = LeafPlan | ObjectPlan;
+/** An array (or null) whose items, up to the slots' count, each follow their slot's plan. */
+export interface ArrayPlan {
+  readonly kind: 'array';
+  readonly slots: readonly ValuePlan[];
+}
+
+export type ValuePlan = LeafPlan | ObjectPlan | ArrayPlan;
 
 export interface SplicePlan {
   readonly root: ObjectPlan;
@@ -44,16 +52,20 @@ export interface PlanSide {
 
 /** Duplicate keys are found with a bit per planned property. */
 const MAX_PROPERTIES = 31;
+/** Item slots per planned array, and leaves per plan: past them the general path runs. */
+export const ARRAY_SLOTS = 8;
+const MAX_LEAVES = 128;
 
 interface Draft {
   readonly props: Map<string, Draft>;
+  items: Draft | null;
   /** Per side, per selector: the field info when that selector picks this leaf. */
   readonly marks: [(FieldInfo | null)[], (FieldInfo | null)[]];
 }
 
-const newDraft = (sides: readonly PlanSide[]): Draft => ({ props: new Map(), marks: [sides[0]!.selects.map(() => null), sides[1]!.selects.map(() => null)] });
+const newDraft = (sides: readonly PlanSide[]): Draft => ({ props: new Map(), items: null, marks: [sides[0]!.selects.map(() => null), sides[1]!.selects.map(() => null)] });
 const isLeaf = (d: Draft): boolean => d.marks.some((m) => m.some((x) => x !== null));
-const isEmpty = (d: Draft): boolean => d.props.size === 0 && !isLeaf(d);
+const isEmpty = (d: Draft): boolean => d.props.size === 0 && d.items === null && !isLeaf(d);
 
 /** The plan for these two sides, or null when the splice does not apply. */
 export function compileSplicePlan(read: PlanSide, write: PlanSide): SplicePlan | null {
@@ -79,12 +91,21 @@ export function compileSplicePlan(read: PlanSide, write: PlanSide): SplicePlan |
         });
         return nothingSelectedIn([...base, ...f.choices.flatMap((c) => c.branches)], fields);
       }
-      if (active && (f.types.size > 0 || f.enumLike)) {
-        const stringOnly = !f.enumLike && f.types.has('string') && [...f.types].every((ty) => ty === 'string' || ty === 'null');
+      // The walker hands a selected node's primitive values of its declared types (any, when enum or
+      // const) to the rule; objects and arrays it walks on. Only a string-or-null leaf is spliced.
+      const valueTypes = [...f.types].filter((ty) => ty !== 'null' && ty !== 'object' && ty !== 'array');
+      if (active && (f.enumLike || valueTypes.length > 0)) {
+        const stringOnly = !f.enumLike && [...f.types].every((ty) => ty === 'string' || ty === 'null');
         if (!stringOnly || fields.some((x) => x !== null && x.kind !== 'string')) return false;
         fields.forEach((x, i) => { if (x !== null) into.marks[side]![i] = x; });
       }
-      if (f.items.length > 0 && !nothingSelectedIn(f.items, fields)) return false;
+      if (f.items.length > 0) {
+        const items = into.items ?? newDraft(sides);
+        if (!collect(f.items, path, fields, next, items)) return false;
+        if (!isEmpty(items)) into.items = items;
+      }
+      // Tuple positions take over from `items` in the walk: with both, which items are walked depends on positions.
+      if (f.tuples.length > 0 && into.items !== null) return false;
       for (const tuple of f.tuples) for (const s of tuple) if (!nothingSelectedIn([s], fields)) return false;
       for (const [name, schemas] of f.props) {
         const info = propertyInfo(set, name, `${path}.${name}`, schemas);
@@ -103,8 +124,20 @@ export function compileSplicePlan(read: PlanSide, write: PlanSide): SplicePlan |
   const readLeaves: SelectedLeaf[][] = read.selects.map(() => []);
   const writeLeaves: SelectedLeaf[][] = write.selects.map(() => []);
   const build = (d: Draft): ValuePlan | null => {
+    if (leafCount > MAX_LEAVES) return null;
+    if (isLeaf(d) || d.items !== null) {
+      if (d.props.size > 0 || (isLeaf(d) && d.items !== null)) return null; // which one applies depends on the value
+    }
+    if (d.items !== null) {
+      const slots: ValuePlan[] = [];
+      for (let k = 0; k < ARRAY_SLOTS; k++) {
+        const slot = build(d.items);
+        if (slot === null) return null;
+        slots.push(slot);
+      }
+      return { kind: 'array', slots };
+    }
     if (isLeaf(d)) {
-      if (d.props.size > 0) return null;
       const index = leafCount++;
       d.marks[0].forEach((info, s) => { if (info !== null) readLeaves[s]!.push({ index, info }); });
       d.marks[1].forEach((info, s) => { if (info !== null) writeLeaves[s]!.push({ index, info }); });

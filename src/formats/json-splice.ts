@@ -3,17 +3,17 @@
  * into objects, then write a payload with their new values, every other byte copied as it is.
  *
  * The general path parses the whole document, walks it and stringifies it again. When the selected
- * fields sit at fixed property paths (json-splice-plan.ts), a byte scanner (json-scan.ts) follows those
- * paths, checks the grammar of everything it skips, and records where each selected value is and its
- * UTF-8 (unescaped). A new value is written as JSON.stringify writes it (ciphertext as base64 text), an
- * untouched one as it was. Whitespace outside the values is kept, so the output is byte-equal to the
- * general path's only when the input was compact; parsed, they are equal. A payload that is not UTF-8,
- * has a duplicate or unexpected value on a planned path, or nests too deep does not scan, and the
- * general path reports it.
+ * fields sit at fixed paths of properties and array items (json-splice-plan.ts), a byte scanner
+ * (json-scan.ts) follows those paths, checks the grammar of everything it skips, and records where each
+ * selected value is and its UTF-8 (unescaped). A new value is written as JSON.stringify writes it
+ * (ciphertext as base64 text), an untouched one as it was. Whitespace outside the values is kept, so the
+ * output is byte-equal to the general path's only when the input was compact; parsed, they are equal.
+ * A payload that is not UTF-8, has a duplicate or unexpected value on a planned path, an array longer
+ * than its plan's slots, or nests too deep does not scan, and the general path reports it.
  */
 import { isUtf8 } from 'node:buffer';
 import { EMPTY_BUFFER, JsonCursor, MALFORMED, MAX_DEPTH } from './json-scan.js';
-import { compileSplicePlan, type ObjectPlan, type PlanSide, type ValuePlan } from './json-splice-plan.js';
+import { compileSplicePlan, type ArrayPlan, type ObjectPlan, type PlanSide, type ValuePlan } from './json-splice-plan.js';
 import type { FieldSplicer, SelectedLeaf, SpliceState } from './types.js';
 
 /** JSON's scratch space: where each leaf is in the payload scanned last (-1: absent), and in which order. */
@@ -101,7 +101,12 @@ class Splicer implements JsonSplicer {
       this.found(state, plan.index, start, c.pos, value);
       return;
     }
-    if (b !== 0x7b || depth >= MAX_DEPTH) throw MALFORMED;
+    if (depth >= MAX_DEPTH) throw MALFORMED;
+    if (plan.kind === 'array') {
+      this.array(plan, state, depth);
+      return;
+    }
+    if (b !== 0x7b) throw MALFORMED;
     c.pos++;
     if (c.ws() === 0x7d) {
       c.pos++;
@@ -124,6 +129,26 @@ class Splicer implements JsonSplicer {
       const sep = c.ws();
       c.pos++;
       if (sep === 0x7d) return;
+      if (sep !== 0x2c) throw MALFORMED;
+    }
+  }
+
+  /** An array at pos: each item by its slot's plan; more items than slots do not scan. */
+  private array(plan: ArrayPlan, state: JsonSpliceState, depth: number): void {
+    const c = this.cursor;
+    if (c.ws() !== 0x5b) throw MALFORMED;
+    c.pos++;
+    if (c.ws() === 0x5d) {
+      c.pos++;
+      return;
+    }
+    const slots = plan.slots;
+    for (let k = 0; ; k++) {
+      if (k >= slots.length) throw MALFORMED;
+      this.value(slots[k]!, state, depth + 1);
+      const sep = c.ws();
+      c.pos++;
+      if (sep === 0x5d) return;
       if (sep !== 0x2c) throw MALFORMED;
     }
   }

@@ -24,7 +24,7 @@ const schema = JSON.stringify({
     note: { type: 'string' },
   },
 });
-// A tagged array of strings: the walk depends on the array's length, so these records take the general path.
+// A tagged array of strings: spliced up to 8 items (the plan's slots), a longer one takes the general path.
 const arraySchema = JSON.stringify({
   type: 'object', properties: { id: { type: 'integer' }, aliases: { type: 'array', items: { type: 'string' }, 'confluent:tags': ['PII'] } },
 });
@@ -84,7 +84,7 @@ describe('in-place JSON Schema path', () => {
     }
   });
 
-  it('takes the in-place path: formatted input keeps its whitespace both ways; a tagged array takes the general path', async () => {
+  it('takes the in-place path: formatted input keeps its whitespace both ways; a tagged array longer than its slots takes the general path', async () => {
     const s = await subjects(schema);
     const official = officialSerdes(registry.url, 'JSON');
     const values = Array.from({ length: 12 }, (_, i) => account(i));
@@ -102,11 +102,13 @@ describe('in-place JSON Schema path', () => {
     }
 
     const a = await subjects(arraySchema);
-    const value = { id: 1, aliases: ['first "alias"', 'second'] };
-    const [general] = await a.encrypt.process([sourceRecord(a.source, frame(a.plainId, JSON.stringify(value, null, 2)))]);
-    const text = output(general).subarray(5).toString('utf8');
-    expect(text.startsWith('{"id":1,"aliases":["')).toBe(true);
-    expect(await official.deserializer.deserialize(a.target, output(general))).toEqual(value);
+    const short = { id: 1, aliases: ['first "alias"', 'second'] };
+    const long = { id: 2, aliases: Array.from({ length: 9 }, (_, i) => `alias ${i}`) };
+    const [spliced, general] = (await a.encrypt.process([short, long].map((v, i) => sourceRecord(a.source, frame(a.plainId, JSON.stringify(v, null, 2)), i)))).map(output);
+    expect(spliced!.subarray(5).toString('utf8').startsWith('{\n  "id": 1,\n  "aliases": [\n    "')).toBe(true);
+    expect(general!.subarray(5).toString('utf8').startsWith('{"id":2,"aliases":["')).toBe(true);
+    expect(await official.deserializer.deserialize(a.target, spliced!)).toEqual(short);
+    expect(await official.deserializer.deserialize(a.target, general!)).toEqual(long);
   });
 
   it('leaves what does not scan to the general path, which reports it', async () => {

@@ -181,8 +181,8 @@ describe('JSON splicer: cases', () => {
   it('does not apply where the walk depends on the value or the leaf is not a plain string', () => {
     const none = (s: unknown) => jsonCodec(s).compileSplicer!(jsonCodec(s), [byTag('R')], [byTag('W')]);
     const tagged = { type: 'string', 'confluent:tags': ['R'] };
-    expect(none({ type: 'object', properties: { a: { type: 'array', items: tagged } } })).toBeNull();
-    expect(none({ type: 'object', properties: { a: { type: 'array', items: { type: 'string' }, 'confluent:tags': ['R'] } } })).toBeNull();
+    expect(none({ type: 'object', properties: { a: { type: 'array', items: { type: 'string' }, prefixItems: [{ type: 'integer' }], 'confluent:tags': ['R'] } } })).toBeNull();
+    expect(none({ type: 'object', properties: { a: { type: ['array', 'string'], items: { type: 'string' }, 'confluent:tags': ['R'] } } })).toBeNull();
     expect(none({ type: 'object', properties: { a: { oneOf: [{ type: 'object', properties: { b: tagged } }, { type: 'null' }] } } })).toBeNull();
     expect(none({ type: 'object', properties: { a: { type: 'string', enum: ['x'], 'confluent:tags': ['R'] } } })).toBeNull();
     expect(none({ type: 'object', properties: { a: { type: ['string', 'integer'], 'confluent:tags': ['R'] } } })).toBeNull();
@@ -191,6 +191,27 @@ describe('JSON splicer: cases', () => {
     // oneOf / arrays with nothing selected under them are skipped, not refused.
     expect(none({ type: 'object', properties: { s: tagged, a: { oneOf: [{ type: 'string' }, { type: 'integer' }] }, l: { type: 'array', items: { type: 'string' } } } })).not.toBeNull();
     expect(codec.compileSplicer!(createCodec({ schemaType: 'AVRO', schema: '"string"' }), [byTag('R')], [byTag('W')])).toBeNull();
+  });
+
+  it('arrays: items up to the slots, null items, nested; a longer array takes the general path', () => {
+    const item = { type: 'object', properties: { s: { type: ['string', 'null'], 'confluent:tags': ['R', 'W'] }, n: { type: 'integer' } } };
+    const c = jsonCodec({ type: 'object', properties: { list: { type: 'array', items: item }, tags: { type: 'array', items: { type: 'string' }, 'confluent:tags': ['W'] } } });
+    const s = c.compileSplicer!(c, [byTag('R')], [byTag('W')])!;
+    expect(s).not.toBeNull();
+    expect(s.write[0]!.map((l) => l.info.fullName)).toEqual([...Array<string>(8).fill('$.list.s'), ...Array<string>(8).fill('$.tags')]);
+    const r: Rules = { readExtra: Buffer.from('é') };
+    for (const value of [
+      { list: [{ s: 'a', n: 1 }, null, { n: 2 }, { s: null }], tags: ['x', 'y"z'] },
+      { list: [], tags: Array.from({ length: 8 }, (_, i) => `t${i}`) },
+      { list: null, tags: null },
+    ]) {
+      const payload = Buffer.from(JSON.stringify(value), 'utf8');
+      expect(spliced(s, payload, r)!.toString('utf8')).toBe(general(c, c, payload, r).toString('utf8'));
+    }
+    expect(s.scan(Buffer.from(JSON.stringify({ tags: Array.from({ length: 9 }, () => 't') })), s.newState())).toBe(false);
+    expect(s.scan(Buffer.from('{"tags":[1]}'), s.newState())).toBe(false);
+    expect(s.scan(Buffer.from('{"tags":{}}'), s.newState())).toBe(false);
+    expect(s.scan(Buffer.from('{"tags":["a",]}'), s.newState())).toBe(false);
   });
 
   it('another target schema: each side\'s rule selects by its own schema\'s tags', () => {
