@@ -8,3 +8,4 @@ export { prepareJob, type PreparedJob, type TopicRoute } from './prepare.js';
 export { startJob, type JobRun, type RunOptions } from './start.js';
 export { sizeLimitProblems, topicLimits, type TopicLimits, type TopicPair } from './topic-limits.js';
 export { assertWritesWithGroup, checkGroupDeksAtStart, joinGroupsOf, joinGroupView, writeScopeOf, type JoinGroupView, type WriteScopeOf } from './join-groups.js';
+export { keySubjectsOf, keyTargetForRun, type KeySubjects } from './key-targets.js';
