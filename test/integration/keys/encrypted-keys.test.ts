@@ -47,7 +47,7 @@ function serdes(type: SerdeType) {
 }
 
 interface JobOptions {
-  mode?: 'encrypt' | 'reencrypt';
+  mode?: 'encrypt' | 'reencrypt' | 'decrypt';
   keys?: 'rules' | 'passthrough';
   extraTarget?: string;
   rules?: string;
@@ -319,5 +319,55 @@ describe('recrypt run with keys: rules', () => {
     expect(dlq[0]!.headers['__dlq.payload']?.toString()).toBe('redacted');
     expect(dlq[0]!.headers['__source.part']).toBeUndefined();
     expect(dlq[0]!.value!.includes(Buffer.from(canary))).toBe(false);
+  });
+
+  it('decrypts keys (mode decrypt); a key whose read rule fails with action DLQ goes to the DLQ as a reference, the rest of the batch is written', async () => {
+    const source = await createTopic('keys-dec', 1, { 'retention.ms': '-1' });
+    const kek = uniqueName('kek');
+    const keyWriterId = await register(stack.registryUrl, `${source}-key`, {
+      schemaType: 'AVRO', schema: keySchema, ruleSet: { domainRules: [{ ...encryptRule('encryptKeyPII', kek), onFailure: 'ERROR,DLQ' }] },
+    });
+    await register(stack.registryUrl, `${source}-value`, { schemaType: 'AVRO', schema: valueSchema, ruleSet: { domainRules: [encryptRule('encryptPII', kek)] } });
+    const keys = serdes(SerdeType.KEY);
+    const values = serdes(SerdeType.VALUE);
+    const good = { customerId: `KeyCanary-dec-${uniqueName('c')}`, region: 'eu' };
+    const goodKey = Buffer.from(await keys.serializer.serialize(source, { ...good }));
+    expect(goodKey.includes(Buffer.from(good.customerId))).toBe(false);
+    // A key whose tagged field a careless producer left in plaintext: its read rule fails.
+    const canary = `KeyCanary-bad-${uniqueName('c')}`;
+    const prefix = Buffer.alloc(5);
+    prefix.writeInt32BE(keyWriterId, 1);
+    const badKey = Buffer.concat([prefix, avro.Type.forSchema(JSON.parse(keySchema) as avro.Schema).toBuffer({ customerId: canary, region: 'us' })]);
+    const value = Buffer.from(await values.serializer.serialize(source, { name: 'Name-dec', balance: 2 }));
+    await produceRaw(source, [{ key: badKey, value, partition: 0 }, { key: goodKey, value, partition: 0 }]);
+
+    const target = uniqueName('keys-plain');
+    const dlqTopic = uniqueName('keys-dec-dlq');
+    created.push(source, target, dlqTopic);
+    await register(stack.registryUrl, `${target}-key`, { schemaType: 'AVRO', schema: keySchema });
+    await register(stack.registryUrl, `${target}-value`, { schemaType: 'AVRO', schema: valueSchema });
+    const result = await recrypt(['run', writeJobFile(jobYaml(uniqueName('keys-dec').toLowerCase(), source, target, {
+      mode: 'decrypt', dlq: `  dlq:\n    topic: ${dlqTopic}\n    payload: redacted\n`,
+    }))]);
+    expect(result.code, result.stdout + result.stderr).toBe(4);
+    expect(result.stdout).toMatch(/2 records \(1 written, 1 to DLQ\)/);
+    expect(result.stdout + result.stderr).not.toContain('KeyCanary-');
+
+    const out = await consumeRaw(target, { count: 1 });
+    expect(out).toHaveLength(1);
+    expect(out[0]!.key!.includes(Buffer.from(good.customerId))).toBe(true);
+    expect(await keys.deserializer.deserialize(target, out[0]!.key!)).toEqual(good);
+    expect(await values.deserializer.deserialize(target, out[0]!.value!)).toEqual({ name: 'Name-dec', balance: 2 });
+
+    const dlq = await consumeRaw(dlqTopic, { count: 1 });
+    expect(dlq).toHaveLength(1);
+    const record = dlq[0]!;
+    expect(record.key).toBeNull();
+    expect(record.headers['__dlq.payload']?.toString()).toBe('reference');
+    expect(record.headers['__source.part']?.toString()).toBe('key');
+    expect(record.headers['__rule.name']?.toString()).toBe('encryptKeyPII');
+    expect(record.headers['__source.schema.id']?.toString()).toBe(String(keyWriterId));
+    expect(record.value === null || !record.value.includes(Buffer.from(canary))).toBe(true);
+    for (const header of Object.values(record.headers)) expect(header.includes(Buffer.from(canary))).toBe(false);
   });
 });
