@@ -26,6 +26,8 @@ export interface PipelineOptions {
   readonly startAt: StartAt;
   readonly processor: RecordProcessor;
   readonly batchSize?: number;
+  /** Streaming only: how long a partial batch is topped up before it is committed (0: take what is there). */
+  readonly commitIntervalMs?: number;
   readonly transactionTimeoutMs?: number;
   readonly backoff?: { readonly initialMs: number; readonly maxMs: number };
   readonly observer?: PipelineObserver;

@@ -37,6 +37,7 @@ import {
   type NativeConsumer, type NativeProducer, type TopicPartitionOffset,
 } from './native.js';
 import { owned, progressOf, transition, type PartitionProgress } from './partition-state.js';
+import { gatherBatch } from './batch-gather.js';
 import { consumerSettings, producerSettings } from './pipeline-clients.js';
 import { PartitionTable, type PartitionLag } from './partition-table.js';
 import type { PartitionRange, PipelineOptions, PipelineSummary } from './pipeline-types.js';
@@ -289,11 +290,13 @@ export class TransactionalPipeline {
   }
 
   private poll(batchSize: number): Promise<SourceRecord[]> {
-    return consumeBatch(this.consumer!, batchSize).catch((err: unknown) => {
+    const consume = (max: number) => consumeBatch(this.consumer!, max).catch((err: unknown) => {
       const e = classifyKafkaError('consume', err);
       if (!e.transient) throw e;
       return [] as SourceRecord[];
     });
+    const waitMs = this.options.ranges === undefined ? this.options.commitIntervalMs ?? 0 : 0;
+    return gatherBatch(consume, { batchSize, waitMs, stopped: () => this.stopRequested });
   }
 
   private async seekAll(positions: readonly TopicPartitionOffset[]): Promise<void> {

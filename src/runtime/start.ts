@@ -73,6 +73,7 @@ export async function startJob(prepared: PreparedJob, options: RunOptions = {}):
     startAt: job.spec.source.startAt,
     processor: measuredProcessor(routingProcessor(prepared, breaker), prepared, runtime.metrics),
     batchSize: processing.batchSize,
+    commitIntervalMs: processing.commitIntervalMs,
     transactionTimeoutMs: processing.transactionTimeoutMs,
     backoff: { initialMs: processing.retryBackoffMs, maxMs: processing.retryBackoffMaxMs },
     topicMaxBytes: limits.outputMaxBytes,
