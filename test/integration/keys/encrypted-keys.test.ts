@@ -5,7 +5,7 @@
 // back. Bad input: a key subject without schema is refused at start, an unframed key takes the DLQ
 // (reference) or halts, and a key canary never shows in logs or DLQ records.
 import {
-  AvroDeserializer, AvroSerializer, FieldEncryptionExecutor, LocalKmsDriver, RuleRegistry, SchemaRegistryClient, SerdeType,
+  AvroDeserializer, AvroSerializer, FieldEncryptionExecutor, JsonDeserializer, JsonSerializer, LocalKmsDriver, RuleRegistry, SchemaRegistryClient, SerdeType,
 } from '@confluentinc/schemaregistry';
 import avro from 'avsc';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -33,17 +33,16 @@ const valueSchema = JSON.stringify({
 const created: string[] = [];
 afterAll(async () => { if (created.length) await deleteTopics(...created); });
 
-/** Confluent's Avro serdes for one part (KEY or VALUE), with their own executor registry. */
-function serdes(type: SerdeType) {
+/** Confluent's Avro (or JSON Schema) serdes for one part (KEY or VALUE), with their own executor registry. */
+function serdes(type: SerdeType, format: 'AVRO' | 'JSON' = 'AVRO') {
   LocalKmsDriver.register();
   const rules = new RuleRegistry();
   rules.registerExecutor(new FieldEncryptionExecutor());
   const client = new SchemaRegistryClient({ baseURLs: [stack.registryUrl], cacheCapacity: 1000 });
   const ruleConfig = { secret: stack.localSecret };
-  return {
-    serializer: new AvroSerializer(client, type, { useLatestVersion: true, autoRegisterSchemas: false, ruleConfig }, rules),
-    deserializer: new AvroDeserializer(client, type, { ruleConfig }, rules),
-  };
+  const ser = { useLatestVersion: true, autoRegisterSchemas: false, ruleConfig };
+  if (format === 'JSON') return { serializer: new JsonSerializer(client, type, ser, rules), deserializer: new JsonDeserializer(client, type, { ruleConfig }, rules) };
+  return { serializer: new AvroSerializer(client, type, ser, rules), deserializer: new AvroDeserializer(client, type, { ruleConfig }, rules) };
 }
 
 interface JobOptions {
@@ -369,5 +368,38 @@ describe('recrypt run with keys: rules', () => {
     expect(record.headers['__source.schema.id']?.toString()).toBe(String(keyWriterId));
     expect(record.value === null || !record.value.includes(Buffer.from(canary))).toBe(true);
     for (const header of Object.values(record.headers)) expect(header.includes(Buffer.from(canary))).toBe(false);
+  });
+
+  it('encrypts a JSON Schema key\'s tagged field (Confluent\'s JSON deserializer reads it back)', async () => {
+    const jsonKey = JSON.stringify({
+      type: 'object', title: 'AccountKey', additionalProperties: false, required: ['account', 'bank'],
+      properties: { account: { type: 'string', 'confluent:tags': ['PII'] }, bank: { type: 'string' } },
+    });
+    const source = await createTopic('keys-json', 2, { 'retention.ms': '-1' });
+    await register(stack.registryUrl, `${source}-key`, { schemaType: 'JSON', schema: jsonKey });
+    await register(stack.registryUrl, `${source}-value`, { schemaType: 'AVRO', schema: valueSchema });
+    const keys = serdes(SerdeType.KEY, 'JSON');
+    const values = serdes(SerdeType.VALUE);
+    const rows = Array.from({ length: 10 }, (_, i) => ({ key: { account: `KeyCanary-json-${i}-${uniqueName('a')}`, bank: `bank-${i % 3}` }, value: { name: `N${i}`, balance: i } }));
+    await produceRaw(source, await Promise.all(rows.map(async (r, i) => ({
+      key: Buffer.from(await keys.serializer.serialize(source, { ...r.key })), value: Buffer.from(await values.serializer.serialize(source, { ...r.value })), partition: i % 2,
+    }))));
+    const target = uniqueName('keys-json-enc');
+    created.push(source, target);
+    const kek = uniqueName('kek');
+    await register(stack.registryUrl, `${target}-key`, { schemaType: 'JSON', schema: jsonKey, ruleSet: { domainRules: [encryptRule('encryptKeyPII', kek)] } });
+    const result = await recrypt(['run', writeJobFile(jobYaml(uniqueName('keys-json').toLowerCase(), source, target, { rules: valueRules(kek) }))]);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout + result.stderr).not.toContain('KeyCanary-');
+    const out = await consumeRaw(target, { count: 10 });
+    expect(out).toHaveLength(10);
+    for (const record of out) {
+      const value = await values.deserializer.deserialize(target, record.value!);
+      const i = rows.findIndex((r) => r.value.name === value.name);
+      expect(record.partition).toBe(i % 2);
+      expect(record.key!.includes(Buffer.from(rows[i]!.key.account))).toBe(false);
+      expect(record.key!.includes(Buffer.from(rows[i]!.key.bank))).toBe(true);
+      expect(await keys.deserializer.deserialize(target, record.key!)).toEqual(rows[i]!.key);
+    }
   });
 });
