@@ -119,6 +119,16 @@ describe('Protobuf splicer: scan and splice', () => {
     expect(splicer.leafCount).toBe(3); // name (absent) and each past address' street (absent)
   });
 
+  it('proto2: an absent optional string is visited as "" like the walker does (no explicit default)', () => {
+    const p2 = createProtobufCodec({ schemaType: 'PROTOBUF', schema: `syntax = "proto2";\npackage p;\nimport "confluent/meta.proto";\nmessage M { optional string s = 1 ${TAG}; optional int32 n = 2; }` });
+    const s = p2.compileSplicer!(p2, [null], [pii])!;
+    expect(s).not.toBeNull();
+    const payload = Buffer.from([0x10, 0x05]);
+    const walked = p2.decode(payload);
+    p2.compileWalker(pii)!(walked, (v) => `<${v as string}>`);
+    expect(decoded(p2, wrapAll(s, payload)!)).toEqual(decoded(p2, p2.encode(walked)));
+  });
+
   it('refuses a value that does not fit its leaf: base64 text for a bytes field, a non-byte value', () => {
     const bytesCodec = codecOf(`message B { bytes b = 1 ${TAG}; }`);
     const s = bytesCodec.compileSplicer!(bytesCodec, [null], [pii])!;
