@@ -5,7 +5,7 @@
  * array items, a selected property is a leaf when its schema has a type. Arrays get a fixed number of
  * item slots (the splicer's leaves are fixed per plan; a longer array does not scan and takes the general
  * path). Where the walker's choice depends on the value (a selected field under oneOf / anyOf or in
- * tuple items, a recursive schema) or the leaf is not a plain string (enum, const, a number or boolean
+ * tuple items, or in the recursive part of a schema) or the leaf is not a plain string (enum, const, a number or boolean
  * type beside it), there is no plan and the general path runs.
  */
 import { flatten } from './json-flatten.js';
@@ -73,15 +73,23 @@ export function compileSplicePlan(read: PlanSide, write: PlanSide): SplicePlan |
   const root = newDraft(sides);
   for (let side = 0; side < 2; side++) {
     const { set, root: schema, selects } = sides[side]!;
-    const collect = (nodes: readonly unknown[], path: string, fields: readonly (FieldInfo | null)[], stack: readonly string[], into: Draft): boolean => {
+    const collect = (
+      nodes: readonly unknown[], path: string, fields: readonly (FieldInfo | null)[], stack: readonly string[], into: Draft, probe = false,
+    ): boolean => {
       const f = flatten(set, nodes);
-      if (stack.includes(f.key)) return false; // recursion: names grow with depth; left to the walker
+      if (stack.includes(f.key)) {
+        // Recursion. As in the walker, one more cycle decides: nothing selected in it, nothing below
+        // (skipped); else the selected leaves go as deep as each value does, which no plan can fix.
+        if (probe) return true;
+        const cycle = newDraft(sides);
+        return collect(nodes, path, fields, [], cycle, true) && isEmpty(cycle);
+      }
       const next = [...stack, f.key];
       const active = fields.some((x) => x !== null);
       // Anything selected under a value-dependent part makes the plan value-dependent: no plan.
       const nothingSelectedIn = (sub: readonly unknown[], subFields: readonly (FieldInfo | null)[]): boolean => {
-        const probe = newDraft(sides);
-        return collect(sub, path, subFields, next, probe) && isEmpty(probe);
+        const scratch = newDraft(sides);
+        return collect(sub, path, subFields, next, scratch, probe) && isEmpty(scratch);
       };
       if (f.choices.length > 0) {
         if (active) return false;
@@ -101,7 +109,7 @@ export function compileSplicePlan(read: PlanSide, write: PlanSide): SplicePlan |
       }
       if (f.items.length > 0) {
         const items = into.items ?? newDraft(sides);
-        if (!collect(f.items, path, fields, next, items)) return false;
+        if (!collect(f.items, path, fields, next, items, probe)) return false;
         if (!isEmpty(items)) into.items = items;
       }
       // Tuple positions take over from `items` in the walk: with both, which items are walked depends on positions.
@@ -111,7 +119,7 @@ export function compileSplicePlan(read: PlanSide, write: PlanSide): SplicePlan |
         const info = propertyInfo(set, name, `${path}.${name}`, schemas);
         const childFields = selects.map((s) => (s !== null && s(info) ? info : null));
         const child = into.props.get(name) ?? newDraft(sides);
-        if (!collect(schemas as readonly Node[], info.fullName, childFields, next, child)) return false;
+        if (!collect(schemas as readonly Node[], info.fullName, childFields, next, child, probe)) return false;
         if (!isEmpty(child)) into.props.set(name, child);
       }
       return true;

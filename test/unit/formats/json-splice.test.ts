@@ -214,6 +214,27 @@ describe('JSON splicer: cases', () => {
     expect(s.scan(Buffer.from('{"tags":["a",]}'), s.newState())).toBe(false);
   });
 
+  it('a recursive schema: spliced when nothing is selected in its recursive part', () => {
+    const tree = { type: 'object', properties: { label: { type: 'string' }, children: { type: 'array', items: { $ref: '#/$defs/Tree' } } } };
+    const c = jsonCodec({
+      type: 'object', $defs: { Tree: tree },
+      properties: { owner: { type: 'string', 'confluent:tags': ['R', 'W'] }, tree: { $ref: '#/$defs/Tree' } },
+    });
+    const s = c.compileSplicer!(c, [byTag('R')], [byTag('W')])!;
+    expect(s).not.toBeNull();
+    type Tree = { label: string; children?: Tree[] };
+    const trees: fc.Arbitrary<Tree> = fc.letrec<{ t: Tree }>((tie) => ({
+      t: fc.record({ label: text, children: fc.array(tie('t'), { maxLength: 3 }) }, { requiredKeys: ['label'] }),
+    })).t;
+    fc.assert(
+      fc.property(fc.record({ owner: text, tree: trees }), rules.filter((r) => isUtf8(r.readExtra)), (value, r) => {
+        const payload = Buffer.from(JSON.stringify(value), 'utf8');
+        expect(spliced(s, payload, r)!.equals(general(c, c, payload, r))).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('another target schema: each side\'s rule selects by its own schema\'s tags', () => {
     const target = jsonCodec({ type: 'object', properties: { name: { type: 'string' }, other: { type: 'string', 'confluent:tags': ['W'] } } });
     const s = codec.compileSplicer!(target, [byTag('R')], [byTag('W')])!;
