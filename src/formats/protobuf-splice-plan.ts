@@ -1,8 +1,9 @@
 /**
  * What the Protobuf splicer looks for in a payload, compiled once per (writer schema, target schema,
- * selectors): per message type that holds a selected leaf somewhere below it, the field numbers to act on
- * (a selected string/bytes leaf, or a nested message / map entry to descend into); every other field
- * number is skipped by its wire type, so unknown fields are copied as they are.
+ * selectors): per message type, the field numbers to act on (a selected string/bytes leaf; a nested
+ * message or map entry with a selected leaf below it, to rewrite; any other nested message or map entry,
+ * to check that its frames parse as the general path's decode needs); every other field number is skipped
+ * by its wire type, so unknown fields are copied as they are.
  *
  * The leaves follow the general path (protobuf-walk.ts, the oracle): a singular proto3 string or bytes
  * field that is not on the wire is visited as "" / empty bytes (so it is encrypted and written), a oneof
@@ -32,9 +33,12 @@ export interface LeafAction {
   readonly writeSelectors: readonly number[];
 }
 
-/** A nested message (or map entry) with a selected leaf below it. */
+/**
+ * A nested message (or map entry): 'message' has a selected leaf below it (its frame's length is rewritten),
+ * 'check' has none (its bytes are copied, once its fields are found to parse).
+ */
 export interface MessageAction {
-  readonly kind: 'message';
+  readonly kind: 'message' | 'check';
   readonly slot: number;
   readonly plan: MessagePlan;
 }
@@ -186,16 +190,21 @@ export function compileProtobufPlan(read: PlannedCodec, write: PlannedCodec, rea
       const pick = selected.get(e);
       const isMap = e.field instanceof protobuf.MapField;
       const singular = !e.field.repeated && !isMap;
-      if (isMap && (pick !== undefined || (nested !== null && needs.has(nested)))) {
+      if (isMap) {
         // A map is a repeated entry message: key = 1, value = 2.
         const entry = new MessagePlan();
         if (pick !== undefined) entry.set(2, leafAction(entry, e, writeEntry(type, e.field)!, pick, true, true));
-        else entry.set(2, { kind: 'message', slot: entry.slots++, plan: planOf(nested!) });
-        plan.set(e.field.id, { kind: 'message', slot: -1, plan: entry });
+        else if (nested !== null) {
+          const rewrite = needs.has(nested);
+          entry.set(2, { kind: rewrite ? 'message' : 'check', slot: rewrite ? entry.slots++ : -1, plan: planOf(nested) });
+        }
+        const rewrite = pick !== undefined || (nested !== null && needs.has(nested));
+        plan.set(e.field.id, { kind: rewrite ? 'message' : 'check', slot: -1, plan: entry });
       } else if (pick !== undefined) {
         plan.set(e.field.id, leafAction(plan, e, writeEntry(type, e.field)!, pick, singular, singular && e.field.partOf === null));
-      } else if (nested !== null && needs.has(nested)) {
-        plan.set(e.field.id, { kind: 'message', slot: singular ? plan.slots++ : -1, plan: planOf(nested) });
+      } else if (nested !== null) {
+        const rewrite = needs.has(nested);
+        plan.set(e.field.id, { kind: rewrite ? 'message' : 'check', slot: singular && rewrite ? plan.slots++ : -1, plan: planOf(nested) });
       }
     }
     return plan;

@@ -9,8 +9,9 @@
  * absent implicit leaf to insert at the end of its message) and fills the splicer's `read` and `write`
  * leaf lists for this record; the engine reads them right after scan (its per-record path is synchronous,
  * one splicer and state per plan). A payload that does not scan (groups, a selected field with another
- * wire type, a singular selected field or message twice in one message, malformed bytes, frames nested
- * deeper than MAX_DEPTH) is left to the general path, which decides and reports.
+ * wire type, a singular selected field or message twice in one message, malformed bytes, also inside an
+ * untagged nested message, frames nested deeper than MAX_DEPTH) is left to the general path, which
+ * decides and reports.
  */
 import { compileProtobufPlan, type LeafAction, type MessagePlan, type PlannedCodec } from './protobuf-splice-plan.js';
 import { base64Size, copyRange, varintSize, writeBase64, writeVarint } from './protobuf-splice-bytes.js';
@@ -213,6 +214,8 @@ class Splicer implements FieldSplicer<ProtobufSpliceState> {
       if (action.kind === 'leaf') {
         this.addLeaf(st, action, LEAF, start, from, to);
         this.pos = to;
+      } else if (action.kind === 'check') {
+        if (!this.scanMessage(action.plan, to, st, depth + 1)) return false;
       } else {
         st.reserve();
         const e = st.events++;

@@ -114,6 +114,15 @@ describe('Protobuf splicer: scan and splice', () => {
     expect(splicer.scan(Buffer.from([0x0a, 0x05, 0x41]), state)).toBe(false); // truncated
     expect(splicer.scan(Buffer.from([0x20]), state)).toBe(false); // truncated varint
     expect(splicer.scan(Buffer.from([0x1a, 0x02, 0x0a, 0x05]), state)).toBe(false); // inner leaf past its frame
+    // An untagged nested message is checked too: the general path's decode would fail on it.
+    const withUntagged = codecOf(`message T { string s = 1 ${TAG}; Inner inner = 2; map<string, Inner> m = 3; }\nmessage Inner { int32 n = 1; Inner next = 2; }`);
+    const t = withUntagged.compileSplicer!(withUntagged, [null], [pii])!;
+    const tState = t.newState();
+    expect(t.scan(Buffer.from([0x12, 0x02, 0x12, 0x00]), tState)).toBe(true);
+    expect(() => withUntagged.decode(Buffer.from([0x12, 0x04, 0x12, 0x02, 0x1f, 0x01]))).toThrow();
+    expect(t.scan(Buffer.from([0x12, 0x04, 0x12, 0x02, 0x1f, 0x01]), tState)).toBe(false); // wire type 7 two levels down
+    expect(t.scan(Buffer.from([0x1a, 0x03, 0x12, 0x01, 0x08]), tState)).toBe(false); // a map entry's value truncated
+    expect(t.scan(Buffer.from([0x1a, 0x05, 0x0a, 0x01, 0x6b, 0x12, 0x00]), tState)).toBe(true);
     // Repeated messages may repeat.
     expect(splicer.scan(Buffer.from([0x1a, 0x00, 0x1a, 0x00]), state)).toBe(true);
     expect(splicer.leafCount).toBe(3); // name (absent) and each past address' street (absent)
