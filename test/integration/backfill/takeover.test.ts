@@ -1,5 +1,5 @@
 // A SIGKILLed worker's tasks are taken over by another worker within 10 s, with the default lock and
-// stalled-check settings (settings.ts: lock 5 s renewed every 1.25 s, check every 2 s; the harness's
+// stalled-check settings (settings.ts: lock 5 s renewed every 1.25 s, check every 1 s; the harness's
 // faster test settings are overridden here), and the target holds every source record exactly once, in
 // source order per partition: the killed worker's open transactions are aborted by the new runs'
 // initTransactions under the same transactional ids, never written twice.

@@ -58,8 +58,8 @@ const SETTINGS: Lock[] = [
 ];
 
 describe('backfill lock settings', () => {
-  it('defaults: a killed worker\'s task is back on the queue within 7 s, renewed about every second', () => {
-    expect(takeoverBoundMs(DEFAULT_SETTINGS)).toBe(7_000);
+  it('defaults: a killed worker\'s task is back on the queue within 6 s, renewed about every second', () => {
+    expect(takeoverBoundMs(DEFAULT_SETTINGS)).toBe(6_000);
     expect(lockRenewMs(DEFAULT_SETTINGS)).toBe(1_250);
   });
 
