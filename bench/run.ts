@@ -3,11 +3,13 @@
  * JSON results to .bench/<suite>-<timestamp>.json. Targets are reported, not asserted: the process
  * exits non-zero only when a suite fails (an error, or outputs that do not check out).
  *
- *   node --import tsx bench/run.ts [--only engine] [--only e2e] [--quick]
+ *   node --import tsx bench/run.ts [--only engine] [--only e2e] [--only backfill] [--quick]
  */
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { backfillEnvOverrides, DEFAULT_BACKFILL_OPTIONS, QUICK_BACKFILL_OPTIONS, runBackfillBench } from './backfill.js';
+import { backfillSummary } from './backfill-report.js';
 import { DEFAULT_E2E_OPTIONS, QUICK_E2E_OPTIONS, runE2eBench, withEnvOverrides } from './e2e.js';
 import { e2eSummary } from './e2e-report.js';
 import { DEFAULT_ENGINE_OPTIONS, runEngineBench, TARGETS, type EngineBenchResult } from './engine.js';
@@ -72,6 +74,15 @@ const SUITES: readonly Suite[] = [
     async run(quick) {
       const results = await runE2eBench(withEnvOverrides(quick ? QUICK_E2E_OPTIONS : DEFAULT_E2E_OPTIONS));
       return { summary: e2eSummary(results), results };
+    },
+  },
+  {
+    // Issue 24: a bounded backfill by 1, 2 and 4 worker processes vs one `recrypt run`, and the takeover
+    // of a SIGKILLed worker's tasks (BENCH_BACKFILL_RECORDS etc.: bench/backfill.ts).
+    name: 'backfill',
+    async run(quick) {
+      const results = await runBackfillBench(backfillEnvOverrides(quick ? QUICK_BACKFILL_OPTIONS : DEFAULT_BACKFILL_OPTIONS));
+      return { summary: backfillSummary(results), results };
     },
   },
 ];

@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
 # `npm run bench`: installs what is missing (scripts/bootstrap.sh, a no-op when all is there), then runs
 # the benchmark suites: node --import tsx bench/run.ts, once per suite. Extra arguments go to the
-# runner, e.g. `npm run bench -- --only engine`, `npm run bench -- --only e2e` or `npm run bench -- --quick`
+# runner, e.g. `npm run bench -- --only engine`, `npm run bench -- --only e2e`, `npm run bench -- --only backfill`
+# or `npm run bench -- --quick`
 # (a smoke run). Results land in .bench/<suite>-<timestamp>.json.
 #
 # - engine: one core, pinned to one CPU with taskset when it exists (BENCH_CPU picks which,
 #   BENCH_CPU=none disables pinning).
 # - e2e: recrypt, the broker and the baselines on the local stack, never pinned (both cores). The stack
 #   is started when it is not up, and stopped again afterwards (only when this script started it).
+# - backfill: 1, 2 and 4 `recrypt worker` processes vs one `recrypt run`, and the takeover after a
+#   SIGKILL, on the local stack (Redis too), never pinned. BENCH_BACKFILL_RECORDS sets the size.
 #
 # Exit status: non-zero only when a suite fails; missed targets are reported, not fatal.
 source "$(dirname "$0")/lib.sh"
 [[ "${RECRYPT_SKIP_BOOTSTRAP:-0}" == 1 ]] || bash "$ROOT/scripts/bootstrap.sh"
 
 cd "$ROOT"
-ALL_SUITES=(engine e2e)   # bench/run.ts's suites, in its order
+ALL_SUITES=(engine e2e backfill)   # bench/run.ts's suites, in its order
 PINNED_SUITES=" engine "
-STACK_SUITES=" e2e "
+STACK_SUITES=" e2e backfill "
 
 # --only NAME / --only=NAME select suites (in the order given); every other argument is passed on.
 suites=()
