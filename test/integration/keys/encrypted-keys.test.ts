@@ -207,13 +207,22 @@ describe('recrypt run with keys: rules', () => {
     expect(latest.status).toBe(404);
   });
 
-  it('refuses a target key subject without schema at start, and keySubject under passthrough at validate with file:line', async () => {
+  it('refuses a target key subject without schema and keyHash over AES256_GCM key rules at start, and keySubject under passthrough at validate with file:line', async () => {
     const { source } = await plaintextSource(3);
     const target = uniqueName('keys-notarget');
     const kek = uniqueName('kek');
     const run = await recrypt(['run', writeJobFile(jobYaml(uniqueName('keys-nt').toLowerCase(), source, target, { rules: valueRules(kek) }))]);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`target key subject ${target}-key has no schema`);
+
+    // partition keyHash over a key rule that is not deterministic: equal keys would scatter.
+    await registerKeyTarget(`${target}-key`, kek);
+    const scatter = await recrypt(['run', writeJobFile(jobYaml(uniqueName('keys-gcm').toLowerCase(), source, target, {
+      rules: valueRules(kek), extraTarget: '    partition: keyHash\n',
+    }))]);
+    expect(scatter.code).toBe(1);
+    expect(scatter.stderr).toContain('JOB_UNSAFE');
+    expect(scatter.stderr).toMatch(/partition keyHash but key rule encryptKeyPII of \S+ encrypts with AES256_GCM/);
 
     const file = writeJobFile(jobYaml('keys-static', source, target, { keys: 'passthrough', rules: valueRules(kek), extraTarget: `    keySubject: ${target}-k\n` }));
     const validate = await recrypt(['validate', file]);
