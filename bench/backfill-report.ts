@@ -8,8 +8,8 @@ const seconds = (ms: number): string => (Number.isFinite(ms) ? `${(ms / 1000).to
 export function backfillSummary(r: BackfillBenchResult): string {
   const { options: o, run, backfills, takeover } = r;
   const rows = [
-    ['contender', 'tasks/worker', 'rec/s wall', 'wall s', 'rec/s after 1st commit', 'vs recrypt run', 'per worker vs run', 'scaling vs 1 worker', 'CPU s', 'rec/CPU-s', 'peak RSS/worker'],
-    ['recrypt run (one process)', '-', rate(run.wallRate), run.wallSeconds.toFixed(1), '-', '100%', '100%', '-', run.cpuSeconds.toFixed(1), rate(run.records / Math.max(0.001, run.cpuSeconds)), '-'],
+    ['contender', 'tasks/worker', 'rec/s wall', 'wall s', 'rec/s from 1st progress', 'vs recrypt run', 'per worker vs run', 'scaling vs 1 worker', 'CPU s', 'rec/CPU-s', 'peak RSS/process'],
+    ['recrypt run (one process)', '-', rate(run.wallRate), run.wallSeconds.toFixed(1), '-', '100%', '100%', '-', run.cpuSeconds.toFixed(1), rate(run.records / Math.max(0.001, run.cpuSeconds)), mib(run.peakRss)],
     ...backfills.map((b) => [
       `backfill, ${b.workers} worker process${b.workers > 1 ? 'es' : ''}`, String(b.concurrency), rate(b.wallRate), b.wallSeconds.toFixed(1), rate(b.afterStartRate),
       pct(b.vsRun), pct(b.perWorkerVsRun), pct(b.scaling), b.cpuSeconds.toFixed(1), rate(b.cpuRate), mib(b.peakRssPerWorker),

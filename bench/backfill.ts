@@ -64,6 +64,7 @@ export interface RunBaseline {
   /** The pipeline's own duration (its summary line): without process start and job preparation. */
   readonly pipelineSeconds: number;
   readonly cpuSeconds: number;
+  readonly peakRss: number;
 }
 
 export interface BackfillRun {
@@ -204,7 +205,7 @@ export async function runBackfillBench(options: BackfillBenchOptions = DEFAULT_B
     const summary = parseRunSummary(r.stdout);
     if (!summary || summary.written !== options.records) throw new Error(`recrypt run wrote ${summary?.written ?? '?'} of ${options.records} records`);
     const runWall = (r.at - started) / 1000;
-    const baseline: RunBaseline = { records: summary.records, wallSeconds: runWall, wallRate: options.records / runWall, pipelineSeconds: summary.seconds, cpuSeconds: cpuOf(r.proc) };
+    const baseline: RunBaseline = { records: summary.records, wallSeconds: runWall, wallRate: options.records / runWall, pipelineSeconds: summary.seconds, cpuSeconds: cpuOf(r.proc), peakRss: r.proc.monitor.peakRss };
     log(`recrypt run: ${Math.round(baseline.wallRate)} rec/s wall (${runWall.toFixed(1)} s)`);
 
     const backfills: BackfillRun[] = [];
