@@ -14,7 +14,7 @@ import { checkKek, DekManager, writeEncryptionParams, type KekCheck, type KekChe
 import { fieldTags, ruleAppliesToTags } from '../rules/index.js';
 import type { RegisteredSchema } from '../registry/types.js';
 import {
-  createJobRuntime, joinGroupsOf, joinGroupView, latestOrNull, sizeLimitProblems, withRuleDefaults, writeScopeOf, type JoinGroupView,
+  createJobRuntime, joinGroupsOf, keySubjectsOf, joinGroupView, latestOrNull, sizeLimitProblems, withRuleDefaults, writeScopeOf, type JoinGroupView,
 } from '../runtime/index.js';
 import { errorCodeOf, isRecryptError } from '../util/errors.js';
 import { silentLogger } from '../util/logger.js';
@@ -41,6 +41,8 @@ export interface PlannedRoute {
   readonly targetSchema?: { id: number; version?: number; virtual: boolean };
   /** The join group the target subject is in: its encrypting steps write with the group's shared DEK. */
   readonly joinGroup?: JoinGroupView;
+  /** With keys: rules, the key subjects whose rules read and write the record keys. */
+  readonly keySubjects?: { readonly source: string; readonly target: string };
   readonly decrypt: readonly PlannedStep[];
   readonly encrypt: readonly PlannedStep[];
   readonly problems: readonly Problem[];
@@ -119,13 +121,20 @@ export async function planJob(job: Job, config: ServiceConfig, options: PlanOpti
     const problems = targetSchema ? checkJobAgainstTargetRules(job, targetSchema.ruleSet, decrypt.length > 0) : [];
     problems.push(...checkJoinGroupAgainstTarget(job, targetSubject, targetSchema ?? undefined), ...groupProblems);
     problems.push(...await sizeLimitProblems(config.kafka, job.metadata.name, { source, target }));
+    // keys: rules: the source and target key subjects, as `run` checks them at start.
+    let keySubjects: { readonly source: string; readonly target: string } | undefined;
+    if (job.spec.keys === 'rules') {
+      const found = await keySubjectsOf(job, schemaRegistry, source);
+      keySubjects = { source: found.sourceKeySubject, target: found.targetKeySubject };
+      problems.push(...found.problems);
+    }
     if (keys !== undefined && targetSchema) {
       const kms = await checkKms(keys, job, targetSchema);
       problems.push(...kms.problems);
       encrypt = encrypt.map((step) => withKmsNote(step, kms.checks));
-      out.push({ ...route, decrypt, encrypt, problems, kms: kms.checks });
+      out.push({ ...route, ...(keySubjects ? { keySubjects } : {}), decrypt, encrypt, problems, kms: kms.checks });
     } else {
-      out.push({ ...route, decrypt, encrypt, problems });
+      out.push({ ...route, ...(keySubjects ? { keySubjects } : {}), decrypt, encrypt, problems });
     }
   }
   return out;

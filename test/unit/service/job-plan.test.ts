@@ -84,3 +84,36 @@ describe('plan with a join group', () => {
     expect(await dekClient.getDek('plan-kek', 'plan-customers.siv-value', 1, 'AES256_SIV')).toBeNull();
   });
 });
+
+describe('plan with keys: rules', () => {
+  function keysJob(source: string): Job {
+    const { documents } = loadText('job.yaml', `apiVersion: recrypt/v1
+kind: Job
+metadata: { name: keys-plan }
+spec:
+  mode: encrypt
+  keys: rules
+  source: { topic: ${source} }
+  target: { topic: ${source}.enc }
+  rules:
+    domainRules:
+      - name: encryptIds
+        type: ENCRYPT
+        tags: [JOIN_KEY]
+        params: { encrypt.kek.name: plan-keys-kek, encrypt.kms.type: local-kms, encrypt.kms.key.id: key-a }
+        onFailure: ERROR,ERROR
+`);
+    return documents[0]!.job!;
+  }
+
+  it('names the key subjects, and reports the ones without a schema as `run` would refuse them', async () => {
+    await client.register('plan-keyless-value', { schemaType: 'AVRO', schema: SCHEMA });
+    const [route] = await planJob(keysJob('plan-keyless'), config);
+    expect(route?.keySubjects).toEqual({ source: 'plan-keyless-key', target: 'plan-keyless.enc-key' });
+    const errors = (route?.problems ?? []).filter((p) => p.severity === 'error').map((p) => p.message);
+    expect(errors).toEqual(expect.arrayContaining([
+      expect.stringContaining('source key subject plan-keyless-key has no schema'),
+      expect.stringContaining('target key subject plan-keyless.enc-key has no schema'),
+    ]));
+  });
+});
