@@ -39,7 +39,7 @@ export interface BackfillBenchOptions {
 }
 
 export const DEFAULT_BACKFILL_OPTIONS: BackfillBenchOptions = { records: 300_000, partitions: 6, batchSize: 500, workers: [1, 2, 4], takeover: true };
-export const QUICK_BACKFILL_OPTIONS: BackfillBenchOptions = { records: 30_000, partitions: 6, batchSize: 500, workers: [1, 2, 4], takeover: true };
+export const QUICK_BACKFILL_OPTIONS: BackfillBenchOptions = { records: 60_000, partitions: 6, batchSize: 500, workers: [1, 2, 4], takeover: true };
 
 /** BENCH_BACKFILL_RECORDS, BENCH_BACKFILL_BATCH_SIZE, BENCH_BACKFILL_WORKERS (e.g. "1,2,4"), BENCH_BACKFILL_TAKEOVER=0. */
 export function backfillEnvOverrides(base: BackfillBenchOptions, env: NodeJS.ProcessEnv = process.env): BackfillBenchOptions {
