@@ -120,7 +120,7 @@ describe('recrypt run with keys: rules, Protobuf keys', () => {
     const target = uniqueName('pkeys-enc');
     created.push(target);
     const kek = uniqueName('kek');
-    await register(stack.registryUrl, `${target}-key`, {
+    const targetKeyId = await register(stack.registryUrl, `${target}-key`, {
       schemaType: 'PROTOBUF', schema: KEY_PROTO, ruleSet: { domainRules: [encryptRule('encryptKeyPII', kek)] },
     });
 
@@ -147,9 +147,10 @@ describe('recrypt run with keys: rules, Protobuf keys', () => {
       expect(record.key!.includes(Buffer.from(rows[i]!.key.customer))).toBe(false);
       expect(record.key!.includes(Buffer.from(rows[i]!.key.region))).toBe(true);
       expect(record.value!.includes(Buffer.from(rows[i]!.value.name))).toBe(false);
-      // The output key is framed under the target key subject's latest schema, not the source's.
+      // The output key is framed under the target key subject's latest schema (with its rule), not the source's.
       expect(record.key![0]).toBe(0);
-      expect(record.key!.readInt32BE(1)).not.toBe(produced[i]!.key.readInt32BE(1));
+      expect(record.key!.readInt32BE(1)).toBe(targetKeyId);
+      expect(targetKeyId).not.toBe(produced[i]!.key.readInt32BE(1));
     }
     expect(seen.size).toBe(n);
   });
