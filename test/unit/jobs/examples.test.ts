@@ -31,7 +31,7 @@ describe('jobs/examples', () => {
     const result = await validateJobFiles(examples.map((f) => join(dir, f)));
     expect(result.problems).toEqual([]);
     expect(result.jobs.map((j) => j.metadata.name).sort()).toEqual(
-      ['customers-backfill', 'customers-siv', 'legacy-encrypt-all', 'orders-to-warehouse', 'orders-join-siv', 'customers-join-siv'].sort(),
+      ['customers-backfill', 'customers-siv', 'legacy-encrypt-all', 'orders-to-warehouse', 'orders-join-siv', 'customers-join-siv', 'orders-keys-siv'].sort(),
     );
   });
 });
