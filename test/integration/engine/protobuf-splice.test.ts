@@ -3,10 +3,12 @@
 // compileSplicer is wrapped to note them; the engine may scan a record twice, after a DEK miss), Confluent's
 // deserializer reads what recrypt writes, and with AES256_SIV recrypt's bytes equal the official
 // serializer's when every tagged field is set (an empty tagged string is encrypted by both, but inserted
-// at the end of its message by the splicer, so only the decoded values compare there).
+// at the end of its message by the splicer, so only the decoded values compare there); and on tagged
+// leaves at depth (which the official JS serde does not reach) the engine's general path is the oracle.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createProtobufCodec, type FieldSplicer } from '../../../src/formats/index.js';
-import { encryptRule, recryptEngine, sourceRecord, startTestRegistry, type TestRegistry } from '../helpers/csfle.js';
+import { encodeFrame } from '../../../src/wire/index.js';
+import { encryptRule, recryptEngine, register, sourceRecord, startTestRegistry, type TestRegistry } from '../helpers/csfle.js';
 import { uniqueName } from '../helpers/stack.js';
 import { createPair, output, plain } from './harness.js';
 import { startSerializedFormatProxy, type Proxy } from './proto-descriptors.js';
@@ -124,4 +126,64 @@ describe('in-place Protobuf path through the engine', () => {
       }
     });
   }
+
+  it('equals the general path through the engine on tagged leaves at depth (AES256_SIV, decoded values compared)', async () => {
+    const nested = `syntax = "proto3";
+package splice;
+import "confluent/meta.proto";
+message Order {
+  string id = 1;
+  Party buyer = 2;
+  repeated Party others = 3;
+  map<string, Party> byRole = 4;
+  repeated string notes = 5 [(confluent.field_meta).tags = "PII"];
+  message Party {
+    string name = 1 [(confluent.field_meta).tags = "PII"];
+    bytes card = 2 [(confluent.field_meta).tags = "PII"];
+    int32 age = 3;
+    Party referrer = 4;
+  }
+}
+`;
+    const codec = createProtobufCodec({ schemaType: 'PROTOBUF', schema: nested });
+    const type = codec.messageType;
+    const party = (i: number, depth = 0): Record<string, unknown> => ({
+      name: i % 3 === 0 ? '' : `Party ${i} ✓`.repeat(1 + (i % 4) * 10), card: i % 2 ? Buffer.alloc(i, 7) : undefined, age: i,
+      ...(depth < 2 && i % 2 ? { referrer: party(i + 1, depth + 1) } : {}),
+    });
+    const values = Array.from({ length: 20 }, (_, i) => ({
+      id: `o${i}`, ...(i % 4 ? { buyer: party(i) } : {}), others: Array.from({ length: i % 3 }, (_, k) => party(i + k)),
+      byRole: i % 2 ? { seller: party(i + 5), '': party(i + 6) } : {}, notes: i % 3 ? [`note ${i}`, ''] : [],
+    }));
+    const source = uniqueName('plain');
+    const target = uniqueName('siv');
+    const plainId = await register(registry.url, `${source}-value`, { schemaType: 'PROTOBUF', schema: nested });
+    await register(registry.url, `${target}-value`, {
+      schemaType: 'PROTOBUF', schema: nested,
+      ruleSet: { domainRules: [encryptRule('encryptPII', uniqueName('kek'), { 'encrypt.dek.algorithm': 'AES256_SIV' })] },
+    });
+    const sources = values.map((v, i) => sourceRecord(source, encodeFrame(plainId, type.encode(type.fromObject(v)).finish(), [0]), i));
+
+    const viaSplice = await recryptEngine(registry.url, { mode: 'encrypt', targetSubject: `${target}-value`, targetTopic: target });
+    const ours = (await viaSplice.transformer.process(sources)).map(output);
+    // The general path: an engine whose plans compile while the codec offers no splicer.
+    const prototype = Object.getPrototypeOf(codec) as { compileSplicer?: unknown };
+    const saved = prototype.compileSplicer;
+    let theirs: Buffer[];
+    try {
+      delete prototype.compileSplicer;
+      const splicedBefore = spliced.size;
+      const general = await recryptEngine(registry.url, { mode: 'encrypt', targetSubject: `${target}-value`, targetTopic: target });
+      theirs = (await general.transformer.process(sources)).map(output);
+      expect(spliced.size).toBe(splicedBefore);
+    } finally {
+      prototype.compileSplicer = saved;
+    }
+    const view = (b: Buffer) => type.toObject(codec.decode(b.subarray(6)) as never, { longs: String, bytes: String, defaults: true });
+    for (let i = 0; i < values.length; i++) {
+      expect(viaSplicer(ours[i]!), `record ${i}`).toBe(true);
+      expect(ours[i]!.includes(Buffer.from('Party'))).toBe(false);
+      expect(view(ours[i]!), `record ${i}`).toEqual(view(theirs[i]!));
+    }
+  });
 });
