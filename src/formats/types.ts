@@ -64,6 +64,11 @@ export interface SpliceState {
  * byte copied. A format offers one (Codec.compileSplicer) where its encoding allows it.
  */
 export interface FieldSplicer<S extends SpliceState = SpliceState> {
+  /*
+   * `leafCount`, `read` and `write` describe the payload the last `scan` read: fixed for Avro, per record
+   * for Protobuf (repeated and optional fields) and JSON (array items). Read them after each scan, before
+   * the next one, never cached across records.
+   */
   readonly leafCount: number;
   /** Per read selector, the leaves it selects, in payload order, with the read schema's field infos. */
   readonly read: readonly (readonly SelectedLeaf[])[];
