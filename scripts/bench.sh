@@ -11,14 +11,18 @@
 #   is started when it is not up, and stopped again afterwards (only when this script started it).
 # - backfill: 1, 2 and 4 `recrypt worker` processes vs one `recrypt run`, and the takeover after a
 #   SIGKILL, on the local stack (Redis too), never pinned. BENCH_BACKFILL_RECORDS sets the size.
+# - engine-protobuf, engine-json: the engine's Protobuf and JSON Schema rows (bench/engine-protobuf.ts,
+#   bench/engine-json.ts: in-place path, general path, Confluent's serdes, a raw loop), pinned like
+#   engine; their tables are also written to .bench/<suite>-<timestamp>.txt. BENCH_FORMAT_RECORDS and
+#   BENCH_FORMAT_REPETITIONS set the size (20000 and 7; --quick: 4000 and 3).
 #
 # Exit status: non-zero only when a suite fails; missed targets are reported, not fatal.
 source "$(dirname "$0")/lib.sh"
 [[ "${RECRYPT_SKIP_BOOTSTRAP:-0}" == 1 ]] || bash "$ROOT/scripts/bootstrap.sh"
 
 cd "$ROOT"
-ALL_SUITES=(engine e2e backfill)   # bench/run.ts's suites, in its order
-PINNED_SUITES=" engine "
+ALL_SUITES=(engine engine-protobuf engine-json e2e backfill)   # bench/run.ts's suites, then the format scripts
+PINNED_SUITES=" engine engine-protobuf engine-json "
 STACK_SUITES=" e2e backfill "
 
 # --only NAME / --only=NAME select suites (in the order given); every other argument is passed on.
@@ -50,7 +54,19 @@ for suite in "${suites[@]}"; do
 done
 
 status=0
+quick=0
+for arg in "${rest[@]}"; do [[ "$arg" == --quick ]] && quick=1; done
 for suite in "${suites[@]}"; do
+  if [[ "$suite" == engine-protobuf || "$suite" == engine-json ]]; then
+    records="${BENCH_FORMAT_RECORDS:-$( ((quick)) && echo 4000 || echo 20000)}"
+    repetitions="${BENCH_FORMAT_REPETITIONS:-$( ((quick)) && echo 3 || echo 7)}"
+    mkdir -p .bench
+    out=".bench/$suite-$(date -u +%Y-%m-%dT%H-%M-%SZ).txt"
+    cmd=("${pin[@]}" node --expose-gc --import tsx "bench/$suite.ts" "$records" "$repetitions")
+    "${cmd[@]}" | tee "$out"
+    ((PIPESTATUS[0] == 0)) || status=1
+    continue
+  fi
   cmd=(node --expose-gc --import tsx bench/run.ts --only "$suite" "${rest[@]}")
   # --expose-gc: the runner collects garbage between timed runs, so one run's garbage is not billed to the next.
   if [[ "$PINNED_SUITES" == *" $suite "* ]]; then cmd=("${pin[@]}" "${cmd[@]}"); fi
