@@ -10,6 +10,7 @@
  * of records; a payload that does not scan) is left to the general path, which also reports the errors.
  */
 import { Cursor, MALFORMED, skipperFor, type Skip } from './avro-skip.js';
+import { base64Size, writeLeafValue } from './base64-writer.js';
 import { isRecordType as isRecord, t, type Type } from './avro-types.js';
 import type { FieldInfo, FieldSelect as Select, FieldSplicer, SelectedLeaf, SpliceState } from './types.js';
 
@@ -144,36 +145,6 @@ function mergeSkips(ops: readonly Op[]): Op[] {
   return out;
 }
 
-const BASE64_ALPHABET = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', 'latin1');
-const BASE64_PAD = 0x3d;
-
-/** Standard base64 with padding (RFC 4648 section 4) of `src`, written at out[pos]; returns the end. */
-function writeBase64(src: Uint8Array, out: Buffer, pos: number): number {
-  const a = BASE64_ALPHABET;
-  const n = src.length;
-  let i = 0;
-  for (; i + 3 <= n; i += 3) {
-    const v = (src[i]! << 16) | (src[i + 1]! << 8) | src[i + 2]!;
-    out[pos++] = a[v >>> 18]!;
-    out[pos++] = a[(v >>> 12) & 63]!;
-    out[pos++] = a[(v >>> 6) & 63]!;
-    out[pos++] = a[v & 63]!;
-  }
-  if (n - i === 1) {
-    const v = src[i]! << 16;
-    out[pos++] = a[v >>> 18]!;
-    out[pos++] = a[(v >>> 12) & 63]!;
-    out[pos++] = BASE64_PAD;
-    out[pos++] = BASE64_PAD;
-  } else if (n - i === 2) {
-    const v = (src[i]! << 16) | (src[i + 1]! << 8);
-    out[pos++] = a[v >>> 18]!;
-    out[pos++] = a[(v >>> 12) & 63]!;
-    out[pos++] = a[(v >>> 6) & 63]!;
-    out[pos++] = BASE64_PAD;
-  }
-  return pos;
-}
 
 /** src[from, to) to out[pos]; returns the end. A byte loop for the short runs between fields, where Buffer#copy's argument handling costs more than the move. */
 function copyRange(src: Buffer, from: number, to: number, out: Buffer, pos: number): number {
@@ -278,7 +249,7 @@ class Splicer implements AvroSplicer {
         if (!(v instanceof Uint8Array)) return undefined;
         if (base64[leaf] === 1) {
           if (op.shape.kind !== 'string') return undefined;
-          size = Math.ceil(v.length / 3) * 4;
+          size = base64Size(v.length);
         } else size = v.length;
       }
       sizes[leaf] = size;
@@ -299,13 +270,7 @@ class Splicer implements AvroSplicer {
       else {
         if (op.shape.nullBranch >= 0) out[pos++] = op.shape.valueBranch * 2;
         pos = writeVarint(out, pos, size * 2);
-        const v = values[leaf];
-        if (typeof v === 'string') pos += out.write(v, pos, size, 'utf8');
-        else if (base64[leaf] === 1) pos = writeBase64(v as Uint8Array, out, pos);
-        else {
-          out.set(v as Uint8Array, pos);
-          pos += size;
-        }
+        pos = writeLeafValue(out, pos, values[leaf] as string | Uint8Array, size, base64[leaf] === 1);
       }
       from = ends[leaf]!;
       leaf++;

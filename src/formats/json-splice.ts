@@ -12,6 +12,7 @@
  * than its plan's slots, or nests too deep does not scan, and the general path reports it.
  */
 import { isUtf8 } from 'node:buffer';
+import { base64Size, writeBase64 } from './base64-writer.js';
 import { EMPTY_BUFFER, JsonCursor, MALFORMED, MAX_DEPTH } from './json-scan.js';
 import { compileSplicePlan, type ArrayPlan, type ObjectPlan, type PlanSide, type ValuePlan } from './json-splice-plan.js';
 import type { FieldSplicer, SelectedLeaf, SpliceState } from './types.js';
@@ -180,7 +181,7 @@ class Splicer implements JsonSplicer {
         pieces[k] = Buffer.from(JSON.stringify(v), 'utf8');
         size = pieces[k]!.length;
       } else if (!(v instanceof Uint8Array)) return undefined;
-      else if (base64[i] === 1) size = 2 + Math.ceil(v.length / 3) * 4;
+      else if (base64[i] === 1) size = 2 + base64Size(v.length);
       else if (needsEscape(v)) {
         // What the general path writes: the plaintext decoded as UTF-8, then JSON.stringify.
         pieces[k] = Buffer.from(JSON.stringify(Buffer.from(v.buffer, v.byteOffset, v.length).toString('utf8')), 'utf8');
@@ -249,27 +250,3 @@ function copyRange(src: Uint8Array, from: number, to: number, out: Buffer, pos: 
   return pos;
 }
 
-const BASE64_ALPHABET = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', 'latin1');
-
-/** Standard padded base64 (RFC 4648 section 4) of `src` at out[pos]; returns the end. */
-function writeBase64(src: Uint8Array, out: Buffer, pos: number): number {
-  const a = BASE64_ALPHABET;
-  const n = src.length;
-  let i = 0;
-  for (; i + 3 <= n; i += 3) {
-    const v = (src[i]! << 16) | (src[i + 1]! << 8) | src[i + 2]!;
-    out[pos++] = a[v >>> 18]!;
-    out[pos++] = a[(v >>> 12) & 63]!;
-    out[pos++] = a[(v >>> 6) & 63]!;
-    out[pos++] = a[v & 63]!;
-  }
-  const rest = n - i;
-  if (rest > 0) {
-    const v = (src[i]! << 16) | (rest === 2 ? src[i + 1]! << 8 : 0);
-    out[pos++] = a[v >>> 18]!;
-    out[pos++] = a[(v >>> 12) & 63]!;
-    out[pos++] = rest === 2 ? a[(v >>> 6) & 63]! : 0x3d;
-    out[pos++] = 0x3d;
-  }
-  return pos;
-}

@@ -14,7 +14,8 @@
  * decides and reports.
  */
 import { compileProtobufPlan, type LeafAction, type MessagePlan, type PlannedCodec } from './protobuf-splice-plan.js';
-import { base64Size, copyRange, varintSize, writeBase64, writeVarint } from './protobuf-splice-bytes.js';
+import { base64Size, writeLeafValue } from './base64-writer.js';
+import { copyRange, varintSize, writeVarint } from './protobuf-splice-bytes.js';
 import type { FieldSelect, FieldSplicer, SelectedLeaf, SpliceState } from './types.js';
 
 const MAX_DEPTH = 100;
@@ -306,13 +307,7 @@ class Splicer implements FieldSplicer<ProtobufSpliceState> {
       } else copied = to[e]!;
       const size = sizes[leaf]!;
       pos = writeVarint(out, pos, size);
-      const v = values[leaf];
-      if (typeof v === 'string') pos += out.write(v, pos, size, 'utf8');
-      else if (base64[leaf] === 1) pos = writeBase64(v as Uint8Array, out, pos);
-      else {
-        out.set(v as Uint8Array, pos);
-        pos += size;
-      }
+      pos = writeLeafValue(out, pos, values[leaf] as string | Uint8Array, size, base64[leaf] === 1);
       leaf++;
     }
     copyRange(payload, copied, payload.length, out, pos);
