@@ -21,13 +21,14 @@ import {
   keyNotSoftDeleted,
   keyReferenceExists,
   keySoftDeleted,
+  parseVersionId,
   readObject,
   sendJson,
   type RequestContext,
   type Router,
 } from './http.js';
 import {
-  algorithmParam, checkName, checkSubject, normalizeKmsType, parseVersionId, readDekCreate, readKekCreate, readKekUpdate, readRekey,
+  algorithmParam, checkName, checkSubject, normalizeKmsType, readDekCreate, readKekCreate, readKekUpdate, readRekey,
 } from './dek-requests.js';
 import { DekRecords, kekBody, sameKek, type KmsLookup } from './dek-records.js';
 import { dekKey, type DekRecord, type KekRecord, type Store } from './store.js';

@@ -4,13 +4,12 @@
  * ApiError Confluent answers with (422/42271 for a bad or missing field); nothing here reads the store.
  */
 import type { DekAlgorithm } from '../registry/types.js';
-import { ApiError, invalidKey, invalidVersion } from './http.js';
+import { ApiError, invalidKey, MAX_VERSION } from './http.js';
 import { dekKey } from './store.js';
 
 export const ALGORITHMS: readonly DekAlgorithm[] = ['AES128_GCM', 'AES256_GCM', 'AES256_SIV'];
 export const DEFAULT_ALGORITHM: DekAlgorithm = 'AES256_GCM';
 const NAME_MAX_LENGTH = 64;
-const MAX_VERSION = 2 ** 31 - 1;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 // Confluent's checkName: a letter or '_' first, then letters, digits, '_' or '-'; at most 64 chars.
@@ -32,14 +31,6 @@ export function algorithmParam(query: URLSearchParams): DekAlgorithm {
   if (raw === null || raw === '') return DEFAULT_ALGORITHM;
   if ((ALGORITHMS as readonly string[]).includes(raw)) return raw as DekAlgorithm;
   throw new ApiError(404, 404, `HTTP 404 Not Found: unknown algorithm`);
-}
-
-export function parseVersionId(raw: string): number | 'latest' {
-  if (raw === 'latest' || raw === '-1') return 'latest';
-  if (!/^[0-9]+$/.test(raw)) throw invalidVersion(raw);
-  const n = Number(raw);
-  if (n < 1 || n > MAX_VERSION) throw invalidVersion(raw);
-  return n;
 }
 
 export function isStringMap(v: unknown): v is Record<string, string> {

@@ -37,6 +37,18 @@ export const subjectCompatibilityNotConfigured = (s: string) =>
 export const invalidSchema = (detail: string) => new ApiError(422, 42201, `Invalid schema: ${detail}`);
 export const invalidVersion = (v: string) =>
   new ApiError(422, 42202, `The specified version '${v}' is not a valid version id. Allowed values are between [1, 2^31-1] and the string "latest"`);
+
+/** Highest version number the registries accept (2^31-1). */
+export const MAX_VERSION = 2 ** 31 - 1;
+
+/** Version path parameter: "latest" or -1 (latest), else 1..2^31-1; anything else is 42202. */
+export function parseVersionId(raw: string): number | 'latest' {
+  if (raw === 'latest' || raw === '-1') return 'latest';
+  if (!/^[0-9]+$/.test(raw)) throw invalidVersion(raw);
+  const n = Number(raw);
+  if (n < 1 || n > MAX_VERSION) throw invalidVersion(raw);
+  return n;
+}
 export const invalidCompatibility = (level: string) => new ApiError(422, 42203, `Invalid compatibility level: ${level}`);
 export const invalidSubject = (s: string) => new ApiError(422, 42208, `The specified subject '${s}' is not valid.`);
 

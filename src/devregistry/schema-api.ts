@@ -32,7 +32,8 @@ import {
 import {
   checkReferences, globalConfig, isReferenced, liveVersions, requireVersion, sameSchemaText, schemaFields, subjectVersionBody, toStoredConfig, usages,
 } from './schema-records.js';
-import { canonicalSchema, checkSubject, contentKey, parseConfigUpdate, parseVersionId, readDraft, type SchemaDraft } from './schema-requests.js';
+import { parseVersionId } from './http.js';
+import { canonicalSchema, checkSubject, contentKey, parseConfigUpdate, readDraft, type SchemaDraft } from './schema-requests.js';
 import type { SchemaRecord, Store, VersionRecord } from './store.js';
 
 

@@ -6,7 +6,8 @@
 import { stableStringify } from '../registry/stable-json.js';
 import type { SchemaReference } from '../registry/types.js';
 import { invalidSchema, subjectNotFound, versionNotFound } from './http.js';
-import { canonicalSchema, parseVersionId, type SchemaDraft } from './schema-requests.js';
+import { parseVersionId } from './http.js';
+import { canonicalSchema, type SchemaDraft } from './schema-requests.js';
 import type { SchemaRecord, Store, VersionRecord } from './store.js';
 
 const DEFAULT_COMPATIBILITY = 'BACKWARD';

@@ -6,11 +6,10 @@
  */
 import { stableStringify } from '../registry/stable-json.js';
 import type { RuleSet, SchemaMetadata, SchemaReference, SchemaType } from '../registry/types.js';
-import { ApiError, invalidCompatibility, invalidSchema, invalidSubject, invalidVersion } from './http.js';
+import { ApiError, invalidCompatibility, invalidSchema, invalidSubject } from './http.js';
 
 const SCHEMA_TYPES: readonly SchemaType[] = ['AVRO', 'PROTOBUF', 'JSON'];
 const COMPATIBILITY_LEVELS = ['NONE', 'BACKWARD', 'BACKWARD_TRANSITIVE', 'FORWARD', 'FORWARD_TRANSITIVE', 'FULL', 'FULL_TRANSITIVE'];
-const MAX_VERSION = 2 ** 31 - 1;
 
 export interface SchemaDraft {
   schemaType: SchemaType;
@@ -184,15 +183,6 @@ export function contentKey(d: SchemaDraft): string {
     metadata: d.metadata ?? null,
     ruleSet: d.ruleSet ?? null,
   });
-}
-
-/** Version path parameter: "latest" or -1 (latest), else 1..2^31-1; anything else is 42202. */
-export function parseVersionId(raw: string): number | 'latest' {
-  if (raw === 'latest' || raw === '-1') return 'latest';
-  if (!/^[0-9]+$/.test(raw)) throw invalidVersion(raw);
-  const n = Number(raw);
-  if (n < 1 || n > MAX_VERSION) throw invalidVersion(raw);
-  return n;
 }
 
 /** A register, lookup or compatibility body; `schemaGiven` false: no schema text (register takes the latest one's). */
