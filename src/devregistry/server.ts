@@ -1,17 +1,21 @@
 /**
  * startDevRegistry: a Schema Registry + DEK Registry compatible HTTP server for local use and tests
  * (node:http, no framework). Everything persists in dataDir (see store.ts); without dataDir the state
- * lives in memory only. Never needed in production.
+ * lives in memory only. Never needed in production. With `tls` it serves HTTPS and with `auth` it
+ * refuses callers without the basic credentials or bearer token (auth.ts), so the secure local stack can
+ * prove that recrypt's registry client carries both.
  *
  *   const reg = await startDevRegistry({ port: 0, dataDir: '/tmp/reg' });
- *   // reg.url -> http://127.0.0.1:PORT ; await reg.close();
+ *   // reg.url -> http://127.0.0.1:PORT (https:// with `tls`); await reg.close();
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { newDekMaterial } from '../crypto/dek-proto.js';
 import { LocalKmsDriver } from '../kms/local-kms.js';
 import type { KmsDriver } from '../kms/kms-driver.js';
 import { RecryptError } from '../util/errors.js';
+import { checkAuth, type DevRegistryAuth } from './auth.js';
 import { addDekRoutes, type DekMaterialFactory, type KmsLookup } from './dek-api.js';
 import { ApiError, Router, notFoundRoute, sendError } from './http.js';
 import { addSchemaRoutes } from './schema-api.js';
@@ -30,6 +34,10 @@ export interface DevRegistryOptions {
   localSecret?: string;
   /** DEK generator (a serialized Tink key proto); tests may pin it. */
   newDekMaterial?: DekMaterialFactory;
+  /** Serve HTTPS with this PEM certificate (chain) and private key. */
+  tls?: { readonly cert: string; readonly key: string };
+  /** Require basic auth and/or a bearer token on every request (401 otherwise). */
+  auth?: DevRegistryAuth;
   /** Called with a value-free line for unexpected internal errors (default console.error). */
   onInternalError?: (message: string) => void;
 }
@@ -60,6 +68,7 @@ export async function startDevRegistry(options: DevRegistryOptions = {}): Promis
   const report = options.onInternalError ?? ((m: string) => console.error(m));
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    checkAuth(req, options.auth);
     const method = (req.method ?? 'GET').toUpperCase();
     const rawUrl = req.url ?? '/';
     const q = rawUrl.indexOf('?');
@@ -75,7 +84,7 @@ export async function startDevRegistry(options: DevRegistryOptions = {}): Promis
     await handler({ req, res, params, query });
   };
 
-  const server: Server = createServer((req, res) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     handle(req, res).catch((err: unknown) => {
       if (res.headersSent) {
         res.destroy();
@@ -88,7 +97,8 @@ export async function startDevRegistry(options: DevRegistryOptions = {}): Promis
       report(`dev-registry: internal error on ${req.method ?? '?'} ${(req.url ?? '').split('?')[0]}: ${err instanceof Error ? err.name : typeof err}`);
       sendError(res, new ApiError(500, 50001, 'Error in the backend data store'));
     });
-  });
+  };
+  const server: Server = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest) : createServer(onRequest);
   server.on('clientError', (_err, socket) => {
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     else socket.destroy();
@@ -107,7 +117,7 @@ export async function startDevRegistry(options: DevRegistryOptions = {}): Promis
 
   let closing: Promise<void> | undefined;
   return {
-    url: `http://${urlHost}:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://${urlHost}:${port}`,
     port,
     close(): Promise<void> {
       closing ??= (async () => {
