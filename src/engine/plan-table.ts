@@ -6,7 +6,7 @@
  */
 import { createValueConverter, type FieldSplicer, type SpliceState, type ValueConverter } from '../formats/index.js';
 import { encodeFrame, isIdRef, type SchemaRef } from '../wire/index.js';
-import type { Side } from './plan.js';
+import { isCelStep, type Side } from './plan.js';
 
 export interface Plan {
   readonly read: Side;
@@ -71,12 +71,14 @@ export function planOf(read: Side, write: Side, sameSchema: boolean): Plan {
 }
 
 /**
- * The in-place plan, when it applies: the writer's format has a splicer for these two schemas, and no
- * tolerant step (those compare decoded values across steps; the general path keeps that logic in one place).
+ * The in-place plan, when it applies: the writer's format has a splicer for these two schemas, no
+ * tolerant step (those compare decoded values across steps; the general path keeps that logic in one
+ * place), and no CEL step (an expression reads decoded values, `message` the whole record).
  */
 function splicedPlan(read: Side, write: Side): SplicedPlan | null {
   if (read.codec.compileSplicer === undefined) return null;
   if (read.domain.some((s) => s.tolerant === true)) return null;
+  if (read.domain.some(isCelStep) || write.domain.some(isCelStep)) return null;
   const selects = (side: Side) => side.domain.map((s) => (s.kind === 'field' ? s.select : null));
   const splicer = read.codec.compileSplicer(write.codec, selects(read), selects(write));
   if (splicer === null) return null;

@@ -10,6 +10,7 @@ import {
   actionFor, fieldTags, resolveEncryptionParams, ruleAppliesToTags, selectRules,
   type EncryptionParams, type RuleAction, type RuleDirection, type RulePhase,
 } from '../rules/index.js';
+import { compileCelStep, type CelStepProgram } from './cel-step.js';
 import { RecryptError } from '../util/errors.js';
 import { subjectScope, type DekScopeResolver } from './dek-scope.js';
 import type { LoadedSchema } from './schema-store.js';
@@ -45,9 +46,28 @@ export interface PayloadStep extends StepBase {
   readonly dek: DekRef;
 }
 
-/** A rule type recrypt cannot run (CEL, JSONata...): it fails every record, and its action decides. */
+/**
+ * A step that holds no DEK. `cel` set: a CEL CONDITION or a CEL_FIELD rule, run by the kernel
+ * (engine/cel-step.ts). `cel` null: a rule type recrypt cannot run (CEL TRANSFORM, JSONata, a CEL rule
+ * among encodingRules...): it fails every record, and its action decides.
+ *
+ * The kind keeps its old name, 'unsupported', for the DEK code outside engine/ that tests
+ * `kind !== 'unsupported'` to mean "has a DEK" (record-transformer, join-groups, coverage, job-plan);
+ * `isKeyedStep` is the name to use, and `isExecutedRule` tells the two keyless cases apart.
+ */
 export interface UnsupportedStep extends StepBase {
   readonly kind: 'unsupported';
+  readonly cel: CelStepProgram | null;
+}
+
+/** A step with a DEK: ENCRYPT on fields, ENCRYPT_PAYLOAD on the payload. */
+export function isKeyedStep(step: Step): step is FieldStep | PayloadStep {
+  return step.kind !== 'unsupported';
+}
+
+/** A keyless step the kernel runs (CEL, CEL_FIELD). */
+export function isCelStep(step: Step): step is UnsupportedStep & { readonly cel: CelStepProgram } {
+  return step.kind === 'unsupported' && step.cel !== null;
 }
 
 export type Step = FieldStep | PayloadStep | UnsupportedStep;
@@ -139,7 +159,8 @@ function compileStep(rule: Rule, phase: RulePhase, ctx: StepContext, tolerant = 
     const params = resolveEncryptionParams(rule, schema.info);
     return { ...base, kind: 'payload', params, dek: dekRefOf(params, ctx.scopeOf(subject)) };
   }
-  return { ...base, kind: 'unsupported' };
+  const cel = phase === 'domain' ? compileCelStep(rule, { schema, codec, subject }) : null;
+  return { ...base, kind: 'unsupported', cel };
 }
 
 export function compileSide(
@@ -168,10 +189,10 @@ export function compileSide(
 }
 
 export function encryptingSteps(side: Side): readonly Step[] {
-  return [...side.domain, ...side.encoding].filter((s) => s.kind !== 'unsupported');
+  return [...side.domain, ...side.encoding].filter(isKeyedStep);
 }
 
-export function unsupportedRuleError(step: UnsupportedStep): RecryptError {
+export function unsupportedRuleError(step: Step): RecryptError {
   return new RecryptError('RULE_INVALID', `rule ${step.rule.name} has type ${step.rule.type ?? '(none)'}, which recrypt does not execute`);
 }
 

@@ -3,3 +3,4 @@ export * from './actions.js';
 export * from './tags.js';
 export * from './rule-selection.js';
 export * from './encryption-params.js';
+export * from './cel/index.js';

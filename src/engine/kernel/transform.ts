@@ -18,7 +18,8 @@ import {
 } from '../../wire/index.js';
 import { isKeyFailure } from '../key-failures.js';
 import type { Plan, PlanTable, SplicedPlan } from '../plan-table.js';
-import { unsupportedRuleError, type FieldStep, type PayloadStep, type Step } from '../plan.js';
+import { isCelStep, unsupportedRuleError, type FieldStep, type PayloadStep, type Step } from '../plan.js';
+import { checkCondition, runCelField } from './cel.js';
 import type { ActionPolicy, Keyring, Outcome, RuleFailure } from './outcome.js';
 import { Visitors, type EngineStats } from './visitors.js';
 
@@ -40,8 +41,9 @@ export function ruleFailure(step: Step, direction: RuleDirection, err: unknown, 
   // About the key, not the record: no action may divert or skip it (key-failures.ts).
   if (isKeyFailure(error)) return { kind: 'rule-failure', step, direction, action: 'ERROR', error, keyFailure: true };
   let action = step.onFailure;
-  // Write-side NONE would let plaintext out; only a job that opted in by name may do that.
-  if (action === 'NONE' && direction === 'write' && !policy.allowPlaintextOnEncryptFailure) action = 'ERROR';
+  // Write-side NONE would let plaintext out; only a job that opted in by name may do that. A CEL step
+  // skipped on NONE encrypts nothing less: the record runs again without it, its ENCRYPT rules intact.
+  if (action === 'NONE' && direction === 'write' && !isCelStep(step) && !policy.allowPlaintextOnEncryptFailure) action = 'ERROR';
   // DLQ goes through dlq/'s guarded writer; without one, or without a DLQ topic, fail closed.
   if (action === 'DLQ' && !policy.dlqAccepts(step)) action = 'ERROR';
   return { kind: 'rule-failure', step, direction, action, error, keyFailure: false };
@@ -193,6 +195,16 @@ export class Kernel {
     for (const step of steps) {
       if (step.tolerant === true) peeled ??= new Set();
       if (skipped.has(step)) continue;
+      if (isCelStep(step)) {
+        // In list order between the ENCRYPT steps: before one it sees plaintext, after it ciphertext.
+        try {
+          if (step.cel.type === 'CEL') checkCondition(step, step.cel, value);
+          else value = runCelField(step, step.cel, value);
+        } catch (err) {
+          return this.stopped(this.failure(step, direction, err), value);
+        }
+        continue;
+      }
       if (step.kind === 'unsupported') return this.stopped(this.failure(step, direction, unsupportedRuleError(step)), value);
       if (step.kind !== 'field' || step.walker === null) continue;
       try {
