@@ -115,7 +115,7 @@ describe(titled('helm chart: credentials are never values', helm), () => {
     expect(lint.status, lint.output).toBe(0);
     expect(lint.output).not.toMatch(/\[(WARNING|ERROR)\]/);
     const docs = YAML.parseAllDocuments(out.stdout).map((d) => d.toJS() as { kind: string; spec?: any } | null); // eslint-disable-line @typescript-eslint/no-explicit-any
-    const pod = docs.find((d) => d?.kind === 'Deployment')!.spec.template.spec;
+    const pod = docs.find((d) => d?.kind === 'StatefulSet')!.spec.template.spec;
     const env = new Map<string, { value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>(pod.containers[0].env.map((e: { name: string }) => [e.name, e]));
     const ref = (name: string) => env.get(name)?.valueFrom?.secretKeyRef;
     expect(ref('KAFKA_SASL_USERNAME')).toEqual({ name: 'kafka-sasl', key: 'user' });

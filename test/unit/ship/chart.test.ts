@@ -59,8 +59,11 @@ function render(variant: Variant): { text: string; docs: Manifest[] } {
 }
 const kinds = (docs: Manifest[]) => docs.map((d) => d.kind).sort();
 const byKind = (docs: Manifest[], kind: string) => docs.filter((d) => d.kind === kind);
-const deployment = (docs: Manifest[], component: string) =>
-  docs.find((d) => d.kind === 'Deployment' && d.metadata.labels?.['app.kubernetes.io/component'] === component);
+/** The jobs ConfigMap (the dashboard, when enabled, is another ConfigMap). */
+const jobsConfigMap = (docs: Manifest[]) => docs.find((d) => d.kind === 'ConfigMap' && d.metadata.name.endsWith('-jobs'));
+/** The serve (StatefulSet by default, or Deployment) or worker (Deployment) workload. */
+const workload = (docs: Manifest[], component: string) =>
+  docs.find((d) => (d.kind === 'Deployment' || d.kind === 'StatefulSet') && d.metadata.labels?.['app.kubernetes.io/component'] === component);
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 const envOf = (container: any): Map<string, any> => new Map((container.env ?? []).map((e: { name: string }) => [e.name, e]));
 
@@ -75,10 +78,10 @@ describe(titled('helm chart: lint and render', helm), () => {
 
   it.skipIf(helm.missing)('renders the expected objects for each values file', () => {
     expect(kinds(render('default').docs)).toEqual(['Service', 'ServiceAccount']);
-    expect(kinds(render('minimal').docs)).toEqual(['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Service', 'ServiceAccount']);
+    expect(kinds(render('minimal').docs)).toEqual(['ConfigMap', 'PodDisruptionBudget', 'Service', 'ServiceAccount', 'StatefulSet']);
     expect(kinds(render('full').docs)).toEqual([
-      'ConfigMap', 'Deployment', 'Deployment', 'HorizontalPodAutoscaler', 'NetworkPolicy',
-      'PodDisruptionBudget', 'PodDisruptionBudget', 'Service', 'ServiceAccount', 'ServiceMonitor',
+      'ConfigMap', 'ConfigMap', 'Deployment', 'HorizontalPodAutoscaler', 'NetworkPolicy',
+      'PodDisruptionBudget', 'PodDisruptionBudget', 'PrometheusRule', 'Service', 'ServiceAccount', 'ServiceMonitor', 'StatefulSet',
     ]);
   });
 
@@ -111,11 +114,12 @@ describe(titled('helm chart: rendered manifests against Kubernetes JSON schemas 
       const output = out.stdout + out.stderr;
       expect(output).not.toMatch(/ERROR/);
       expect(out.status, output).toBe(0);
-      // Every built-in object was checked (not skipped for want of a schema); only the CRD is left.
-      const builtIn = docs.filter((d) => !d.apiVersion.startsWith('monitoring.coreos.com/'));
-      expect(output.match(/ passed for resource /g) ?? []).toHaveLength(builtIn.length);
-      const unchecked = [...output.matchAll(/Couldn't find schema for kind (\S+)/g)].map((m) => m[1]);
-      expect(unchecked).toEqual(byKind(docs, 'ServiceMonitor').map(() => 'ServiceMonitor'));
+      // Every built-in object was checked (not skipped for want of a schema); only the CRDs are left
+      // (chart-observability.test.ts checks them against the Prometheus Operator's schemas).
+      const crds = docs.filter((d) => d.apiVersion.startsWith('monitoring.coreos.com/'));
+      expect(output.match(/ passed for resource /g) ?? []).toHaveLength(docs.length - crds.length);
+      const unchecked = [...output.matchAll(/Couldn't find schema for kind (\S+)/g)].map((m) => m[1]).sort();
+      expect(unchecked).toEqual(crds.map((d) => d.kind).sort());
     }, 60_000);
   }
 
@@ -152,7 +156,7 @@ describe(titled('helm chart: ServiceMonitor against the Prometheus Operator CRD 
 describe(titled('helm chart: jobs rendered from values', helm), () => {
   /** The job files of the rendered ConfigMap, written out as recrypt would see them. */
   function jobFiles(variant: Variant): string[] {
-    const [cm] = byKind(render(variant).docs, 'ConfigMap');
+    const cm = jobsConfigMap(render(variant).docs);
     const dir = mkdtempSync(join(work, `${variant}-jobs-`));
     return Object.entries(cm?.data ?? {}).map(([key, text]) => {
       const file = join(dir, key);
@@ -212,9 +216,9 @@ describe(titled('helm chart: workload shape', helm), () => {
     const values = YAML.parse(readFileSync(VALUES[variant][0]!, 'utf8')) as { shutdown?: { timeoutSeconds?: number; graceMarginSeconds?: number } };
     const timeout = values.shutdown?.timeoutSeconds ?? 30;
     const grace = timeout + (values.shutdown?.graceMarginSeconds ?? 15);
-    const deployments = byKind(docs, 'Deployment');
-    expect(deployments.length).toBeGreaterThan(0);
-    for (const d of deployments) {
+    const workloads = [...byKind(docs, 'Deployment'), ...byKind(docs, 'StatefulSet')];
+    expect(workloads.length).toBeGreaterThan(0);
+    for (const d of workloads) {
       const pod = d.spec.template.spec;
       const name = d.metadata.name;
       expect(pod.securityContext, name).toMatchObject({ runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: 'RuntimeDefault' } });
@@ -243,7 +247,7 @@ describe(titled('helm chart: workload shape', helm), () => {
       expect(pod.volumes.find((v: { name: string }) => v.name === tmp?.name)?.emptyDir).toBeDefined();
       // The jobs ConfigMap is mounted where the image's default command reads it.
       const jobsMount = c.volumeMounts.find((m: { mountPath: string }) => m.mountPath === '/etc/recrypt/jobs');
-      expect(pod.volumes.find((v: { name: string }) => v.name === jobsMount?.name)?.configMap?.name).toBe(byKind(docs, 'ConfigMap')[0]!.metadata.name);
+      expect(pod.volumes.find((v: { name: string }) => v.name === jobsMount?.name)?.configMap?.name).toBe(jobsConfigMap(docs)!.metadata.name);
       // Every *_FILE variable names a file a secret volume provides.
       for (const [var_, e] of env) {
         if (!/_FILE$|^GOOGLE_APPLICATION_CREDENTIALS$/.test(var_)) continue;
@@ -260,14 +264,16 @@ describe(titled('helm chart: workload shape', helm), () => {
         if (/PASSWORD|SECRET|TOKEN|USER_INFO/.test(var_) && !var_.endsWith('_FILE')) expect(e.valueFrom?.secretKeyRef, var_).toBeDefined();
       }
     }
-    const serve = deployment(docs, 'serve')!;
+    const serve = workload(docs, 'serve')!;
+    expect(serve.kind).toBe('StatefulSet');
     expect(serve.spec.template.spec.containers[0].args).toEqual(['serve', '/etc/recrypt/jobs']);
     expect(serve.spec.template.metadata.annotations['checksum/jobs']).toMatch(/^[a-f0-9]{64}$/);
   });
 
   it.skipIf(helm.missing)('full: worker with HPA, PDBs, NetworkPolicy, workload identity', () => {
     const { docs } = render('full');
-    const worker = deployment(docs, 'worker')!;
+    const worker = workload(docs, 'worker')!;
+    expect(worker.kind).toBe('Deployment');
     expect(worker.spec.replicas).toBeUndefined(); // the HPA owns it
     expect(worker.spec.template.spec.containers[0].args).toEqual(['worker', '/etc/recrypt/jobs']);
     expect(envOf(worker.spec.template.spec.containers[0]).get('RECRYPT_BACKFILL_CONCURRENCY')?.value).toBe('4');
@@ -279,7 +285,7 @@ describe(titled('helm chart: workload shape', helm), () => {
     expect(hpa!.spec).toMatchObject({ minReplicas: 2, maxReplicas: 12 });
     const pdbs = byKind(docs, 'PodDisruptionBudget');
     for (const component of ['serve', 'worker']) {
-      const d = deployment(docs, component)!;
+      const d = workload(docs, component)!;
       const pdb = pdbs.find((p) => p.metadata.labels?.['app.kubernetes.io/component'] === component)!;
       expect(pdb.spec.selector.matchLabels).toEqual(d.spec.selector.matchLabels);
       expect(pdb.spec.unhealthyPodEvictionPolicy).toBe('AlwaysAllow');
@@ -293,33 +299,48 @@ describe(titled('helm chart: workload shape', helm), () => {
     expect(np!.spec.egress[0].ports).toEqual(expect.arrayContaining([{ port: 53, protocol: 'UDP' }]));
     const service = byKind(docs, 'Service')[0]!;
     expect(service.spec.publishNotReadyAddresses).toBe(true);
-    const env = envOf(deployment(docs, 'serve')!.spec.template.spec.containers[0]);
+    const env = envOf(workload(docs, 'serve')!.spec.template.spec.containers[0]);
     expect(env.get('KAFKA_PROP_SECURITY_PROTOCOL')?.value).toBe('SASL_SSL');
     expect(env.get('KAFKA_SASL_USERNAME')?.valueFrom.secretKeyRef).toEqual({ name: 'recrypt-kafka-sasl', key: 'username' });
     expect(env.get('REDIS_URL')?.valueFrom.secretKeyRef).toEqual({ name: 'recrypt-redis', key: 'url' });
   });
 
-  it.skipIf(helm.missing || kubeValidate.missing)('serve.workload StatefulSet: stable pod names as instance ids, parallel pods, valid for every supported Kubernetes', () => {
-    const out = helmTemplate(VALUES.minimal, ['--set', 'serve.workload=StatefulSet']);
-    expect(out.stderr).toBe('');
-    expect(out.status).toBe(0);
-    const docs = YAML.parseAllDocuments(out.stdout).map((d) => d.toJS() as Manifest | null).filter((d): d is Manifest => d !== null);
-    expect(kinds(docs)).toEqual(['ConfigMap', 'PodDisruptionBudget', 'Service', 'ServiceAccount', 'StatefulSet']);
+  it.skipIf(helm.missing)('default serve workload: a StatefulSet whose stable pod names are the instance ids of the transactional ids', () => {
+    const { docs } = render('minimal');
     const [sts] = byKind(docs, 'StatefulSet');
+    expect(byKind(docs, 'Deployment')).toEqual([]);
     expect(sts!.metadata.labels?.['app.kubernetes.io/component']).toBe('serve');
     expect(sts!.spec.strategy).toBeUndefined();
+    // Parallel: the pods are consumer group members, not an ordered ensemble; no volume claims to keep.
     expect(sts!.spec).toMatchObject({ podManagementPolicy: 'Parallel', updateStrategy: { type: 'RollingUpdate' }, serviceName: byKind(docs, 'Service')[0]!.metadata.name });
-    // The instance id (transactional ids) is the pod name, which a StatefulSet keeps across replacements.
+    expect(sts!.spec.volumeClaimTemplates).toBeUndefined();
+    // recrypt's instance id (service/config.ts: POD_NAME, else HOSTNAME) is the pod name, which the
+    // StatefulSet gives the replacement of a crashed pod: recrypt-<job>-recrypt-serve-0 again.
     expect(envOf(sts!.spec.template.spec.containers[0]).get('POD_NAME')?.valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.name' } });
+    expect(sts!.metadata.name).toBe('recrypt-serve');
     const [pdb] = byKind(docs, 'PodDisruptionBudget');
     expect(pdb!.spec.selector.matchLabels).toEqual(sts!.spec.selector.matchLabels);
     for (const [k, v] of Object.entries(sts!.spec.selector.matchLabels)) expect(sts!.spec.template.metadata.labels[k]).toBe(v);
-    const file = join(work, 'statefulset.yaml');
+  });
+
+  it.skipIf(helm.missing || kubeValidate.missing)('serve.workload Deployment is still an option (surge rollouts), valid for every supported Kubernetes', () => {
+    const out = helmTemplate(VALUES.minimal, ['--set', 'serve.workload=Deployment']);
+    expect(out.stderr).toBe('');
+    expect(out.status).toBe(0);
+    const docs = YAML.parseAllDocuments(out.stdout).map((d) => d.toJS() as Manifest | null).filter((d): d is Manifest => d !== null);
+    expect(kinds(docs)).toEqual(['ConfigMap', 'Deployment', 'PodDisruptionBudget', 'Service', 'ServiceAccount']);
+    const [deployment] = byKind(docs, 'Deployment');
+    expect(deployment!.metadata.name).toBe('recrypt-serve');
+    expect(deployment!.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+    expect(deployment!.spec.serviceName).toBeUndefined();
+    expect(deployment!.spec.podManagementPolicy).toBeUndefined();
+    expect(envOf(deployment!.spec.template.spec.containers[0]).get('POD_NAME')?.valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.name' } });
+    const file = join(work, 'deployment.yaml');
     writeFileSync(file, out.stdout);
     for (const version of KUBE_VERSIONS) {
       const validated = run(kubeValidate.path!, ['--strict', '--kubernetes-version', version, file]);
       expect(validated.status, validated.stdout + validated.stderr).toBe(0);
-      expect(validated.stdout + validated.stderr).toMatch(/passed for resource statefulset\/recrypt-serve/);
+      expect(validated.stdout + validated.stderr).toMatch(/passed for resource deployment\/recrypt-serve/);
     }
     const bogus = helmTemplate(VALUES.minimal, ['--set', 'serve.workload=ReplicaSet']);
     expect(bogus.status).not.toBe(0);
@@ -327,7 +348,7 @@ describe(titled('helm chart: workload shape', helm), () => {
   }, 60_000);
 
   it.skipIf(helm.missing)('default: the grace period follows RECRYPT_SHUTDOWN_TIMEOUT_MS (30 s -> 45 s)', () => {
-    const pod = deployment(render('minimal').docs, 'serve')!.spec.template.spec;
+    const pod = workload(render('minimal').docs, 'serve')!.spec.template.spec;
     expect(pod.terminationGracePeriodSeconds).toBe(45);
     expect(envOf(pod.containers[0]).get('RECRYPT_SHUTDOWN_TIMEOUT_MS')?.value).toBe('30000');
   });

@@ -56,6 +56,15 @@ const probes = (description: string): Schema => obj(description, {
   readiness: probe('readinessProbe; null disables.'),
 });
 
+const DURATION = '^[0-9]+(ms|s|m|h|d)$';
+/** One alert of metrics.prometheusRule: on/off, for, severity, and its own thresholds. */
+const alert = (description: string, thresholds: Record<string, Schema>): Schema => obj(description, {
+  enabled: bool('Include this alert.'),
+  for: str('How long the condition holds before the alert fires.', { pattern: DURATION }),
+  severity: str('The severity label.', { minLength: 1 }),
+  ...thresholds,
+}, { required: ['enabled', 'for', 'severity', ...Object.keys(thresholds)] });
+
 export function buildValuesSchema(jobSchema: Schema): Schema {
   const jobProps = jobSchema['properties'] as Record<string, Schema>;
   const metadata = structuredClone(jobProps['metadata']!);
@@ -190,10 +199,10 @@ export function buildValuesSchema(jobSchema: Schema): Schema {
       topologySpreadConstraints: k8sList('Topology spread constraints.'),
       priorityClassName: str('Priority class.'),
       serve: obj('`recrypt serve /etc/recrypt/jobs`.', {
-        enabled: bool('Create the serve Deployment (when there are jobs).'),
+        enabled: bool('Create the serve StatefulSet or Deployment (when there are jobs).'),
         workload: {
           type: 'string', enum: ['Deployment', 'StatefulSet'],
-          description: 'Deployment, or StatefulSet: stable pod names, so stable transactional ids (a replacement aborts its crashed predecessor\'s open transaction at once).',
+          description: 'StatefulSet (default): stable pod names, so stable transactional ids (a replacement aborts its crashed predecessor\'s open transaction at once). Deployment: a replacement pod has new transactional ids, and read_committed readers of the target wait for the crashed pod\'s open transaction to time out.',
         },
         replicas: int('Replicas (consumer group members).', 0),
         args: { type: 'array', items: { type: 'string' }, minItems: 1, description: 'Arguments after `recrypt`.' },
@@ -231,6 +240,30 @@ export function buildValuesSchema(jobSchema: Schema): Schema {
           labels: stringMap('Extra labels (to match the Prometheus serviceMonitorSelector).'),
           interval: str('Scrape interval.', { pattern: '^[0-9]+(ms|s|m|h)$' }),
           scrapeTimeout: str('Scrape timeout.', { pattern: '^[0-9]+(ms|s|m|h)$' }),
+        }),
+        dashboard: obj('Grafana dashboard (dashboards/recrypt.json) in a ConfigMap for the Grafana dashboard sidecar.', {
+          enabled: bool('Create the ConfigMap.'),
+          namespace: str('Namespace of the ConfigMap; empty: the release namespace.'),
+          labels: stringMap('Labels the sidecar selects on (grafana_dashboard: "1").'),
+          annotations: stringMap('Annotations (grafana_folder: ...).'),
+        }),
+        prometheusRule: obj('Prometheus Operator PrometheusRule with the recrypt alerts.', {
+          enabled: bool('Create it (needs the monitoring.coreos.com/v1 CRDs).'),
+          namespace: str('Namespace of the PrometheusRule; empty: the release namespace.'),
+          labels: stringMap('Extra labels (to match the Prometheus ruleSelector).'),
+          runbookUrl: str('URL of docs/operations.md; each runbook_url is it plus an anchor. Empty: docs/operations.md.', { pattern: '^(|https?://[^#\\s]+)$' }),
+          alertLabels: stringMap('Labels added to every alert (routing, e.g. team).'),
+          haltedPartition: alert('A partition is halted (recrypt_halted_partitions > 0).', {}),
+          lagGrowth: alert('The job\'s total lag grew over window and is above minLag records.', {
+            window: str('Range of the growth (deriv) check.', { pattern: DURATION }),
+            minLag: int('Lag, in records, below which growth is not alerted.', 0),
+          }),
+          kmsErrors: alert('KMS calls fail: failed / all calls, per KMS type and operation, above ratio.', {
+            ratio: { type: 'number', minimum: 0, maximum: 1, description: 'Failed share of KMS calls above which the alert fires (0: any failure).' },
+          }),
+          dlqRate: alert('Committed DLQ records per second, per job, above perSecond.', {
+            perSecond: { type: 'number', minimum: 0, description: 'DLQ records per second above which the alert fires (0: any).' },
+          }),
         }),
       }),
       networkPolicy: obj('NetworkPolicy of the recrypt pods.', {
