@@ -5,11 +5,13 @@
  *   unless spec.allowPlaintextOnEncryptFailure is true;
  * - mode encrypt / reencrypt need an ENCRYPT (or ENCRYPT_PAYLOAD) rule that runs on write (JOB_UNSAFE);
  * - mode decrypt must have none (JOB_INVALID);
- * - action strings must parse (rules/ owns their semantics); a DLQ action needs a DLQ topic.
+ * - action strings must parse (rules/ owns their semantics); a DLQ action needs a DLQ topic;
+ * - CEL and CEL_FIELD expressions must compile (the parser's message), and onSuccess is never DLQ.
  * Findings carry paths relative to the rule set; callers add the prefix and the position.
  */
 import type { Rule, RuleSet } from '../registry/types.js';
 import { parseActions, type ActionPair } from '../rules/actions.js';
+import { celCompileError } from '../rules/index.js';
 import { isRuleSetEnabled } from '../rules/rule-selection.js';
 import type { JobMode } from './job-types.js';
 import type { PathSegment, Problem } from './problem.js';
@@ -108,6 +110,18 @@ export function checkRuleSet(ruleSet: RuleSetLike, ctx: RuleCheckContext): RuleF
           expected: 'a spec.dlq section, or the rule param dlq.topic',
         });
       }
+    }
+  }
+
+  for (const { rule, path } of rules) {
+    if (path[0] !== 'domainRules' || rule.disabled === true || (rule.type !== 'CEL' && rule.type !== 'CEL_FIELD')) continue;
+    const error = celCompileError(rule);
+    if (error !== undefined) {
+      findings.push({ path: [...path, 'expr'], code: 'JOB_INVALID', message: `${ctx.origin}: rule ${rule.name}: ${error}`, expected: 'a CEL expression (CEL_FIELD: an optional guard, ";", the expression)' });
+    }
+    const success = actionsOf(rule, 'success');
+    if (!(success instanceof Error) && (success.write === 'DLQ' || success.read === 'DLQ')) {
+      findings.push({ path: [...path, 'onSuccess'], code: 'JOB_INVALID', message: `rule ${rule.name}: onSuccess DLQ is not an action the clients take`, expected: 'NONE or ERROR (both do nothing on success)' });
     }
   }
 

@@ -46,20 +46,27 @@ function planText(text: string): CelEvaluator {
   return evaluator;
 }
 
+const NO_EXPR: CelProgram = Object.freeze({ guard: () => false, body: () => true, refsMessage: false });
+
 function where(rule: Rule, at: RuleLocation): string {
   const schema = at.version !== undefined ? `version ${at.version}` : at.id !== undefined ? `schema id ${at.id}` : 'version (unknown)';
   return `subject ${at.subject} ${schema} rule ${rule.name}`;
 }
 
-/**
- * Compiles a CEL or CEL_FIELD rule's expression. Throws RecryptError RULE_INVALID when it has none or
- * does not parse.
- */
-export function compileCelRule(rule: Rule, at: RuleLocation): CelProgram {
-  const expr = rule.expr;
-  if (expr === undefined || expr === null || expr.trim() === '') {
-    throw new RecryptError('RULE_INVALID', `${where(rule, at)}: ${rule.type ?? 'CEL'} rule has no expr`);
+/** Why a rule's expression does not compile (no expr, or the parser's message), or undefined when it does. */
+export function celCompileError(rule: Rule): string | undefined {
+  try {
+    programOf(rule);
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : 'parse failed';
   }
+}
+
+function programOf(rule: Rule): CelProgram {
+  const expr = rule.expr;
+  // No expression: both executors hand the message back untouched (a CONDITION then holds).
+  if (expr === undefined || expr === null || expr.trim() === '') return NO_EXPR;
   const split = expr.indexOf(';');
   const guardText = split >= 0 ? expr.slice(0, split) : '';
   const bodyText = split >= 0 ? expr.slice(split + 1) : expr;
@@ -71,7 +78,18 @@ export function compileCelRule(rule: Rule, at: RuleLocation): CelProgram {
     });
   } catch (err) {
     // The parser's SyntaxError names a position in the expression text (schema data, not a record value).
-    const detail = err instanceof Error ? err.message : 'parse failed';
-    throw new RecryptError('RULE_INVALID', `${where(rule, at)}: CEL expression does not compile: ${detail}`);
+    throw new Error(`CEL expression does not compile: ${err instanceof Error ? err.message : 'parse failed'}`);
+  }
+}
+
+/**
+ * Compiles a CEL or CEL_FIELD rule's expression. Throws RecryptError RULE_INVALID when it does not
+ * parse.
+ */
+export function compileCelRule(rule: Rule, at: RuleLocation): CelProgram {
+  try {
+    return programOf(rule);
+  } catch (err) {
+    throw new RecryptError('RULE_INVALID', `${where(rule, at)}: ${err instanceof Error ? err.message : 'parse failed'}`);
   }
 }

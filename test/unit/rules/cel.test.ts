@@ -3,7 +3,7 @@
 // and the value model (records as maps, bigint as int, Long as int/uint, bytes, results back into leaves).
 import { describe, expect, it } from 'vitest';
 import {
-  DOES_NOT_FIT, compileCelRule, conditionHolds, fromCelLeaf, leafTypeName, runCel, toCel,
+  DOES_NOT_FIT, celCompileError, compileCelRule, conditionHolds, fromCelLeaf, leafTypeName, runCel, toCel,
 } from '../../../src/rules/index.js';
 import { RecryptError } from '../../../src/util/errors.js';
 import type { Rule } from '../../../src/model/index.js';
@@ -25,9 +25,17 @@ describe('compileCelRule', () => {
     expect((err as RecryptError).message).toMatch(/^subject orders-value version 3 rule check: CEL expression does not compile: <input>:1:\d+/);
   });
 
-  it('names the schema id when the version is not known, and refuses a rule without expr', () => {
+  it('names the schema id when the version is not known', () => {
     expect(() => compileCelRule(rule('a +'), { subject: 's', id: 42 })).toThrow(/subject s schema id 42 rule check/);
-    expect(() => compileCelRule({ name: 'x', type: 'CEL' }, at)).toThrow(/rule x: CEL rule has no expr/);
+    expect(celCompileError(rule('a +'))).toMatch(/^CEL expression does not compile: <input>:1:/);
+    expect(celCompileError(rule('a + 1'))).toBeUndefined();
+  });
+
+  it('a rule without expr is a no-op, as in both executors: a CONDITION holds, a TRANSFORM keeps the value', () => {
+    const none = compileCelRule({ name: 'x', type: 'CEL_FIELD' }, at);
+    expect(runCel(none, { value: 'v' })).toEqual({ kind: 'skipped' });
+    expect(conditionHolds(runCel(compileCelRule({ name: 'x', type: 'CEL', kind: 'CONDITION', expr: ' ' }, at), {}))).toBe('pass');
+    expect(celCompileError({ name: 'x', type: 'CEL' })).toBeUndefined();
   });
 
   it('splits at the first ";" into guard and body; a blank guard is no guard', () => {
