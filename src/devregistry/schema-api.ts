@@ -7,7 +7,8 @@
  * without metadata or ruleSet inherits them from the subject's latest version; registering what is
  * already there returns the existing id. Not enforced: compatibility levels (stored and returned
  * only), modes, contexts, config defaults/overrides of metadata and rule sets. Requests are checked by
- * schema-requests.ts; records are looked up and rendered by schema-records.ts.
+ * schema-requests.ts; records are looked up and rendered by schema-records.ts; Protobuf descriptors are
+ * stored as text and `?format=serialized` answered by schema-format.ts.
  */
 import { randomUUID } from 'node:crypto';
 import { stableStringify } from '../registry/stable-json.js';
@@ -33,6 +34,7 @@ import {
   checkReferences, globalConfig, isReferenced, liveVersions, requireVersion, sameSchemaText, schemaFields, subjectVersionBody, toStoredConfig, usages,
 } from './schema-records.js';
 import { parseVersionId } from './http.js';
+import { storedSchemaText } from './schema-format.js';
 import { canonicalSchema, checkSubject, contentKey, parseConfigUpdate, readDraft, type SchemaDraft } from './schema-requests.js';
 import type { SchemaRecord, Store, VersionRecord } from './store.js';
 
@@ -57,6 +59,7 @@ export function addSchemaRoutes(router: Router, store: Store): void {
     checkSubject(subject);
     const body = await readObject(req);
     const { draft, schemaGiven } = readDraft(body);
+    if (schemaGiven) draft.schema = storedSchemaText(draft.schemaType as SchemaType, draft.schema as string, subject);
     const result = await store.exclusive(async () => {
       const undeleted = liveVersions(store, subject, false);
       const previous = undeleted[undeleted.length - 1];
@@ -116,6 +119,7 @@ export function addSchemaRoutes(router: Router, store: Store): void {
     const { draft, schemaGiven } = readDraft(body);
     if (!schemaGiven) throw invalidSchema('empty schema');
     const d = draft as SchemaDraft;
+    d.schema = storedSchemaText(d.schemaType, d.schema, subject);
     canonicalSchema(d.schemaType, d.schema);
     const deleted = boolParam(query, 'deleted');
     const versions = liveVersions(store, subject, deleted);
@@ -126,7 +130,7 @@ export function addSchemaRoutes(router: Router, store: Store): void {
       if (!sameSchemaText(rec, d)) continue;
       if (d.metadata !== undefined && stableStringify(d.metadata) !== stableStringify(rec.metadata ?? null)) continue;
       if (d.ruleSet !== undefined && stableStringify(d.ruleSet) !== stableStringify(rec.ruleSet ?? null)) continue;
-      sendJson(res, 200, subjectVersionBody(store, v));
+      sendJson(res, 200, subjectVersionBody(store, v, query.get('format')));
       return;
     }
     throw schemaNotFound();
@@ -160,7 +164,7 @@ export function addSchemaRoutes(router: Router, store: Store): void {
 
   router.add('GET', '/subjects/:subject/versions/:version', async ({ res, params, query }) => {
     const v = requireVersion(store, params['subject'] as string, params['version'] as string, boolParam(query, 'deleted'));
-    sendJson(res, 200, subjectVersionBody(store, v));
+    sendJson(res, 200, subjectVersionBody(store, v, query.get('format')));
   });
 
   router.add('GET', '/subjects/:subject/versions/:version/schema', async ({ res, params, query }) => {
@@ -217,7 +221,7 @@ export function addSchemaRoutes(router: Router, store: Store): void {
       const props = (store.schemasById.get(v.id) as SchemaRecord).metadata?.properties;
       if (props === undefined) continue;
       if (keys.every((k, i) => props[k] === values[i])) {
-        sendJson(res, 200, subjectVersionBody(store, v));
+        sendJson(res, 200, subjectVersionBody(store, v, query.get('format')));
         return;
       }
     }
@@ -232,9 +236,9 @@ export function addSchemaRoutes(router: Router, store: Store): void {
     return rec;
   };
 
-  router.add('GET', '/schemas/ids/:id', async ({ res, params }) => {
+  router.add('GET', '/schemas/ids/:id', async ({ res, params, query }) => {
     const rec = byId(params['id'] as string);
-    sendJson(res, 200, { ...schemaFields(rec), guid: rec.guid });
+    sendJson(res, 200, { ...schemaFields(rec, store, query.get('format')), guid: rec.guid });
   });
 
   router.add('GET', '/schemas/ids/:id/schema', async ({ res, params }) => {
@@ -251,13 +255,13 @@ export function addSchemaRoutes(router: Router, store: Store): void {
     sendJson(res, 200, [...new Set(usages(store, rec.id, boolParam(query, 'deleted')).map((u) => u.subject))].sort());
   });
 
-  router.add('GET', '/schemas/guids/:guid', async ({ res, params }) => {
+  router.add('GET', '/schemas/guids/:guid', async ({ res, params, query }) => {
     const guid = params['guid'] as string;
     const id = store.idByGuid.get(guid);
     const rec = id === undefined ? undefined : store.schemasById.get(id);
     if (rec === undefined || !isReferenced(store, rec.id)) throw schemaNotFound(guid);
     // `id` is an extension: Confluent answers without it
-    sendJson(res, 200, { ...schemaFields(rec), guid: rec.guid, id: rec.id });
+    sendJson(res, 200, { ...schemaFields(rec, store, query.get('format')), guid: rec.guid, id: rec.id });
   });
 
   // config (compatibility stored and reported, not enforced)
@@ -310,12 +314,14 @@ export function addSchemaRoutes(router: Router, store: Store): void {
   router.add('POST', '/compatibility/subjects/:subject/versions/:version', async ({ req, res, params }) => {
     const subject = params['subject'] as string;
     const body = await readObject(req);
-    readDraft(body);
+    const { draft, schemaGiven } = readDraft(body);
+    if (schemaGiven) storedSchemaText(draft.schemaType as SchemaType, draft.schema as string, subject);
     requireVersion(store, subject, params['version'] as string, false);
     sendJson(res, 200, { is_compatible: true });
   });
-  router.add('POST', '/compatibility/subjects/:subject/versions', async ({ req, res }) => {
-    readDraft(await readObject(req));
+  router.add('POST', '/compatibility/subjects/:subject/versions', async ({ req, res, params }) => {
+    const { draft, schemaGiven } = readDraft(await readObject(req));
+    if (schemaGiven) storedSchemaText(draft.schemaType as SchemaType, draft.schema as string, params['subject'] as string);
     sendJson(res, 200, { is_compatible: true });
   });
 }

@@ -7,24 +7,26 @@ import { stableStringify } from '../registry/stable-json.js';
 import type { SchemaReference } from '../registry/types.js';
 import { invalidSchema, subjectNotFound, versionNotFound } from './http.js';
 import { parseVersionId } from './http.js';
+import { schemaForFormat } from './schema-format.js';
 import { canonicalSchema, type SchemaDraft } from './schema-requests.js';
 import type { SchemaRecord, Store, VersionRecord } from './store.js';
 
 const DEFAULT_COMPATIBILITY = 'BACKWARD';
 
-export function schemaFields(rec: SchemaRecord): Record<string, unknown> {
+/** A schema's fields in a response; `format` is the request's `?format=` (serialized: a Protobuf descriptor). */
+export function schemaFields(rec: SchemaRecord, store?: Store, format: string | null = null): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   if (rec.schemaType !== 'AVRO') out['schemaType'] = rec.schemaType;
-  out['schema'] = rec.schema;
+  out['schema'] = store === undefined ? rec.schema : schemaForFormat(store, rec, format);
   if (rec.references.length > 0) out['references'] = rec.references;
   if (rec.metadata !== undefined) out['metadata'] = rec.metadata;
   if (rec.ruleSet !== undefined) out['ruleSet'] = rec.ruleSet;
   return out;
 }
 
-export function subjectVersionBody(store: Store, v: VersionRecord): Record<string, unknown> {
+export function subjectVersionBody(store: Store, v: VersionRecord, format: string | null = null): Record<string, unknown> {
   const rec = store.schemasById.get(v.id) as SchemaRecord;
-  return { subject: v.subject, version: v.version, id: rec.id, guid: rec.guid, ...schemaFields(rec) };
+  return { subject: v.subject, version: v.version, id: rec.id, guid: rec.guid, ...schemaFields(rec, store, format) };
 }
 
 export function liveVersions(store: Store, subject: string, includeDeleted: boolean): VersionRecord[] {

@@ -11,22 +11,9 @@ import { createRequire } from 'node:module';
 import protobuf from 'protobufjs';
 import type { SchemaInfo } from '../model/index.js';
 import { schemaError } from './common.js';
+import { CONFLUENT_META_PROTO, looksLikeSerializedDescriptor, protoTextFromDescriptor } from './protobuf-descriptor-text.js';
 import type { ResolvedReferences } from './types.js';
 
-const META_PROTO = `syntax = "proto3";
-package confluent;
-import "google/protobuf/descriptor.proto";
-message Meta {
-  string doc = 1;
-  map<string, string> params = 2;
-  repeated string tags = 3;
-}
-extend google.protobuf.FileOptions { Meta file_meta = 1088; }
-extend google.protobuf.MessageOptions { Meta message_meta = 1088; }
-extend google.protobuf.FieldOptions { Meta field_meta = 1088; }
-extend google.protobuf.EnumOptions { Meta enum_meta = 1088; }
-extend google.protobuf.EnumValueOptions { Meta enum_value_meta = 1088; }
-`;
 
 const DECIMAL_PROTO = `syntax = "proto3";
 package confluent.type;
@@ -38,7 +25,7 @@ message Decimal {
 `;
 
 const BUILTIN_SOURCES: ReadonlyMap<string, string> = new Map([
-  ['confluent/meta.proto', META_PROTO],
+  ['confluent/meta.proto', CONFLUENT_META_PROTO],
   ['confluent/type/decimal.proto', DECIMAL_PROTO],
 ]);
 
@@ -56,7 +43,9 @@ function wellKnownJson(path: string): protobuf.INamespace | null {
   return null;
 }
 
-const MAIN_FILE = '<schema>';
+/** The name the main file's reflection objects carry (`obj.filename`). */
+export const MAIN_PROTO_FILE = '<schema>';
+const MAIN_FILE = MAIN_PROTO_FILE;
 
 /** protobufjs stamps `parse.filename` on the top-level objects it parses (not in its typings). */
 const parser = protobuf.parse as typeof protobuf.parse & { filename: string | null };
@@ -65,13 +54,17 @@ export interface Parsed {
   root: protobuf.Root;
   /** The main file's top-level messages in declaration order. */
   topLevel: protobuf.Type[];
+  /** The main file as parsed: its package and imports (what a FileDescriptorProto needs beyond the root). */
+  main: { text: string; package: string | undefined; imports: string[]; weakImports: string[] };
 }
 
 export function parseProto(schema: SchemaInfo, refs: ResolvedReferences): Parsed {
   const root = new protobuf.Root();
   const loaded = new Set<string>();
-  const parseFile = (name: string, source: string): void => {
+  let main: Parsed['main'] | undefined;
+  const parseFile = (name: string, stored: string): void => {
     loaded.add(name);
+    const source = textOf(name, stored);
     let result: protobuf.IParserResult;
     try {
       parser.filename = name;
@@ -81,6 +74,7 @@ export function parseProto(schema: SchemaInfo, refs: ResolvedReferences): Parsed
     } finally {
       parser.filename = null;
     }
+    if (name === MAIN_FILE) main = { text: source, package: result.package, imports: result.imports ?? [], weakImports: result.weakImports ?? [] };
     for (const dep of [...(result.imports ?? []), ...(result.weakImports ?? [])]) loadImport(dep);
   };
   const loadImport = (dep: string): void => {
@@ -115,7 +109,21 @@ export function parseProto(schema: SchemaInfo, refs: ResolvedReferences): Parsed
     }
   };
   collect(root);
-  return { root, topLevel };
+  return { root, topLevel, main: main as Parsed['main'] };
+}
+
+/**
+ * `.proto` text as stored, or the text of a base64 FileDescriptorProto: Confluent's Python and Java
+ * serdes register descriptors, and a Confluent registry may hand them back.
+ */
+function textOf(name: string, stored: string): string {
+  if (!looksLikeSerializedDescriptor(stored)) return stored;
+  try {
+    return protoTextFromDescriptor(stored);
+  } catch (err) {
+    if (name === MAIN_FILE) throw err;
+    throw schemaError('Protobuf', `${name}: ${errMessage(err)}`, err);
+  }
 }
 
 function errMessage(err: unknown): string {
