@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { formatProblems, validateJobFiles } from '../../../src/jobs/index.js';
+import { formatProblems, streamingTransactionalId, validateJobFiles } from '../../../src/jobs/index.js';
+import { loadServiceConfig } from '../../../src/service/config.js';
 import { buildValuesSchema } from './values-schema.js';
 import { ROOT, findTool, run, serviceMonitorModule, titled } from './tools.js';
 
@@ -316,8 +317,16 @@ describe(titled('helm chart: workload shape', helm), () => {
     expect(sts!.spec.volumeClaimTemplates).toBeUndefined();
     // recrypt's instance id (service/config.ts: POD_NAME, else HOSTNAME) is the pod name, which the
     // StatefulSet gives the replacement of a crashed pod: recrypt-<job>-recrypt-serve-0 again.
-    expect(envOf(sts!.spec.template.spec.containers[0]).get('POD_NAME')?.valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.name' } });
+    const env = envOf(sts!.spec.template.spec.containers[0]);
+    expect(env.get('POD_NAME')?.valueFrom).toEqual({ fieldRef: { fieldPath: 'metadata.name' } });
     expect(sts!.metadata.name).toBe('recrypt-serve');
+    // The pod's environment as the kubelet resolves it (plain values, POD_NAME from the downward API)
+    // gives the same transactional id to pod 0 and to the pod that replaces it on another host.
+    const plain = Object.fromEntries([...env].filter(([, e]) => typeof e.value === 'string').map(([name, e]) => [name, e.value as string]));
+    const transactionalId = (hostname: string) =>
+      streamingTransactionalId('customers-backfill', loadServiceConfig({ ...plain, POD_NAME: `${sts!.metadata.name}-0`, HOSTNAME: hostname }).instanceId);
+    expect(transactionalId('node-a')).toBe('recrypt-customers-backfill-recrypt-serve-0');
+    expect(transactionalId('node-b')).toBe(transactionalId('node-a'));
     const [pdb] = byKind(docs, 'PodDisruptionBudget');
     expect(pdb!.spec.selector.matchLabels).toEqual(sts!.spec.selector.matchLabels);
     for (const [k, v] of Object.entries(sts!.spec.selector.matchLabels)) expect(sts!.spec.template.metadata.labels[k]).toBe(v);
