@@ -22,9 +22,12 @@ import {
 } from '../src/backfill/index.js';
 import { DekRegistryClient, SchemaRegistryClient } from '../src/registry/index.js';
 import { kafkaConnectionFromEnv } from '../src/service/config.js';
-import { admin, buildCli, cpuOf, createTopic, deleteTopicsAndGroups, forget, jobYaml, ROOT, sleep, start, type Proc } from './backfill-support.js';
+import { forget } from './backfill-support.js';
+import { jobYaml } from './jobs.js';
+import { buildCommands, cpuOf, start, type Proc } from './procs.js';
+import { admin, createTopic, deleteTopicsAndGroups, loadStackEnv, ROOT, sleep } from './stack.js';
 import { CUSTOMER_SCHEMA } from './customer.js';
-import { loadStackEnv, parseRunSummary } from './e2e.js';
+import { parseRunSummary } from './e2e-runs.js';
 import { produceCustomers, type ProduceResult } from './e2e-data.js';
 import { loadAverage } from './e2e-proc.js';
 
@@ -158,7 +161,7 @@ export async function runBackfillBench(options: BackfillBenchOptions = DEFAULT_B
   for (const name of Object.keys(env)) if (name.startsWith('RECRYPT_BACKFILL_')) delete env[name];
 
   log(`load average ${loadStart.join(' ')}; building the CLI`);
-  const recrypt = await buildCli(log);
+  const { recrypt } = await buildCommands('backfill-build', [], log);
   const job = (tag: string, stopAtEnd: boolean, batchSize = options.batchSize) => {
     const name = `bench-bf-${id}-${tag}`;
     const target = `${source.replace('-src-', '-enc-')}-${tag}`;
@@ -166,11 +169,13 @@ export async function runBackfillBench(options: BackfillBenchOptions = DEFAULT_B
     subjects.push(`${target}-value`);
     groups.push(jobGroupId(name));
     const file = join(ROOT, '.bench', 'backfill-build', `${name}.yaml`);
-    writeFileSync(file, jobYaml(name, source, target, kek, batchSize, stopAtEnd));
+    writeFileSync(file, jobYaml({
+      name, mode: 'encrypt', source, target, rule: { kek, kmsKeyId: 'bench-backfill-key', algorithm: 'AES256_GCM' }, batchSize, stopAtEnd,
+    }));
     return { name, file };
   };
   const run = async (args: readonly string[]) => {
-    const p = start(recrypt, args, env);
+    const p = start(recrypt, args, env, { stderrTail: 20_000 });
     procs.push(p);
     const r = await p.exited;
     if (r.code !== 0) throw new Error(`recrypt ${args.join(' ')} exited ${r.code ?? r.signal}: ${r.stderr.split('\n').slice(-5).join('\n')}`);
@@ -185,7 +190,7 @@ export async function runBackfillBench(options: BackfillBenchOptions = DEFAULT_B
     const submitSeconds = (Date.now() - submitStart) / 1000;
     const spawnedAt = Date.now();
     const mine = Array.from({ length: workers }, (_, i) => {
-      const p = start(recrypt, ['worker', j.file, '--concurrency', String(concurrency)], { ...env, POD_NAME: `bench-${tag}-${i}` });
+      const p = start(recrypt, ['worker', j.file, '--concurrency', String(concurrency)], { ...env, POD_NAME: `bench-${tag}-${i}` }, { stderrTail: 20_000 });
       procs.push(p);
       return p;
     });
@@ -204,7 +209,7 @@ export async function runBackfillBench(options: BackfillBenchOptions = DEFAULT_B
     const r = await run(['run', baselineJob.file]);
     const summary = parseRunSummary(r.stdout);
     if (!summary || summary.written !== options.records) throw new Error(`recrypt run wrote ${summary?.written ?? '?'} of ${options.records} records`);
-    const runWall = (r.at - started) / 1000;
+    const runWall = (r.exitedAt - started) / 1000;
     const baseline: RunBaseline = { records: summary.records, wallSeconds: runWall, wallRate: options.records / runWall, pipelineSeconds: summary.seconds, cpuSeconds: cpuOf(r.proc), peakRss: r.proc.monitor.peakRss };
     log(`recrypt run: ${Math.round(baseline.wallRate)} rec/s wall (${runWall.toFixed(1)} s)`);
 

@@ -14,6 +14,32 @@ export const CUSTOMER_SCHEMA = JSON.stringify({
   ],
 });
 
+/** The same record as a proto3 message (name and email tagged PII through confluent/meta.proto). */
+export const CUSTOMER_PROTO = `syntax = "proto3";
+package bench;
+import "confluent/meta.proto";
+message Customer {
+  int64 id = 1;
+  string name = 2 [(confluent.field_meta).tags = "PII"];
+  string email = 3 [(confluent.field_meta).tags = "PII"];
+  string country = 4;
+  double balance = 5;
+}
+`;
+
+/** The same record as a JSON Schema (draft-07). */
+export const CUSTOMER_JSON_SCHEMA = JSON.stringify({
+  $schema: 'http://json-schema.org/draft-07/schema#', title: 'Customer', type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    name: { type: 'string', 'confluent:tags': ['PII'] },
+    email: { type: 'string', 'confluent:tags': ['PII'] },
+    country: { type: 'string' },
+    balance: { type: 'number' },
+  },
+  required: ['id', 'name', 'email', 'country', 'balance'],
+});
+
 export interface Customer {
   id: number;
   name: string;

@@ -6,9 +6,11 @@
  *             unchanged (same key, value, headers, timestamp, partition) for a new topic: the copy the
  *             loop can do with no decoding, with the batch size and client settings `recrypt run` uses.
  *   baseline: what a user writes with Confluent's libraries: the KafkaJS-compatible consumer of
- *             @confluentinc/kafka-javascript (eachBatch), @confluentinc/schemaregistry's AvroDeserializer
- *             and AvroSerializer with the FieldEncryptionExecutor and local-kms, and a transactional
- *             producer that commits the batch's outputs with its offsets (sendOffsets): exactly once too.
+ *             @confluentinc/kafka-javascript (eachBatch), @confluentinc/schemaregistry's deserializer
+ *             and serializer of the format (bench/e2e-formats.ts) with the FieldEncryptionExecutor and
+ *             local-kms (decrypting what the source subject's rules encrypt, encrypting what the target
+ *             subject's rules say), and a transactional producer that commits the batch's outputs with
+ *             its offsets (sendOffsets): exactly once too.
  *
  * Arguments: one JSON object (ChildArgs). The last stdout line is `E2E-RESULT <ChildResult JSON>`.
  */
@@ -17,6 +19,7 @@ import { kafkaConnectionFromEnv } from '../src/service/config.js';
 import { TransactionalPipeline } from '../src/kafka/pipeline.js';
 import { ensureMirroredTopic, snapshotOffsets } from '../src/kafka/topics.js';
 import type { ProcessedRecord, SourceRecord } from '../src/kafka/types.js';
+import type { Format } from './e2e-formats.js';
 
 export interface PipeArgs {
   readonly mode: 'pipe';
@@ -29,6 +32,7 @@ export interface PipeArgs {
 
 export interface BaselineArgs {
   readonly mode: 'baseline';
+  readonly format: Format;
   readonly name: string;
   readonly source: string;
   readonly target: string;
@@ -107,16 +111,8 @@ async function pipe(args: PipeArgs): Promise<ChildResult> {
 async function baseline(args: BaselineArgs): Promise<ChildResult> {
   const { Kafka, logLevel } = kafka.KafkaJS;
   // Loaded here, not at the top: the pipe's process should not carry the serdes in its RSS.
-  const {
-    AvroDeserializer, AvroSerializer, FieldEncryptionExecutor, LocalKmsDriver, RuleRegistry, SchemaRegistryClient, SerdeType,
-  } = await import('@confluentinc/schemaregistry');
-  LocalKmsDriver.register();
-  const rules = new RuleRegistry();
-  rules.registerExecutor(new FieldEncryptionExecutor());
-  const registry = new SchemaRegistryClient({ baseURLs: [args.registryUrl], cacheCapacity: 1000 });
-  const ruleConfig = { secret: args.secret };
-  const serializer = new AvroSerializer(registry, SerdeType.VALUE, { useLatestVersion: true, autoRegisterSchemas: false, ruleConfig }, rules);
-  const deserializer = new AvroDeserializer(registry, SerdeType.VALUE, { ruleConfig }, rules);
+  const { officialSerdes } = await import('./e2e-formats.js');
+  const serdes = await officialSerdes(args.format, args.registryUrl, args.secret);
 
   const client = new Kafka({ kafkaJS: { brokers: args.brokers.split(','), logLevel: logLevel.ERROR } });
   const consumer = client.consumer({
@@ -148,8 +144,7 @@ async function baseline(args: BaselineArgs): Promise<ChildResult> {
         if (firstBatchStart === 0) firstBatchStart = started;
         const messages = [];
         for (const m of batch.messages) {
-          const customer: unknown = await deserializer.deserialize(args.source, m.value!);
-          const value = await serializer.serialize(args.target, customer);
+          const value = await serdes.transform(args.source, args.target, m.value!);
           messages.push({ key: m.key, value, partition: batch.partition, timestamp: m.timestamp, headers: m.headers });
           bytes += (m.key?.length ?? 0) + (m.value?.length ?? 0);
         }
@@ -178,6 +173,7 @@ async function baseline(args: BaselineArgs): Promise<ChildResult> {
   await finished;
   await consumer.disconnect();
   await producer.disconnect();
+  await serdes.close();
   if (failure) throw failure;
   return { records, bytes, firstBatchStart, lastCommit, batches, serdeSeconds: serdeMs / 1000, transactionSeconds: transactionMs / 1000 };
 }

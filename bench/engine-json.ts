@@ -15,23 +15,11 @@ import {
 } from '@confluentinc/schemaregistry';
 import { createCodec } from '../src/formats/index.js';
 import { SchemaRegistryClient } from '../src/registry/index.js';
-import { customers, type Customer } from './customer.js';
+import { CUSTOMER_JSON_SCHEMA, customers, type Customer } from './customer.js';
 import { batches, engineFor, PATHS, runEngine, sourceRecords, type PathSpec } from './engine.js';
 import { LOCAL_SECRET, startFixture, subjectOf, TOPICS, type BenchFixture, type TopicName } from './fixture.js';
 import { RawGcm, RawSiv } from './raw-loop.js';
 import { measureInterleaved } from './stats.js';
-
-const CUSTOMER_JSON_SCHEMA = JSON.stringify({
-  $schema: 'http://json-schema.org/draft-07/schema#', title: 'Customer', type: 'object',
-  properties: {
-    id: { type: 'integer' },
-    name: { type: 'string', 'confluent:tags': ['PII'] },
-    email: { type: 'string', 'confluent:tags': ['PII'] },
-    country: { type: 'string' },
-    balance: { type: 'number' },
-  },
-  required: ['id', 'name', 'email', 'country', 'balance'],
-});
 
 const frame = (id: number, body: Buffer): Buffer => {
   const out = Buffer.allocUnsafe(5 + body.length);

@@ -21,23 +21,11 @@ import { createProtobufCodec } from '../src/formats/index.js';
 import { SchemaRegistryClient } from '../src/registry/index.js';
 import { encodeFrame } from '../src/wire/index.js';
 import { messageDesc, messageRegistry, startSerializedFormatProxy } from '../test/integration/engine/proto-descriptors.js';
-import { customers, type Customer } from './customer.js';
+import { CUSTOMER_PROTO, customers, type Customer } from './customer.js';
 import { batches, engineFor, PATHS, runEngine, sourceRecords, type PathSpec } from './engine.js';
 import { LOCAL_SECRET, startFixture, subjectOf, TOPICS, type BenchFixture, type TopicName } from './fixture.js';
 import { RawGcm, RawSiv } from './raw-loop.js';
 import { measureInterleaved } from './stats.js';
-
-const CUSTOMER_PROTO = `syntax = "proto3";
-package bench;
-import "confluent/meta.proto";
-message Customer {
-  int64 id = 1;
-  string name = 2 [(confluent.field_meta).tags = "PII"];
-  string email = 3 [(confluent.field_meta).tags = "PII"];
-  string country = 4;
-  double balance = 5;
-}
-`;
 
 const codec = createProtobufCodec({ schemaType: 'PROTOBUF', schema: CUSTOMER_PROTO });
 const messageType: protobuf.Type = codec.messageType;

@@ -3,7 +3,7 @@
  * JSON results to .bench/<suite>-<timestamp>.json. Targets are reported, not asserted: the process
  * exits non-zero only when a suite fails (an error, or outputs that do not check out).
  *
- *   node --import tsx bench/run.ts [--only engine] [--only e2e] [--only backfill] [--quick]
+ *   node --import tsx bench/run.ts [--only engine] [--only e2e] [--only backfill] [--only startup] [--quick]
  */
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ import { DEFAULT_E2E_OPTIONS, QUICK_E2E_OPTIONS, runE2eBench, withEnvOverrides }
 import { e2eSummary } from './e2e-report.js';
 import { DEFAULT_ENGINE_OPTIONS, runEngineBench, TARGETS, type EngineBenchResult } from './engine.js';
 import { machine, mib, rate, table, writeResults, type Machine } from './report.js';
+import { DEFAULT_STARTUP_OPTIONS, QUICK_STARTUP_OPTIONS, runStartupBench, startupSummary } from './startup.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -69,7 +70,8 @@ const SUITES: readonly Suite[] = [
     },
   },
   {
-    // Issue 10: recrypt run vs Confluent's libraries vs the bare pipe, on the local stack (both cores).
+    // Issues 10 and 24: recrypt run vs Confluent's libraries vs the bare pipe, per format and path, and
+    // the scale rows, on the local stack (both cores; BENCH_E2E_* overrides: bench/e2e.ts).
     name: 'e2e',
     async run(quick) {
       const results = await runE2eBench(withEnvOverrides(quick ? QUICK_E2E_OPTIONS : DEFAULT_E2E_OPTIONS));
@@ -83,6 +85,14 @@ const SUITES: readonly Suite[] = [
     async run(quick) {
       const results = await runBackfillBench(backfillEnvOverrides(quick ? QUICK_BACKFILL_OPTIONS : DEFAULT_BACKFILL_OPTIONS));
       return { summary: backfillSummary(results), results };
+    },
+  },
+  {
+    // Issue 24: time from process start to the first committed record of the demo-size recrypt run.
+    name: 'startup',
+    async run(quick) {
+      const results = await runStartupBench(quick ? QUICK_STARTUP_OPTIONS : DEFAULT_STARTUP_OPTIONS);
+      return { summary: startupSummary(results), results };
     },
   },
 ];

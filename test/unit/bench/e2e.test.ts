@@ -7,8 +7,9 @@ import { parseChildResult } from '../../../bench/e2e-child.js';
 import { customerAt, encodeCustomers, indexOfKey, keyOf } from '../../../bench/e2e-data.js';
 import { cpuSplitOf, parseMachineTicks, parseStatTicks, parseStatusKb, type ProcSample } from '../../../bench/e2e-proc.js';
 import {
-  DEFAULT_E2E_OPTIONS, parseCommittedBatches, parseRunSummary, percentile, rssTimeline, withEnvOverrides,
-} from '../../../bench/e2e.js';
+  parseCommittedBatches, parseRunSummary, percentile, rssTimeline,
+} from '../../../bench/e2e-runs.js';
+import { DEFAULT_E2E_OPTIONS, withEnvOverrides } from '../../../bench/e2e.js';
 
 describe('/proc parsing', () => {
   it('reads utime + stime after a command name holding spaces and parentheses', () => {
