@@ -7,7 +7,6 @@
  * forced out by the shutdown timeout or a second signal).
  */
 import { readFileSync } from 'node:fs';
-import { backfill, worker } from './backfill-commands.js';
 import { formatProblems } from '../jobs/index.js';
 import { defineCommand, HelpShown, nearest, parseCommand, usageError } from './args.js';
 import { loadJobs, pickJob, UsageError } from './common.js';
@@ -107,8 +106,9 @@ export async function main(argv: string[]): Promise<void> {
       case 'plan': return await plan(rest);
       case 'run': return await run(rest);
       case 'serve': return await serve(rest);
-      case 'backfill': return await backfill(rest);
-      case 'worker': return await worker(rest);
+      // Imported when used, so the other commands do not load BullMQ and ioredis through backfill-commands.
+      case 'backfill': return await (await import('./backfill-commands.js')).backfill(rest);
+      case 'worker': return await (await import('./backfill-commands.js')).worker(rest);
       case 'dev-registry': return await devRegistry(rest);
       case 'audit': return await (await import('./audit-commands.js')).audit(rest);
       case 'inspect': return await (await import('./audit-commands.js')).inspect(rest);
