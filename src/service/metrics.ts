@@ -28,7 +28,9 @@ export class JobMetrics {
   private readonly dlqRecords = new client.Counter({ name: 'recrypt_dlq_records_total', help: 'DLQ records built that passed the plaintext guard and the DLQ circuit breaker, by topic, policy and cause (counted when built: a batch transformed again after an aborted transaction counts again; recrypt_records_total{outcome="dlq"} counts committed ones)', labelNames: ['job', 'topic', 'policy', 'cause'], registers: [this.registry] });
   private readonly dlqBlocks = new client.Counter({ name: 'recrypt_dlq_guard_blocks_total', help: 'DLQ records the plaintext guard blocked (the partition halts)', labelNames: ['job', 'topic', 'policy'], registers: [this.registry] });
   private readonly dlqFailures = new client.Counter({ name: 'recrypt_dlq_failures_total', help: 'DLQ records that could not be built or had no topic (the partition halts)', labelNames: ['job', 'topic', 'policy', 'code'], registers: [this.registry] });
-  readonly lag = new client.Gauge({ name: 'recrypt_consumer_lag', help: 'Records between the committed offset and the partition end', labelNames: ['job', 'topic', 'partition'], registers: [this.registry] });
+  private readonly lag = new client.Gauge({ name: 'recrypt_consumer_lag', help: 'Records between the committed offset and the partition end', labelNames: ['job', 'topic', 'partition'], registers: [this.registry] });
+  /** Per job, the partitions whose lag series is published (a partition revoked from this pod must not keep its last lag). */
+  private readonly lagSeries = new Map<string, Map<string, { topic: string; partition: string }>>();
   private readonly fieldOps = new client.Counter({ name: 'recrypt_field_operations_total', help: 'Fields encrypted and decrypted, by DEK algorithm', labelNames: ['job', 'operation', 'algorithm'], registers: [this.registry] });
   private readonly dekMisses = new client.Counter({ name: 'recrypt_dek_cache_misses_total', help: 'Fetches of a DEK not yet cached (DEK registry and, once per DEK, KMS)', labelNames: ['job'], registers: [this.registry] });
   private readonly schemaMisses = new client.Counter({ name: 'recrypt_schema_cache_misses_total', help: 'Writer schemas compiled into a plan (a schema seen for the first time, per topic)', labelNames: ['job'], registers: [this.registry] });
@@ -50,6 +52,23 @@ export class JobMetrics {
   readonly kmsTime: KmsCallTimer = (labels, seconds) => {
     this.kmsSeconds.observe({ kms_type: labels.kmsType, operation: labels.operation }, seconds);
   };
+
+  /**
+   * The job's lag per partition it owns now. Series of partitions it no longer owns (a rebalance moved
+   * them, or the job stopped: pass []) are removed: a stale last value would make a draining backlog
+   * look stuck on the pod that lost it.
+   */
+  publishLag(job: string, partitions: readonly { topic: string; partition: number; lag: number }[]): void {
+    const previous = this.lagSeries.get(job) ?? new Map<string, { topic: string; partition: string }>();
+    const current = new Map<string, { topic: string; partition: string }>();
+    for (const p of partitions) {
+      const labels = { topic: p.topic, partition: String(p.partition) };
+      current.set(`${labels.topic}\u0000${labels.partition}`, labels);
+      this.lag.set({ job, ...labels }, p.lag);
+    }
+    for (const [key, labels] of previous) if (!current.has(key)) this.lag.remove({ job, ...labels });
+    this.lagSeries.set(job, current);
+  }
 
   transformed(job: string, seconds: number): void {
     this.transformSeconds.observe({ job }, seconds);

@@ -95,13 +95,14 @@ export class Service {
     const now = Date.now();
     for (const [name, state] of this.states) {
       const pipeline = state.run?.pipeline;
-      if (!pipeline || state.status !== 'running') continue;
-      const lag = pipeline.lag();
-      let total = 0;
-      for (const p of lag) {
-        this.metrics.lag.set({ job: name, topic: p.topic, partition: String(p.partition) }, p.lag);
-        total += p.lag;
+      if (!pipeline || state.status !== 'running') {
+        this.metrics.publishLag(name, []);
+        continue;
       }
+      const lag = pipeline.lag();
+      this.metrics.publishLag(name, lag);
+      let total = 0;
+      for (const p of lag) total += p.lag;
       const idleMs = now - pipeline.lastProgress;
       const stalled = total > 0 && idleMs > state.job.spec.processing.stallTimeoutMs && state.halted.length === 0;
       if (stalled && !state.stalled) this.logger.error('job stalled', { job: name, lag: total, idleMs });
