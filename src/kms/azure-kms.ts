@@ -9,6 +9,9 @@
  * AZURE_*, workload identity, managed identity, Azure CLI). The SDK's retries are off: the retry
  * decorator is the one place that retries.
  *
+ * `encrypt.azure.key.version.save=true` (kmsProps or config) prefixes wrapped DEKs with the key version
+ * (`azure:v1:<version>:`, azure-key-version.ts); unwrap reads the prefix whatever the setting.
+ *
  * Errors: 401/403 KMS_ACCESS_DENIED (KMS_KEY_DISABLED when Key Vault says the key is disabled),
  * 404 KMS_KEY_NOT_FOUND, 400 on decrypt KMS_UNWRAP_FAILED, 408/429/5xx/network KMS_UNAVAILABLE,
  * expired or not-yet-valid key KMS_KEY_DISABLED, missing credentials KMS_CONFIG.
@@ -21,6 +24,7 @@ import type { KmsDriver, KmsProps } from './kms-driver.js';
 import { isNetworkFailure, isTransientStatus, kmsError, numberProp, refusedCode, safeToken, stringProp, type KmsOperation } from './kms-error.js';
 import { prop } from './settings.js';
 import { ClientCache } from './client-cache.js';
+import { AZURE_KEY_VERSION_SAVE, isPrefixableVersion, keyVersionSaveEnabled, splitKeyVersion, withKeyVersion } from './azure-key-version.js';
 
 export const AZURE_KMS_TYPE = 'azure-kms';
 export const AZURE_ALGORITHM = 'RSA-OAEP-256';
@@ -67,21 +71,35 @@ export class AzureKmsDriver implements KmsDriver {
 
   async wrap(kmsKeyId: string, plaintext: Uint8Array, props: KmsProps): Promise<Uint8Array> {
     const client = await this.#client(kmsKeyId, props, 'wrap');
+    let out: Awaited<ReturnType<CryptographyClient['encrypt']>>;
     try {
-      const out = await client.encrypt({ algorithm: AZURE_ALGORITHM, plaintext }, { abortSignal: AbortSignal.timeout(this.#timeoutMs) });
-      return out.result;
+      out = await client.encrypt({ algorithm: AZURE_ALGORITHM, plaintext }, { abortSignal: AbortSignal.timeout(this.#timeoutMs) });
     } catch (err) {
       throw mapAzureError(err, 'wrap', kmsKeyId);
     }
+    if (!keyVersionSaveEnabled(prop(props, AZURE_KEY_VERSION_SAVE))) return out.result;
+    // A pinned key id names its version; a versionless one is resolved by Key Vault, which reports the
+    // version it used as the result's key id (Confluent's drivers resolve the same latest version).
+    const version = parseAzureKeyId(kmsKeyId).version ?? versionOfKid(out.keyID);
+    if (version === undefined || !isPrefixableVersion(version)) {
+      throw kmsError('KMS_CONFIG', AZURE_KMS_TYPE, 'wrap', kmsKeyId, `${AZURE_KEY_VERSION_SAVE} needs a 32-hex-character key version for the azure:v1: prefix`);
+    }
+    return withKeyVersion(version, out.result);
   }
 
-  async unwrap(kmsKeyId: string, ciphertext: Uint8Array, props: KmsProps): Promise<Uint8Array> {
-    const client = await this.#client(kmsKeyId, props, 'unwrap');
+  /** Unwraps with the key version an `azure:v1:` prefix records, else with the key id as given. */
+  async unwrap(kmsKeyId: string, wrapped: Uint8Array, props: KmsProps): Promise<Uint8Array> {
+    const split = splitKeyVersion(wrapped);
+    if (split.kind === 'bad-version') {
+      throw kmsError('KMS_UNWRAP_FAILED', AZURE_KMS_TYPE, 'unwrap', kmsKeyId, 'the azure:v1: prefix of the wrapped DEK carries an invalid key version');
+    }
+    const target = split.kind === 'versioned' ? withVersion(kmsKeyId, split.version) : kmsKeyId;
+    const client = await this.#client(target, props, 'unwrap');
     try {
-      const out = await client.decrypt({ algorithm: AZURE_ALGORITHM, ciphertext }, { abortSignal: AbortSignal.timeout(this.#timeoutMs) });
+      const out = await client.decrypt({ algorithm: AZURE_ALGORITHM, ciphertext: split.ciphertext }, { abortSignal: AbortSignal.timeout(this.#timeoutMs) });
       return out.result;
     } catch (err) {
-      throw mapAzureError(err, 'unwrap', kmsKeyId);
+      throw mapAzureError(err, 'unwrap', target);
     }
   }
 
@@ -137,6 +155,22 @@ export function parseAzureKeyId(kmsKeyId: string, operation: KmsOperation = 'wra
   const match = /^\/keys\/([^/]+)(?:\/([^/]+))?\/?$/.exec(url.pathname);
   if (url.protocol !== 'https:' || match === null || url.search !== '' || url.username !== '') throw badKeyId(kmsKeyId, operation);
   return { vaultUrl: url.origin, name: match[1]!, ...(match[2] === undefined ? {} : { version: match[2] }) };
+}
+
+/** The key id with its version replaced (or added): where an `azure:v1:` prefix sends an unwrap. */
+function withVersion(kmsKeyId: string, version: string): string {
+  const { vaultUrl, name } = parseAzureKeyId(kmsKeyId, 'unwrap');
+  return `${vaultUrl}/keys/${name}/${version}`;
+}
+
+/** The version segment of a Key Vault key id (`kid`), if it has one. */
+function versionOfKid(kid: string | undefined): string | undefined {
+  if (kid === undefined) return undefined;
+  try {
+    return parseAzureKeyId(kid).version;
+  } catch {
+    return undefined;
+  }
 }
 
 function badKeyId(kmsKeyId: string, operation: KmsOperation): RecryptError {

@@ -1,7 +1,7 @@
 // Protobuf schemas as FileDescriptorProtos, against Confluent's official JS Protobuf serdes with no proxy
 // in between: the dev registry stores a registered descriptor as `.proto` text and answers
 // `?format=serialized` with a descriptor; recrypt's engine works over a schema registered as a descriptor.
-import { create, createFileRegistry, fromBinary, getExtension, hasExtension, toBinary } from '@bufbuild/protobuf';
+import { create, createFileRegistry, createMutableRegistry, fromBinary, getExtension, hasExtension, toBinary } from '@bufbuild/protobuf';
 import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import { ProtobufDeserializer, ProtobufSerializer, RuleRegistry, SchemaRegistryClient as OfficialClient, SerdeType } from '@confluentinc/schemaregistry';
 import { field_meta, file_confluent_meta } from '@confluentinc/schemaregistry/dist/confluent/meta_pb.js';
@@ -54,7 +54,7 @@ describe('dev registry: Protobuf descriptors', () => {
     const topic = uniq('protodesc');
     const types = messageRegistry(CUSTOMER);
     const client = new OfficialClient({ baseURLs: [registry.url], cacheCapacity: 100 });
-    const serializer = new ProtobufSerializer(client, SerdeType.VALUE, { autoRegisterSchemas: true, registry: types }, new RuleRegistry());
+    const serializer = new ProtobufSerializer(client, SerdeType.VALUE, { autoRegisterSchemas: true, registry: createMutableRegistry(types) }, new RuleRegistry());
     const value = { name: 'Ada', balance: 2.5, labels: { a: 'b' }, addresses: [{ street: 'Main', zip: 7 }], tier: 1, contact: { case: 'email' as const, value: 'a@b' } };
     const bytes = await serializer.serialize(topic, create(messageDesc(types, 'shop.Customer'), value));
 
