@@ -35,6 +35,8 @@ commands:
                             one record: framing, schema, ciphertext with DEK version; values with --decrypt
   rewrap-deks --kek NAME --kms-key-id NEW [--kms-type T] [--switch] [--dry-run]
                             re-wrap every DEK of a KEK under another KMS key, without touching topics
+  dlq replay FILE [--dry-run] [--job NAME]
+                            replay a job's DLQ through the job once the cause is fixed (dlq replay --help)
   help [COMMAND]            this text, or a command's usage
   --version, -V             the recrypt version
 
@@ -87,7 +89,7 @@ const COMMAND_USAGE: Readonly<Record<string, string>> = {
 
 const LONG_RUNNING = new Set(['run', 'serve', 'worker']);
 
-const COMMANDS = ['validate', 'plan', 'run', 'serve', 'backfill', 'worker', 'dev-registry', 'audit', 'inspect', 'rewrap-deks', 'help'];
+const COMMANDS = ['validate', 'plan', 'run', 'serve', 'backfill', 'worker', 'dev-registry', 'audit', 'inspect', 'rewrap-deks', 'dlq', 'help'];
 
 /** The version in package.json (two levels up from src/cli and from dist/cli alike). */
 export function version(): string {
@@ -113,6 +115,7 @@ export async function main(argv: string[]): Promise<void> {
       case 'audit': return await (await import('./audit-commands.js')).audit(rest);
       case 'inspect': return await (await import('./audit-commands.js')).inspect(rest);
       case 'rewrap-deks': return await (await import('./audit-commands.js')).rewrap(rest);
+      case 'dlq': return await (await import('./dlq-commands.js')).dlq(rest);
       case '--version': case '-V': case 'version':
         console.log(version());
         return;

@@ -9,3 +9,7 @@ export { DLQ_HEADERS, describeDlqRecord } from './headers.js';
 export { DLQ_RULE_NAME, DLQ_TAG, dlqSubject, type DlqKek } from './dlq-schemas.js';
 export { MIN_SCAN_BYTES } from './guard.js';
 export type { DecodedSource, DlqEvents, DlqPolicy, DlqRuleInfo, DlqTopics, FailedRecord, Plaintext, SourceView } from './types.js';
+export {
+  DEFAULT_MAX_REPLAY_ATTEMPTS, REPLAY_ATTEMPTS_HEADER, decideReplay, isUnreadable, parseDlqRecord, refuseBeforeLookup, sourceFromPayload, withReplayAttempt,
+  type Coordinates, type DlqEntry, type ReplayContext, type ReplayDecision, type SourceLookup, type UnreadableEntry,
+} from './replay.js';
