@@ -10,6 +10,7 @@ import type { DekAlgorithm } from '../model/index.js';
 import { RecryptError } from '../util/errors.js';
 import { createAesGcmFieldCipher } from './aes-gcm.js';
 import { createAesSivFieldCipher } from './aes-siv.js';
+import { rememberDekMaterial } from './thread-material.js';
 import type { FieldCipher } from './types.js';
 
 interface KeyFormat {
@@ -61,7 +62,10 @@ export function cipherFromDekProto(algorithm: DekAlgorithm, proto: Uint8Array): 
   if (key.length !== keySize) {
     throw new RecryptError('CRYPTO_BAD_KEY', `${algorithm} DEK key must be ${keySize} bytes, got ${key.length}`);
   }
-  return algorithm === 'AES256_SIV' ? createAesSivFieldCipher(key) : createAesGcmFieldCipher(algorithm, key);
+  const cipher = algorithm === 'AES256_SIV' ? createAesSivFieldCipher(key) : createAesGcmFieldCipher(algorithm, key);
+  // The engine's worker threads rebuild the cipher from the proto (thread-material.ts).
+  rememberDekMaterial(cipher, algorithm, proto);
+  return cipher;
 }
 
 /** Returns key_value as a view into proto (no copy: the cipher copies it into a KeyObject). */

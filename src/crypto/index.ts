@@ -4,6 +4,8 @@ export { createAesGcmFieldCipher, AES_GCM_KEY_SIZES, GCM_IV_SIZE, GCM_TAG_SIZE, 
 export { AesSiv, createAesSivFieldCipher, MAX_ASSOCIATED_DATA, type BoundSiv } from './aes-siv.js';
 export { AesCmac } from './aes-cmac.js';
 export { cipherFromDekProto, newDekMaterial, dekKeySize } from './dek-proto.js';
+// Only for the engine's worker threads (engine/threads/): never logged, never in an error.
+export { dekMaterialForThread, type DekMaterial } from './thread-material.js';
 export {
   withVersionPrefix,
   splitVersionPrefix,

@@ -12,3 +12,5 @@ export type { SubjectNameStrategy } from './subjects.js';
 // Field values decrypted outside the kernel (audit/'s inspect): the same operations, no crypto/ import there.
 export { DEK_MISSING, decryptEncoded, decryptField } from './field-crypto.js';
 export type { CipherFor } from './field-crypto.js';
+// Worker threads for the kernel's fast path (processing.workers): runtime/ makes one pool per job.
+export { EnginePool, DEFAULT_MIN_SLICE_RECORDS, type EnginePoolOptions } from './threads/pool.js';

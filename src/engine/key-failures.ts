@@ -28,7 +28,9 @@
  * If a key goes bad in a way that looks like record failures (e.g. every DEK version deleted), the
  * DLQ circuit breaker (dlq.maxRatio over dlq.window) halts the job instead.
  */
+import type { RuleDirection } from '../rules/index.js';
 import { RecryptError, type ErrorCode } from '../util/errors.js';
+import type { Step } from './plan.js';
 
 export const KEY_FAILURE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'KEK_NOT_FOUND', 'KEK_MISMATCH',
@@ -44,3 +46,15 @@ export function isKeyFailure(err: unknown): boolean {
   return err instanceof RecryptError && !err.transient && KEY_FAILURE_CODES.has(err.code);
 }
 
+
+/**
+ * The halt of a record whose rule's key cannot be used: the error's own code, whatever the rule's
+ * onFailure (reported as the ERROR action taken), so the operator sees the key problem, not a DLQ.
+ */
+export function keyHalt(step: Step, direction: RuleDirection, error: RecryptError): RecryptError {
+  return new RecryptError(
+    error.code,
+    `rule ${step.rule.name} (${direction}): its key cannot be used, so the partition halts whatever onFailure says (${step.onFailure}): ${error.message}`,
+    { cause: error },
+  );
+}

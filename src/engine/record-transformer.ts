@@ -19,12 +19,14 @@ import { RecryptError, isTransient } from '../util/errors.js';
 import type { OutputRecord, ProcessedRecord, SourceRecord } from '../util/records.js';
 import { locate, partHeaderName, type Located, type RecordPart } from '../wire/index.js';
 import { plaintextsOfPart, routeFailed, type DlqRoute } from './dlq-route.js';
-import { isKeyFailure, KEY_ABSENT_CODES } from './key-failures.js';
+import { isKeyFailure, keyHalt, KEY_ABSENT_CODES } from './key-failures.js';
 import { Kernel, ruleFailure } from './kernel/transform.js';
-import type { ActionPolicy, DekMiss, Outcome, RuleFailure, SchemaMiss, Transformed } from './kernel/outcome.js';
+import { isMiss, type ActionPolicy, type DekMiss, type Outcome, type RuleFailure, type SchemaMiss, type Transformed } from './kernel/outcome.js';
 import type { EngineStats } from './kernel/visitors.js';
 import { MainKeyring } from './main-keyring.js';
-import type { DekScopeResolver } from './dek-scope.js';
+import { subjectScope, type DekScopeResolver } from './dek-scope.js';
+import { DriverLink } from './threads/link.js';
+import type { EnginePool } from './threads/pool.js';
 import { compileSide, type Side, type Step } from './plan.js';
 import { planOf, PlanTable, refKey } from './plan-table.js';
 import type { LoadedSchema, SchemaStore } from './schema-store.js';
@@ -72,6 +74,8 @@ export interface TransformerOptions {
   readonly part?: RecordPart;
   /** Tagged plaintexts of the record's other part, which the DLQ guard must also keep out (part-driver.ts). */
   readonly otherPartPlaintexts?: (record: SourceRecord) => Promise<readonly Plaintext[]>;
+  /** Worker threads that share the batch's fast path (threads/link.ts); absent: the main thread runs it all. */
+  readonly threads?: EnginePool;
 }
 
 const MAX_ATTEMPTS = 32;
@@ -94,13 +98,14 @@ export class RecordTransformer {
   private readonly policy: ActionPolicy;
   private readonly route: DlqRoute;
   private readonly part: RecordPart;
+  private readonly link: DriverLink | undefined;
   /** Schema and DEK misses since the last drainStats() (the kernel counts field operations). */
   private misses = { dekMisses: 0, schemaMisses: 0 };
   /** Write steps whose DEK failed permanently in this batch: their records take the rule's action. */
   private readonly writeDekFailures = new Map<Step, unknown>();
 
   constructor(private readonly options: TransformerOptions) {
-    this.keyring = new MainKeyring(options.keys);
+    this.keyring = new MainKeyring(options.keys, options.threads !== undefined);
     this.policy = {
       allowPlaintextOnEncryptFailure: options.allowPlaintextOnEncryptFailure === true,
       dlqAccepts: (step) => {
@@ -110,6 +115,10 @@ export class RecordTransformer {
     };
     this.kernel = new Kernel(this.keyring, this.policy);
     this.part = options.part ?? 'value';
+    const { schema, subject } = options.target;
+    this.link = options.threads && new DriverLink(options.threads, {
+      part: this.part, target: schema, targetSubject: subject, writeScope: (options.writeScopeOf ?? subjectScope)(subject), keyring: this.keyring,
+    });
     this.route = {
       dlq: options.dlq, keys: options.keys, plans: this.plans, targetTopicFor: options.target.topicFor, part: this.part,
       ...(options.otherPartPlaintexts ? { otherPartPlaintexts: options.otherPartPlaintexts } : {}),
@@ -140,6 +149,7 @@ export class RecordTransformer {
     const stats = this.kernel.drainStats();
     stats.dekMisses = this.misses.dekMisses;
     stats.schemaMisses = this.misses.schemaMisses;
+    this.link?.drainInto(stats);
     this.misses = { dekMisses: 0, schemaMisses: 0 };
     return stats;
   }
@@ -150,10 +160,14 @@ export class RecordTransformer {
     await this.prepareWriteDeks();
     const out: ProcessedRecord[] = new Array(batch.length);
     let slow: Slow[] | undefined;
+    // With threads, the main thread runs the first share and whatever the threads hand back undone (threads/link.ts).
+    const offload = this.link?.start(batch);
+    let threaded: readonly (Transformed | undefined)[] | undefined;
     for (let i = 0; i < batch.length; i++) {
+      if (i === offload?.from) threaded = await offload.done;
       // The common case stays synchronous: no promise, no allocation beyond the outcome and the output.
       const record = batch[i]!;
-      const outcome = this.kernel.transform(record, this.part, this.plans, NO_SKIPS);
+      const outcome = threaded?.[i] ?? this.kernel.transform(record, this.part, this.plans, NO_SKIPS);
       if (outcome.kind === 'ok') out[i] = this.output(record, outcome);
       else (slow ??= []).push({ index: i, outcome });
     }
@@ -327,12 +341,9 @@ export class RecordTransformer {
   }
 
   /**
-   * Resolves every write DEK before the batch. A permanent failure is remembered for the batch: each
-   * record then takes the failing rule's action (without asking the KMS again per record).
-   */
-  /**
    * The write DEK of every compiled write side, refreshed once per batch: a protobuf target has a side
-   * per message (each its own steps and refs), and a DEK held for one must rotate like the others.
+   * per message (each its own steps and refs), and a DEK held for one must rotate like the others. A
+   * permanent failure is remembered for the batch: each record then takes the failing rule's action.
    */
   private async prepareWriteDeks(): Promise<void> {
     this.writeDekFailures.clear();
@@ -370,22 +381,6 @@ export class RecordTransformer {
     const read = compileSide(writer, this.options.schemas.codec(writer, indexes), 'read', subject, indexes);
     const write = this.targetSide(this.options.target.schema.schemaType === 'PROTOBUF' ? indexes : undefined);
     this.plans.set(topic, ref, indexes, planOf(read, write, writer.id === this.options.target.schema.id));
+    this.link?.planned(topic, ref, indexes, writer, subject, this.options.target.schema.schemaType === 'PROTOBUF' ? indexes : undefined);
   }
-}
-
-/**
- * The halt of a record whose rule's key cannot be used: the error's own code, whatever the rule's
- * onFailure (reported as the ERROR action taken), so the operator sees the key problem, not a DLQ.
- */
-function keyHalt(step: Step, direction: RuleDirection, error: RecryptError): RecryptError {
-  return new RecryptError(
-    error.code,
-    `rule ${step.rule.name} (${direction}): its key cannot be used, so the partition halts whatever onFailure says (${step.onFailure}): ${error.message}`,
-    { cause: error },
-  );
-}
-
-/** A schema or DEK not in hand: fetching it and running again can succeed. */
-function isMiss(outcome: Outcome): outcome is SchemaMiss | DekMiss {
-  return outcome.kind === 'schema-miss' || outcome.kind === 'dek-miss';
 }

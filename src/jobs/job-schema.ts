@@ -352,6 +352,13 @@ export const JOB_SCHEMA: Readonly<Record<string, unknown>> = {
               default: 300000,
               description: 'The job turns unready when it lags but makes no progress for this long.',
             },
+            workers: {
+              type: 'integer',
+              minimum: 0,
+              maximum: 256,
+              description:
+                "Worker threads that share each batch's field work with the main thread (0: the main thread alone). Default: the pod's CPUs (its cgroup CPU limit, else the cores) minus one. Small batches run on the main thread whatever this says.",
+            },
           },
         },
         backfill: {

@@ -88,6 +88,8 @@ export interface JobProcessing {
   readonly retryBackoffMs: number; // 500
   readonly retryBackoffMaxMs: number; // 30000
   readonly stallTimeoutMs: number; // 300000
+  /** Engine worker threads; absent: derived from the CPUs (runtime/prepare.ts). */
+  readonly workers?: number;
 }
 
 export interface JobBackfill {

@@ -6,11 +6,12 @@
  * driver, engine/part-driver.ts, when keys are transformed or records placed by key hash). Nothing here touches Kafka records; start.ts does.
  */
 import { DlqWriter } from '../dlq/index.js';
-import { PartsTransformer, RecordTransformer, SchemaStore, type LoadedSchema, type RecordEngine, type TransformerOptions } from '../engine/index.js';
+import { EnginePool, PartsTransformer, RecordTransformer, SchemaStore, type LoadedSchema, type RecordEngine, type TransformerOptions } from '../engine/index.js';
 import { checkJobAgainstTargetRules, checkJoinGroupAgainstTarget, dlqTopicFor, formatProblems, targetSubjectFor, targetTopicFor, type Job } from '../jobs/index.js';
 import { checkDlqSourcePolicy } from '../jobs/semantic.js';
 import { DekManager, type JoinGroups } from '../keys/index.js';
 import type { RegisteredSchema, SchemaInfo } from '../registry/types.js';
+import { usableCpus } from '../util/cpu-limit.js';
 import { RecryptError } from '../util/errors.js';
 import { LogAggregator } from '../util/log-aggregator.js';
 import { dlqEvents, dlqPartitions, withoutRouted } from './dlq-setup.js';
@@ -43,6 +44,13 @@ export interface PreparedJob {
   readonly joinGroups: JoinGroups;
   /** Logs the rule failures still counted (one summary line per rule, action and code); call at job end. */
   readonly flushLogs: () => void;
+  /** The engine's worker threads shared by every route (processing.workers); none when 0. Close at job end (start.ts). */
+  readonly threads?: EnginePool;
+}
+
+/** processing.workers, else one thread per CPU the pod may use beside the main thread (librdkafka's callbacks, the transaction). */
+export function engineWorkers(job: Job): number {
+  return job.spec.processing.workers ?? usableCpus() - 1;
 }
 
 /** Rule failures are logged once per (rule, direction, action, code) per interval with a count, not per record. */
@@ -59,6 +67,9 @@ export async function prepareJob(runtime: JobRuntime): Promise<PreparedJob> {
     ...(metrics ? { metrics: metrics.keysHook } : {}),
   });
   const topics = await runtime.sourceTopics();
+  // Threads start with the first batch big enough to share (engine/threads/link.ts), never for plan or validate.
+  const workers = engineWorkers(job);
+  const threads = workers > 0 ? new EnginePool({ threads: workers }) : undefined;
 
   const ruleFailures = new LogAggregator<{ rule: string; direction: string; action: string; code: string }>({
     intervalMs: RULE_FAILURE_LOG_INTERVAL_MS,
@@ -109,6 +120,7 @@ export async function prepareJob(runtime: JobRuntime): Promise<PreparedJob> {
       target: { schema: targetSchema, subject: targetSubject, topicFor: () => target },
       allowPlaintextOnEncryptFailure: job.spec.allowPlaintextOnEncryptFailure,
       maxInFlight: job.spec.processing.maxInFlight,
+      ...(threads ? { threads } : {}),
       writeScopeOf: writeScopeOf(joinGroups),
       onRuleFailure: (e) => {
         ruleFailures.record({ rule: e.rule, direction: e.direction, action: e.action, code: e.code });
@@ -129,7 +141,7 @@ export async function prepareJob(runtime: JobRuntime): Promise<PreparedJob> {
       ...(keyTarget ? { targetKeySubject: keyTarget.subject } : {}),
     });
   }
-  return { runtime, job, routes, schemas, keys, joinGroups, flushLogs: () => ruleFailures.flush() };
+  return { runtime, job, routes, schemas, keys, joinGroups, flushLogs: () => ruleFailures.flush(), ...(threads ? { threads } : {}) };
 }
 
 /** JOB_UNSAFE when the job's checks against the target schema (its rules, the join group) and the source schema find an error. */

@@ -80,7 +80,12 @@ export async function startJob(prepared: PreparedJob, options: RunOptions = {}):
     ...(onRefused ? { onRefused } : {}),
     ...(options.observer ? { observer: options.observer } : {}),
   });
-  return { pipeline, done: pipeline.run().finally(() => prepared.flushLogs()) };
+  // The engine's threads end with the run (a later run of the same prepared job starts new ones).
+  const done = pipeline.run().finally(async () => {
+    prepared.flushLogs();
+    await prepared.threads?.close();
+  });
+  return { pipeline, done };
 }
 
 /** The job's DLQ circuit breaker (dlq/breaker.ts): one per run, over all its topics and partitions. */

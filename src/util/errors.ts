@@ -49,6 +49,7 @@ export const ERROR_CODES = {
   JOIN_GROUP_DIVERGED: { transient: false, doc: 'a subject of a join group holds a DEK whose key material differs from the group anchor\'s' },
   // engine/
   ENGINE_UNKNOWN_SCHEMA: { transient: false, doc: 'schema id or GUID not found in the registry' },
+  ENGINE_WORKER: { transient: true, doc: 'an engine worker thread (`processing.workers`) failed or exited; the pool replaces it and the batch is retried' },
   // dlq/
   DLQ_PLAINTEXT_BLOCKED: { transient: false, doc: 'the DLQ guard found tagged plaintext in an outgoing DLQ record' },
   DLQ_BUILD_FAILED: { transient: false, doc: 'the DLQ record could not be redacted or encrypted' },

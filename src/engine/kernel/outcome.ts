@@ -77,6 +77,11 @@ export interface Failed {
 
 export type Outcome = Transformed | SchemaMiss | DekMiss | RuleFailure | Failed;
 
+/** A schema or DEK not in hand: fetching it and running again can succeed. */
+export function isMiss(outcome: Outcome): outcome is SchemaMiss | DekMiss {
+  return outcome.kind === 'schema-miss' || outcome.kind === 'dek-miss';
+}
+
 /** What turns a rule's action into the action taken here (job options, known when the kernel is built). */
 export interface ActionPolicy {
   /** Lets write-side NONE send a field out unencrypted; off unless a job opts in by name. */
