@@ -14,6 +14,8 @@ export interface RedisPolicy {
    * and later call fails (the CLI turns that into REDIS_UNAVAILABLE). Unset: reconnect for ever.
    */
   readonly giveUpAfterMs?: number;
+  /** A `rediss://` Redis's private CA (PEM; service config REDIS_TLS_CA_LOCATION); unset: the system's CAs. */
+  readonly tls?: { readonly ca: string };
 }
 
 /** Reconnect delays: 250 ms doubling to 2 s, so a worker notices a Redis that is back within seconds. */
@@ -38,6 +40,8 @@ export function redisOptions(policy: RedisPolicy = {}): RedisOptions {
     // triggers a reconnect: bound each command too. Commands only: a worker (no giveUp) blocks on
     // BullMQ's blocking reads, which must not time out.
     ...(giveUp !== undefined ? { commandTimeout: Math.max(giveUp, 100) } : {}),
+    // Used by ioredis only for a rediss:// URL (which switches TLS on); a redis:// URL stays plain.
+    ...(policy.tls !== undefined ? { tls: { ca: policy.tls.ca } } : {}),
     retryStrategy: (attempt: number) => {
       // ioredis counts attempts from 1 again after each successful connection: a new outage.
       if (attempt === 1 && calledBefore) downSince = Date.now();
@@ -87,15 +91,22 @@ export function connectionErrorCode(err: unknown): string {
   return err instanceof Error ? err.name : 'unknown';
 }
 
+const TLS_TRUST_CODES = /^(SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|CERT_UNTRUSTED|ERR_TLS_CERT_ALTNAME_INVALID)$/;
+
 /**
- * An error of the Redis connection itself that is not an outage: refused credentials (a reply such as
- * WRONGPASS or NOAUTH: shown by its code only) or a server that does not speak Redis.
+ * An error of the Redis connection itself that is not an outage, so no retry helps: refused
+ * credentials (a reply such as WRONGPASS or NOAUTH: shown by its code only) or an untrusted TLS
+ * certificate (REDIS_AUTH), or a server that does not speak Redis.
  */
 export function redisRefused(url: string, err: unknown): RecryptError | undefined {
   if (!(err instanceof Error)) return undefined;
   const reply = /^(WRONGPASS|NOAUTH|NOPERM)\b/.exec(err.message)?.[1];
   if (err.name === 'ReplyError' && reply) {
-    return new RecryptError('CONFIG_INVALID', `Redis at ${redactRedisUrl(url)} refused the credentials (${reply}); check the user and password of REDIS_URL`);
+    return new RecryptError('REDIS_AUTH', `Redis at ${redactRedisUrl(url)} refused the credentials (${reply}); check REDIS_USERNAME, REDIS_PASSWORD or the user info of REDIS_URL`);
+  }
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && TLS_TRUST_CODES.test(code)) {
+    return new RecryptError('REDIS_AUTH', `Redis at ${redactRedisUrl(url)}: TLS certificate not trusted (${code}); check REDIS_TLS_CA_LOCATION`);
   }
   if (err.name === 'ParserError' || /Unknown RESP type|Protocol error/.test(err.message)) {
     return new RecryptError('REDIS_UNAVAILABLE', `Redis at ${redactRedisUrl(url)} answers, but not as Redis; check the host and port of REDIS_URL`);

@@ -62,6 +62,6 @@ export function takeoverBoundMs(settings: Pick<BackfillSettings, 'lockDurationMs
 
 /** BullMQ connection options: the URL with the process's reconnect policy (redis.ts). */
 export function redisConnection(url: string, policy: RedisPolicy = {}): QueueRedisOptions {
-  const { maxRetriesPerRequest, retryStrategy, connectTimeout } = redisOptions(policy);
-  return { url, maxRetriesPerRequest, ...(retryStrategy ? { retryStrategy } : {}), ...(connectTimeout !== undefined ? { connectTimeout } : {}) };
+  const { maxRetriesPerRequest, retryStrategy, connectTimeout, tls } = redisOptions(policy);
+  return { url, maxRetriesPerRequest, ...(retryStrategy ? { retryStrategy } : {}), ...(connectTimeout !== undefined ? { connectTimeout } : {}), ...(tls ? { tls } : {}) };
 }

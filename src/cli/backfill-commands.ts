@@ -150,7 +150,7 @@ function usageGuard(body: () => Promise<void>): Promise<void> {
  */
 async function withContext<T>(config: ServiceConfig, body: (ctx: BackfillContext) => Promise<T>): Promise<T> {
   const timeoutMs = config.redisTimeoutMs;
-  const policy: RedisPolicy = { giveUpAfterMs: timeoutMs };
+  const policy: RedisPolicy = { giveUpAfterMs: timeoutMs, ...(config.redisTls ? { tls: config.redisTls } : {}) };
   const redis = redisClient(config.redisUrl, policy);
   let cause: string | undefined;
   redis.on('error', (err: unknown) => { cause = connectionErrorCode(err); });
@@ -345,9 +345,10 @@ export async function worker(args: string[]): Promise<void> {
     const selected = wanted.length ? wanted.map((n) => pickJob(jobs, n)) : jobs;
     const settings = concurrency === undefined ? config.backfill : { ...config.backfill, concurrency };
     // Reconnects for ever with backoff; RedisHealth logs each outage once.
-    const redis = redisClient(config.redisUrl);
+    const redisPolicy: RedisPolicy = config.redisTls ? { tls: config.redisTls } : {};
+    const redis = redisClient(config.redisUrl, redisPolicy);
     new RedisHealth(config.redisUrl, logger).watch(redis);
-    const context: BackfillContext = { connection: config.kafka, redisUrl: config.redisUrl, redis };
+    const context: BackfillContext = { connection: config.kafka, redisUrl: config.redisUrl, redis, redisPolicy };
     const workers = selected.map((job) => {
       const log = logger.child({ job: job.metadata.name });
       const prepared = preparedOnce(createJobRuntime(config, job, { logger: log }));

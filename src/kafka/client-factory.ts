@@ -4,8 +4,10 @@
  * DescribeConfigs). Every client gets the connection's base settings (bootstrap servers, client id,
  * security) under the caller's own. A test hands the pipeline a factory of fakes instead.
  */
+import { readFileSync } from 'node:fs';
 import kafka from '@confluentinc/kafka-javascript';
 import kafkajs from 'kafkajs';
+import { RecryptError } from '../util/errors.js';
 import { baseClientConfig, type KafkaConnection } from './connection.js';
 import type { NativeConsumer, NativeProducer } from './native.js';
 
@@ -27,8 +29,41 @@ export function kafkaClients(connection: KafkaConnection): KafkaClients {
     consumer: (clientId, config, topicConfig = {}) =>
       new kafka.KafkaConsumer({ ...baseClientConfig(connection, clientId), ...config } as never, topicConfig as never) as NativeConsumer,
     producer: (clientId, config) => new kafka.Producer({ ...baseClientConfig(connection, clientId), ...config } as never),
-    admin: (clientId) => kafkajsClient(connection, clientId).admin(),
+    admin: (clientId) => failingFastOnAuth(kafkajsClient(connection, clientId).admin()),
   };
+}
+
+/**
+ * kafkajs reports refused credentials (and an untrusted broker certificate) like any other failure;
+ * a retry cannot fix either, so connect() turns them into KAFKA_AUTH (permanent), which the admin's
+ * callers pass through. kafkajs's SASL messages name the mechanism and the broker's answer, not the
+ * password.
+ */
+function failingFastOnAuth(admin: KafkaAdmin): KafkaAdmin {
+  const connect = admin.connect.bind(admin);
+  admin.connect = async () => {
+    try {
+      await connect();
+    } catch (err) {
+      const refused = authFailure(err);
+      throw refused === undefined ? err : new RecryptError('KAFKA_AUTH', `Kafka refused the connection: ${refused}; check KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD, the SASL mechanism and ssl.ca.location`, { cause: err });
+    }
+  };
+  return admin;
+}
+
+const TLS_TRUST_CODES = /^(SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|CERT_UNTRUSTED|ERR_TLS_CERT_ALTNAME_INVALID)$/;
+
+/** A value-free reason when `err` (or an error it wraps) is a SASL refusal or an untrusted certificate. */
+function authFailure(err: unknown): string | undefined {
+  const seen = new Set<unknown>();
+  for (let e = err as { name?: string; code?: unknown; cause?: unknown; originalError?: unknown } | undefined; e && typeof e === 'object' && !seen.has(e);
+    e = (e.originalError ?? e.cause) as typeof e) {
+    seen.add(e);
+    if (e.name === 'KafkaJSSASLAuthenticationError') return 'SASL authentication failed';
+    if (typeof e.code === 'string' && TLS_TRUST_CODES.test(e.code)) return `broker certificate not trusted (${e.code})`;
+  }
+  return undefined;
 }
 
 function kafkajsClient(connection: KafkaConnection, clientId: string) {
@@ -38,10 +73,12 @@ function kafkajsClient(connection: KafkaConnection, clientId: string) {
   const sasl = protocol.startsWith('SASL')
     ? { mechanism, username: String(p['sasl.username'] ?? ''), password: String(p['sasl.password'] ?? '') }
     : undefined;
+  const ca = p['ssl.ca.location'];
   return new kafkajs.Kafka({
     brokers: connection.bootstrapServers.split(',').map((b) => b.trim()),
     clientId,
-    ssl: protocol.endsWith('SSL'),
+    // librdkafka reads ssl.ca.location itself; kafkajs takes the PEM.
+    ssl: protocol.endsWith('SSL') && ca !== undefined ? { ca: [readFileSync(String(ca), 'utf8')] } : protocol.endsWith('SSL'),
     ...(sasl ? { sasl: sasl as never } : {}),
     logLevel: kafkajs.logLevel.NOTHING,
   });

@@ -7,9 +7,13 @@
  *   (random in [0, min(max, base * 2^n))) and try again, at most `maxRetries` more times.
  *   Other 4xx responses are never retried.
  * - Auth: basic (`user:pass`, or credentials embedded in a base URL) or bearer (a token or a provider).
+ * - TLS: `https` base URLs are verified against the system's CAs, or only against `ca` (a PEM bundle,
+ *   e.g. a private CA) when given; that path goes through undici's own fetch with its own dispatcher,
+ *   the library node's fetch is built on.
  * - Errors: RegistryError with the HTTP status and Confluent's `error_code`; the message holds the
  *   method, path, status and error_code only, never a body.
  */
+import { Agent, fetch as undiciFetch } from 'undici';
 import { RecryptError } from '../util/errors.js';
 import { RegistryError, isRetriableStatus, registryErrorForNetwork, registryErrorForResponse } from './registry-error.js';
 
@@ -25,6 +29,8 @@ export interface RegistryHttpOptions {
   basicAuth?: string;
   /** Bearer token, or a function returning the current one (called for every request). */
   bearerToken?: string | BearerTokenProvider;
+  /** PEM CA certificate(s) that `https` base URLs must chain to, instead of the system's CAs. */
+  ca?: string;
   /** Extra headers on every request, e.g. `target-sr-cluster` and `Confluent-Identity-Pool-Id`. */
   headers?: Readonly<Record<string, string>>;
   /** Per-request timeout in ms (default 30000). */
@@ -123,6 +129,7 @@ export class RegistryHttpClient {
   private readonly headers: Readonly<Record<string, string>>;
   private readonly random: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly send: (url: string, init: RequestInit) => Promise<Response>;
   /** Index of the base URL that answered last; the next request starts there. */
   private preferred = 0;
 
@@ -142,6 +149,7 @@ export class RegistryHttpClient {
     this.headers = Object.freeze({ ...(options.headers ?? {}) });
     this.random = options.random ?? Math.random;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.send = options.ca === undefined ? (url, init) => fetch(url, init) : fetchTrusting(options.ca);
   }
 
   /** The base URLs in use (credentials removed). */
@@ -206,14 +214,18 @@ export class RegistryHttpClient {
     let response: Response;
     let text: string;
     try {
-      response = await fetch(base.url + target, { method, headers, ...(body === undefined ? {} : { body }), signal });
+      response = await this.send(base.url + target, { method, headers, ...(body === undefined ? {} : { body }), signal });
       text = await response.text();
     } catch (cause) {
       if (options.signal?.aborted === true) {
         throw new RegistryError('REGISTRY_UNAVAILABLE', `${method} ${path}: aborted`, { method, path, cause, transient: false });
       }
-      const reason = timeout.aborted ? `timed out after ${this.opts.timeoutMs} ms` : `connection failed (${networkReason(cause)})`;
-      throw registryErrorForNetwork(method, path, reason, cause);
+      const reason = networkReason(cause);
+      // No retry makes an untrusted certificate trusted: permanent, like refused credentials.
+      if (TLS_TRUST_CODES.test(reason)) {
+        throw new RegistryError('REGISTRY_AUTH', `${method} ${path}: TLS certificate not trusted (${reason}); check SCHEMA_REGISTRY_SSL_CA_LOCATION`, { method, path, cause });
+      }
+      throw registryErrorForNetwork(method, path, timeout.aborted ? `timed out after ${this.opts.timeoutMs} ms` : `connection failed (${reason})`, cause);
     }
 
     if (response.status < 200 || response.status > 299) {
@@ -233,6 +245,12 @@ export class RegistryHttpClient {
   }
 }
 
+/** fetch whose TLS connections accept only certificates chaining to `ca`. */
+function fetchTrusting(ca: string): (url: string, init: RequestInit) => Promise<Response> {
+  const dispatcher = new Agent({ connect: { ca } });
+  return async (url, init) => (await undiciFetch(url, { ...(init as Parameters<typeof undiciFetch>[1]), dispatcher })) as unknown as Response;
+}
+
 function positive(value: number | undefined, fallback: number): number {
   return value !== undefined && Number.isFinite(value) && value > 0 ? value : fallback;
 }
@@ -250,6 +268,8 @@ function errorCodeOf(text: string): number | undefined {
   }
   return undefined;
 }
+
+const TLS_TRUST_CODES = /^(SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|CERT_UNTRUSTED|ERR_TLS_CERT_ALTNAME_INVALID)$/;
 
 /** A short, value-free reason for a failed fetch: the system error code when there is one. */
 function networkReason(err: unknown): string {

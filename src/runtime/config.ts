@@ -8,6 +8,8 @@ export interface RegistryConnection {
   readonly urls: readonly string[];
   readonly basicAuth?: string;
   readonly bearerToken?: string;
+  /** PEM CA the registry's HTTPS certificate must chain to (a private CA). */
+  readonly ca?: string;
   readonly timeoutMs: number;
 }
 

@@ -19,6 +19,7 @@ export function registryClients(config: RuntimeConfig): { readonly schemaRegistr
     baseUrls: [...config.registry.urls], timeoutMs: config.registry.timeoutMs,
     ...(config.registry.basicAuth ? { basicAuth: config.registry.basicAuth } : {}),
     ...(config.registry.bearerToken ? { bearerToken: config.registry.bearerToken } : {}),
+    ...(config.registry.ca ? { ca: config.registry.ca } : {}),
   };
   return { schemaRegistry: new SchemaRegistryClient(http), dekRegistry: new DekRegistryClient(http) };
 }

@@ -14,7 +14,10 @@ import type { LogLevel } from '../util/logger.js';
 export type { RegistryConnection } from '../runtime/index.js';
 
 export interface ServiceConfig extends RuntimeConfig {
+  /** REDIS_URL with REDIS_USERNAME / REDIS_PASSWORD put in; shown only through redactRedisUrl. */
   readonly redisUrl: string;
+  /** A `rediss://` Redis's private CA (REDIS_TLS_CA_LOCATION, PEM); unset: the system's CAs. */
+  readonly redisTls?: { readonly ca: string };
   readonly httpPort: number;
   readonly logLevel: LogLevel;
   /** After SIGTERM/SIGINT: how long `run` and `serve` wait for open transactions before exiting. */
@@ -38,6 +41,20 @@ export function secretFromEnv(name: string, env: NodeJS.ProcessEnv = process.env
   } catch (err) {
     throw new RecryptError('CONFIG_INVALID', `${name}_FILE names a file that cannot be read`, { cause: err });
   }
+}
+
+/** The contents of the PEM file `name` names (a CA bundle; not a secret, but read like one: once, here). */
+function pemFromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const path = env[name];
+  if (!path) return undefined;
+  let pem: string;
+  try {
+    pem = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new RecryptError('CONFIG_INVALID', `${name} names a file that cannot be read`, { cause: err });
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new RecryptError('CONFIG_INVALID', `${name} names a file that holds no PEM certificate`);
+  return pem;
 }
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -77,7 +94,11 @@ export function localKmsSecret(env: NodeJS.ProcessEnv = process.env): string | u
   return secretFromEnv('LOCAL_SECRET', env);
 }
 
-/** KAFKA_BOOTSTRAP_SERVERS and every KAFKA_PROP_* variable as a librdkafka property. */
+/**
+ * KAFKA_BOOTSTRAP_SERVERS and every KAFKA_PROP_* variable as a librdkafka property (security.protocol,
+ * sasl.mechanisms, ssl.ca.location ...); KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (or their `_FILE`
+ * mounts) become sasl.username and sasl.password. The kafkajs admin gets the same settings (kafka/).
+ */
 export function kafkaConnectionFromEnv(env: NodeJS.ProcessEnv = process.env): KafkaConnection {
   const properties: Record<string, string> = {};
   // KAFKA_PROP_SASL_MECHANISM=PLAIN -> sasl.mechanism=PLAIN: any librdkafka property without code changes.
@@ -86,10 +107,44 @@ export function kafkaConnectionFromEnv(env: NodeJS.ProcessEnv = process.env): Ka
       properties[name.slice('KAFKA_PROP_'.length).toLowerCase().replaceAll('_', '.')] = value;
     }
   }
+  const username = secretFromEnv('KAFKA_SASL_USERNAME', env);
+  const password = secretFromEnv('KAFKA_SASL_PASSWORD', env);
+  if (username !== undefined) properties['sasl.username'] = username;
+  if (password !== undefined) properties['sasl.password'] = password;
   return Object.freeze({
     bootstrapServers: env.KAFKA_BOOTSTRAP_SERVERS ?? '127.0.0.1:9092',
     properties: Object.freeze(properties),
   });
+}
+
+/**
+ * REDIS_URL with REDIS_USERNAME and REDIS_PASSWORD (or REDIS_PASSWORD_FILE) put in as its user info,
+ * percent-encoded (ioredis decodes it), so every connection made from the URL, BullMQ's included,
+ * authenticates. Credentials already in REDIS_URL stay unless these variables are set.
+ */
+export function redisUrlFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  const raw = env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const username = secretFromEnv('REDIS_USERNAME', env);
+  const password = secretFromEnv('REDIS_PASSWORD', env);
+  if (username === undefined && password === undefined) return raw;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    // the parser's message would echo the URL, which may hold credentials
+    throw new RecryptError('CONFIG_INVALID', 'REDIS_URL is not a valid URL');
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new RecryptError('CONFIG_INVALID', 'REDIS_URL must be redis:// or rediss://');
+  if (username !== undefined) url.username = encodeURIComponent(username);
+  if (password !== undefined) url.password = encodeURIComponent(password);
+  return url.toString();
+}
+
+function redisTlsFromEnv(env: NodeJS.ProcessEnv, redisUrl: string): { ca: string } | undefined {
+  const ca = pemFromEnv(env, 'REDIS_TLS_CA_LOCATION');
+  if (ca === undefined) return undefined;
+  if (!/^rediss:\/\//i.test(redisUrl)) throw new RecryptError('CONFIG_INVALID', 'REDIS_TLS_CA_LOCATION needs a rediss:// REDIS_URL');
+  return { ca };
 }
 
 const LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
@@ -109,19 +164,22 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
   const basicAuth = secretFromEnv('SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO', env);
   const bearerToken = secretFromEnv('SCHEMA_REGISTRY_BEARER_TOKEN', env);
   const localSecret = localKmsSecret(env);
-  const kafka = kafkaConnectionFromEnv(env);
-  const saslPassword = secretFromEnv('KAFKA_SASL_PASSWORD', env);
+  const registryCa = pemFromEnv(env, 'SCHEMA_REGISTRY_SSL_CA_LOCATION');
+  // librdkafka and the kafkajs admin read the file themselves: a wrong path fails here, named, not there.
+  pemFromEnv(env, 'KAFKA_PROP_SSL_CA_LOCATION');
+  const redisUrl = redisUrlFromEnv(env);
+  const redisTls = redisTlsFromEnv(env, redisUrl);
   const config: ServiceConfig = {
-    kafka: saslPassword
-      ? { ...kafka, properties: { ...kafka.properties, 'sasl.password': saslPassword, ...(env.KAFKA_SASL_USERNAME ? { 'sasl.username': env.KAFKA_SASL_USERNAME } : {}) } }
-      : kafka,
+    kafka: kafkaConnectionFromEnv(env),
     registry: {
       urls: (env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:8081').split(',').map((u) => u.trim()).filter(Boolean),
       ...(basicAuth ? { basicAuth } : {}),
       ...(bearerToken ? { bearerToken } : {}),
+      ...(registryCa ? { ca: registryCa } : {}),
       timeoutMs: intFromEnv(env, 'SCHEMA_REGISTRY_TIMEOUT_MS', 10_000, 100, 600_000),
     },
-    redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    redisUrl,
+    ...(redisTls ? { redisTls } : {}),
     httpPort: intFromEnv(env, 'RECRYPT_HTTP_PORT', 8080, 0, 65_535),
     logLevel,
     kmsProps: localSecret ? { secret: localSecret } : {},

@@ -41,7 +41,7 @@ export const ERROR_CODES = {
   REGISTRY_NOT_FOUND: { transient: false, doc: 'subject, version, schema, KEK or DEK not found' },
   REGISTRY_CONFLICT: { transient: false, doc: 'resource already exists (409)' },
   REGISTRY_INVALID: { transient: false, doc: 'registry rejected the request (4xx)' },
-  REGISTRY_AUTH: { transient: false, doc: 'registry refused the credentials (401/403)' },
+  REGISTRY_AUTH: { transient: false, doc: 'registry refused the credentials (401/403) or its TLS certificate is not trusted' },
   // keys/
   KEK_MISMATCH: { transient: false, doc: 'registered KEK differs from the rule (kms type or key id)' },
   KEK_NOT_FOUND: { transient: false, doc: 'KEK not registered and the rule cannot create it' },
@@ -60,12 +60,14 @@ export const ERROR_CODES = {
   CONFIG_INVALID: { transient: false, doc: 'service configuration is invalid' },
   // kafka/ and backfill/
   KAFKA_UNAVAILABLE: { transient: true, doc: 'broker unreachable or request timed out' },
+  KAFKA_AUTH: { transient: false, doc: 'broker refused the SASL credentials or its TLS certificate is not trusted' },
   KAFKA_FENCED: { transient: false, doc: 'producer fenced by a newer instance with the same transactional id' },
   KAFKA_TRANSACTION: { transient: true, doc: 'transaction aborted by the broker; retried from the last commit' },
   KAFKA_TOPIC: { transient: false, doc: 'topic missing or cannot be created' },
   RECORD_TOO_LARGE: { transient: false, doc: 'an output record exceeds the producer message.max.bytes or the target topic max.message.bytes' },
   KAFKA_PRODUCE: { transient: false, doc: 'the broker refused an output record for a reason retrying cannot fix' },
   REDIS_UNAVAILABLE: { transient: true, doc: 'Redis (the backfill queue) unreachable or not answering' },
+  REDIS_AUTH: { transient: false, doc: 'Redis refused the credentials (WRONGPASS, NOAUTH, NOPERM) or its TLS certificate is not trusted' },
   BACKFILL_STATE: { transient: false, doc: 'backfill state in Redis is missing or inconsistent' },
   INTERNAL: { transient: false, doc: 'a bug: an invariant did not hold' },
 } as const satisfies Record<string, { transient: boolean; doc: string }>;

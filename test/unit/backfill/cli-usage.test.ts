@@ -104,11 +104,21 @@ describe('redactRedisUrl, URLs that do not parse', () => {
 });
 
 describe('redisRefused', () => {
-  it('refused credentials are CONFIG_INVALID by their reply code, never the password', () => {
+  it('refused credentials are REDIS_AUTH (permanent) by their reply code, never the password', () => {
     const reply = Object.assign(new Error('WRONGPASS invalid username-password pair or user is disabled.'), { name: 'ReplyError' });
     const err = redisRefused('redis://:s3cret@redis.internal:6380', reply);
-    expect(err?.code).toBe('CONFIG_INVALID');
-    expect(err?.message).toBe('Redis at redis://redis.internal:6380 refused the credentials (WRONGPASS); check the user and password of REDIS_URL');
+    expect(err?.code).toBe('REDIS_AUTH');
+    expect(err?.transient).toBe(false);
+    expect(err?.message).toBe('Redis at redis://redis.internal:6380 refused the credentials (WRONGPASS); check REDIS_USERNAME, REDIS_PASSWORD or the user info of REDIS_URL');
+    const noauth = Object.assign(new Error('NOAUTH Authentication required.'), { name: 'ReplyError' });
+    expect(redisRefused('rediss://redis.internal:6380', noauth)?.code).toBe('REDIS_AUTH');
+  });
+
+  it('an untrusted TLS certificate is REDIS_AUTH too: no retry makes it trusted', () => {
+    const tls = Object.assign(new Error('self-signed certificate in certificate chain'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' });
+    const err = redisRefused('rediss://:s3cret@redis.internal:6380', tls);
+    expect(err?.code).toBe('REDIS_AUTH');
+    expect(err?.message).toBe('Redis at rediss://redis.internal:6380: TLS certificate not trusted (SELF_SIGNED_CERT_IN_CHAIN); check REDIS_TLS_CA_LOCATION');
   });
 
   it('a server that does not speak Redis is REDIS_UNAVAILABLE; other errors are not its business', () => {
