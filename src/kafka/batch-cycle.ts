@@ -18,7 +18,7 @@ import { classifyKafkaError } from './kafka-errors.js';
 import type { TopicPartitionOffset } from './native.js';
 import type { PipelineObserver } from './pipeline-types.js';
 import { oversize, refusedRecord, type SizeLimits } from './record-size.js';
-import { RefusedOutput, type Transactions } from './transaction.js';
+import { RefusedOutput, type TransactionTimings, type Transactions } from './transaction.js';
 
 export interface CycleSettings {
   readonly processor: RecordProcessor;
@@ -50,8 +50,21 @@ export interface CommitPlan {
   readonly halts: Array<{ record: SourceRecord; error: RecryptError }>;
 }
 
+/** A batch's results from the processor, oversized outputs refused; `startedAt`: when its transform started. */
+export interface Transformed {
+  readonly results: ProcessedRecord[];
+  readonly startedAt: number;
+  readonly transformMs: number;
+}
+
 export type CycleOutcome =
-  | { readonly committed: true; readonly plan: CommitPlan; readonly startedAt: number; readonly commitStartedAt: number }
+  | {
+    readonly committed: true; readonly plan: CommitPlan; readonly startedAt: number; readonly commitStartedAt: number;
+    /** The transform's milliseconds, and each step of the transaction that committed (absent when none did: an abort's outcome). */
+    readonly transformMs: number; readonly timings?: TransactionTimings;
+    /** The batch's transform ran ahead, while the batch before it committed. */
+    readonly transformedAhead: boolean;
+  }
   /** Nothing committed: rewind and back off. `narrow`: refused at commit, record unknown; `outage`: the brokers may be gone. */
   | { readonly committed: false; readonly error: RecryptError; readonly narrow: boolean; readonly outage: boolean };
 
@@ -59,20 +72,33 @@ export class BatchCycle {
   constructor(private readonly settings: CycleSettings, private readonly transactions: Transactions, private readonly limits: SizeLimits) {}
 
   /**
-   * One batch: transform, then write and commit in one transaction. `whileCommitting` runs once the
-   * outputs and offsets are in the transaction, before the commit (at most once, whatever the attempts).
+   * The cycle's first steps, on their own: the processor's results for `batch` with oversized outputs
+   * already refused. Throws what the processor throws. The pipeline may run it ahead, on the batch after
+   * the one committing (next-batch.ts), and hand the result to `run`.
    */
-  async run(batch: readonly SourceRecord[], whileCommitting: () => void): Promise<CycleOutcome> {
+  async transform(batch: readonly SourceRecord[]): Promise<Transformed> {
     const startedAt = Date.now();
-    let results: ProcessedRecord[];
+    const results = [...await this.settings.processor(batch)];
+    if (results.length < batch.length) throw new RecryptError('INTERNAL', 'processor returned fewer results than records');
+    await this.refuseOversized(batch, results);
+    return { results, startedAt, transformMs: Date.now() - startedAt };
+  }
+
+  /**
+   * One batch: transform (unless `transformed` holds its results already: a transform run ahead), then
+   * write and commit in one transaction. `whileCommitting` runs once the outputs and offsets are in the
+   * transaction, before the commit (at most once, whatever the attempts).
+   */
+  async run(batch: readonly SourceRecord[], whileCommitting: () => void, transformed?: Transformed): Promise<CycleOutcome> {
+    let done: Transformed;
     try {
-      results = [...await this.settings.processor(batch)];
-      if (results.length < batch.length) throw new RecryptError('INTERNAL', 'processor returned fewer results than records');
-      await this.refuseOversized(batch, results);
+      done = transformed ?? await this.transform(batch);
     } catch (err) {
       if (!isTransient(err)) throw err;
       return retry(err as RecryptError);
     }
+    const { results, startedAt, transformMs } = done;
+    const transformedAhead = transformed !== undefined;
 
     let fetchAhead: (() => void) | undefined = whileCommitting;
     const refused = new Set<number>();
@@ -83,25 +109,25 @@ export class BatchCycle {
       const commitStartedAt = Date.now();
       try {
         // The batch fetched ahead is fetched once, whatever the attempts.
-        await this.transactions.commit(plan.outputs, plan.sources, [...plan.nextOffsets.values()], () => {
+        const timings = await this.transactions.commit(plan.outputs, plan.sources, [...plan.nextOffsets.values()], () => {
           if (revocations?.() !== revokesAtPlan && plan.nextOffsets.size > 0) {
             throw new RecryptError('KAFKA_TRANSACTION', 'partitions were revoked while the transaction was open: retried with the partitions still owned');
           }
           fetchAhead?.();
           fetchAhead = undefined;
         });
-        return { committed: true, plan, startedAt, commitStartedAt };
+        return { committed: true, plan, startedAt, commitStartedAt, transformMs, timings, transformedAhead };
       } catch (err) {
         const e = err instanceof RefusedOutput ? err.error : classifyKafkaError('transaction', err);
         this.settings.observer?.onAbort?.(e);
         if (e.code === 'KAFKA_FENCED') throw e;
         // A commit that timed out and was resumed by the abort may have gone through after all.
-        if (await this.transactions.abort() === 'committed') return { committed: true, plan, startedAt, commitStartedAt };
+        if (await this.transactions.abort() === 'committed') return { committed: true, plan, startedAt, commitStartedAt, transformMs, transformedAhead };
         if (e.transient) return { committed: false, error: e, narrow: false, outage: e.code === 'KAFKA_UNAVAILABLE' };
         // Permanent and not about a record (a target topic not allowed or gone): every partition of
         // the batch halts at its first record, nothing committed, no record blamed or diverted.
         if (e.code !== 'RECORD_TOO_LARGE' && e.code !== 'KAFKA_PRODUCE') {
-          return { committed: true, plan: planCommit(batch, batch.map(() => ({ halt: e })), owns), startedAt, commitStartedAt };
+          return { committed: true, plan: planCommit(batch, batch.map(() => ({ halt: e })), owns), startedAt, commitStartedAt, transformMs, transformedAhead };
         }
         const index = err instanceof RefusedOutput ? err.index : soleWriter(plan);
         // Refused at commit, record unknown: replay these records one per transaction.

@@ -4,9 +4,9 @@
  * resumes after a failed cycle; the pipeline makes the consumer calls (seek, pause, resume).
  */
 import { partitionKey, type SourceRecord, type TopicPartition } from '../util/records.js';
-import { firstOffsets, lastOffsets } from './batch-cycle.js';
+import { firstOffsets, lastOffsets, type CommitPlan, type PartitionCounts } from './batch-cycle.js';
 import type { TopicPartitionOffset } from './native.js';
-import { assignedPartition, owned, transition, type PartitionProgress, type PartitionState } from './partition-state.js';
+import { assignedPartition, owned, progressOf, transition, type PartitionProgress, type PartitionState } from './partition-state.js';
 
 export interface PartitionLag extends TopicPartition {
   readonly lag: number;
@@ -66,6 +66,32 @@ export class PartitionTable {
     }
   }
 
+  /**
+   * A committed plan's progress: each partition's committed offset and counts; a range committed to its
+   * end is done. Returns the partitions done now (the loop pauses them) and the batch's totals.
+   */
+  commit(plan: CommitPlan): { finished: PartitionState[]; totals: PartitionCounts } {
+    const finished: PartitionState[] = [];
+    const totals = { records: 0, written: 0, dlq: 0 };
+    for (const [key, next] of plan.nextOffsets) {
+      const s = this.stateOf(next);
+      const p = progressOf(s);
+      const c = plan.counts.get(key)!;
+      p.committed = next.offset;
+      p.records += c.records;
+      p.written += c.written;
+      p.dlq += c.dlq;
+      totals.records += c.records;
+      totals.written += c.written;
+      totals.dlq += c.dlq;
+      if (p.end !== undefined && p.committed >= p.end) {
+        transition(s, { type: 'finish' });
+        finished.push(s);
+      }
+    }
+    return { finished, totals };
+  }
+
   /** The group's committed offsets of newly assigned partitions (negative: none, auto.offset.reset decides). */
   positions(committed: readonly TopicPartitionOffset[]): void {
     for (const c of committed) {
@@ -113,18 +139,35 @@ export class PartitionTable {
 
   /** Drops records of partitions that are halted, paused, done, not owned, past their range, or stale. */
   accept(records: readonly SourceRecord[]): SourceRecord[] {
+    return this.select(records, true);
+  }
+
+  /**
+   * What `accept` would take now, changing nothing: the batch a speculative transform works on (the
+   * loop accepts the records for real once the batch before them committed, and uses the speculation
+   * only when that takes exactly these records).
+   */
+  preview(records: readonly SourceRecord[]): SourceRecord[] {
+    return this.select(records, false);
+  }
+
+  private select(records: readonly SourceRecord[], mutate: boolean): SourceRecord[] {
     const out: SourceRecord[] = [];
+    const expected = new Map<string, number>();
     for (const r of records) {
-      const s = this.states.get(partitionKey(r.topic, r.partition));
+      const key = partitionKey(r.topic, r.partition);
+      const s = this.states.get(key);
       // Taken while assigned (position not learned yet: auto.offset.reset decides) or running.
       if (s === undefined || (s.status !== 'running' && s.status !== 'assigned')) continue;
-      if (s.expected !== undefined && r.offset < s.expected) continue;
+      const next = mutate ? s.expected : expected.has(key) ? expected.get(key) : s.expected;
+      if (next !== undefined && r.offset < next) continue;
       const end = s.progress?.end;
       if (end !== undefined && r.offset >= end) {
-        s.eofAt = r.offset;
+        if (mutate) s.eofAt = r.offset;
         continue;
       }
-      s.expected = r.offset + 1;
+      if (mutate) s.expected = r.offset + 1;
+      else expected.set(key, r.offset + 1);
       out.push(r);
     }
     return out;
@@ -177,6 +220,12 @@ export class PartitionTable {
       } else hold.push(r);
     }
     return { take, hold };
+  }
+
+  /** Some partition has a narrowing bound set (read only: `pruneNarrowing` ends the bounds that are over). */
+  anyNarrowing(): boolean {
+    for (const s of this.states.values()) if (s.narrowTo !== undefined) return true;
+    return false;
   }
 
   /** Narrowing ends per partition once its refused range is committed, or the partition is gone. True while any narrows. */

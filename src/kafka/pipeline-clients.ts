@@ -8,6 +8,9 @@ import { baseClientConfig } from './connection.js';
 import type { PipelineOptions } from './pipeline-types.js';
 import { BATCH_OVERHEAD, producerMaxBytes, type SizeLimits } from './record-size.js';
 
+/** librdkafka's retry.backoff.ms for the producer, unless the connection or the job sets one. */
+export const TRANSACTION_RETRY_BACKOFF_MS = 10;
+
 /** The consumer's settings and default topic settings; `onRebalance` is set in group mode only. */
 export function consumerSettings(options: PipelineOptions, onRebalance?: ClientConfig[string]): { config: ClientConfig; topicConfig: ClientConfig } {
   return {
@@ -42,6 +45,12 @@ export function producerSettings(options: PipelineOptions, clientId: string, txT
   };
   // The settings in force: the connection's (KAFKA_PROP_*) under the pipeline's.
   const effective = { ...baseClientConfig(options.connection, clientId), ...options.producerConfig };
+  // The first AddOffsetsToTxn of a transaction that starts while the broker still writes the last
+  // one's markers is answered CONCURRENT_TRANSACTIONS, and librdkafka retries it after this backoff
+  // (AddPartitionsToTxn has its own 20 ms). At the default 100 ms, 2-20% of the batches waited
+  // 100 ms in sendOffsetsToTransaction, p99 batch latency 100-125 ms (measured, issue #24); the
+  // backoff still doubles per retry up to retry.backoff.max.ms (1 s) when a broker stays away.
+  if (effective['retry.backoff.ms'] === undefined) config['retry.backoff.ms'] = TRANSACTION_RETRY_BACKOFF_MS;
   const topicMaxBytes = options.topicMaxBytes ?? new Map<string, number>();
   // A batch of small records over a target topic's limit would be refused whole, with no record to
   // blame: keep librdkafka's batches (uncompressed, so compressed too) within the smallest limit.

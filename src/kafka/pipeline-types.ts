@@ -4,6 +4,7 @@ import type { ProcessedRecord, RecordProcessor, SourceRecord, TopicPartition } f
 import type { KafkaClients } from './client-factory.js';
 import type { KafkaConnection } from './connection.js';
 import type { PartitionProgress } from './partition-state.js';
+import type { TransactionTimings } from './transaction.js';
 
 export type StartAt = 'earliest' | 'latest' | 'committed';
 
@@ -25,6 +26,16 @@ export interface PipelineOptions {
   /** Group mode: finish once every assigned partition reaches the end offsets seen at start. */
   readonly startAt: StartAt;
   readonly processor: RecordProcessor;
+  /**
+   * Transform the next batch while the current one commits (default false). Its results are used only
+   * if the current batch commits and the next is then taken exactly as transformed (no halt, revoke,
+   * range end or narrowing in between); otherwise the records are transformed again or read again.
+   * Needs a processor whose only effects outside its results may repeat (metrics, logs, keys created
+   * in the registry): anything it wrote to Kafka itself would escape the transaction. recrypt's engine
+   * qualifies (DLQ records are results, produced in the transaction). It pays when the transform runs
+   * off the JavaScript thread (worker threads): on it, the commit's completion waits for the transform.
+   */
+  readonly overlapTransform?: boolean;
   readonly batchSize?: number;
   /** Streaming only: how long a partial batch is topped up before it is committed (0: take what is there). */
   readonly commitIntervalMs?: number;
@@ -52,8 +63,25 @@ export interface PartitionRange extends TopicPartition {
 }
 
 
+export interface BatchCommitted {
+  readonly records: number;
+  readonly written: number;
+  readonly dlq: number;
+  readonly latencyMs: number;
+  readonly commitMs: number;
+  readonly transformMs: number;
+  /** Transformed while the batch before it committed (overlapTransform). */
+  readonly transformedAhead: boolean;
+  readonly transaction?: TransactionTimings;
+}
+
 export interface PipelineObserver {
-  onBatchCommitted?(info: { records: number; written: number; dlq: number; latencyMs: number; commitMs: number }): void;
+  /**
+   * `latencyMs`: from the start of the batch's transform to its commit; `commitMs`: of those, the
+   * transaction's (begin to commit, refusals and retries included); `transformMs`: the processor's and
+   * the size checks'; `transaction`: each step of the transaction that committed (absent when none did).
+   */
+  onBatchCommitted?(info: BatchCommitted): void;
   onHalt?(partition: TopicPartition, offset: number, error: RecryptError): void;
   /** `partitions`: the partitions paused for `retryInMs` (absent for start-up retries). */
   onTransientError?(error: RecryptError, retryInMs: number, partitions?: readonly TopicPartition[]): void;

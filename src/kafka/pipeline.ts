@@ -28,7 +28,7 @@ import kafka from '@confluentinc/kafka-javascript';
 import { RecryptError, errorCodeOf, isTransient } from '../util/errors.js';
 import { partitionKey, type SourceRecord, type TopicPartition } from '../util/records.js';
 import { PartitionBackoff } from './backoff.js';
-import { BatchCycle, firstOffsets, type CycleOutcome } from './batch-cycle.js';
+import { BatchCycle, firstOffsets, type CycleOutcome, type Transformed } from './batch-cycle.js';
 import { kafkaClients } from './client-factory.js';
 import { ConnectionWatch } from './connection-watch.js';
 import { classifyKafkaError, unlistedKafkaCode } from './kafka-errors.js';
@@ -36,8 +36,9 @@ import {
   committedOffsets, connect, consumeBatch, disconnect, metadata, seek, transactions, watermarks,
   type NativeConsumer, type NativeProducer, type TopicPartitionOffset,
 } from './native.js';
-import { owned, progressOf, transition, type PartitionProgress } from './partition-state.js';
+import { owned, transition, type PartitionProgress } from './partition-state.js';
 import { gatherBatch } from './batch-gather.js';
+import { NextBatch, speculationFor, type Speculation, type Speculator } from './next-batch.js';
 import { consumerSettings, producerSettings } from './pipeline-clients.js';
 import { PartitionTable, type PartitionLag } from './partition-table.js';
 import type { PartitionRange, PipelineOptions, PipelineSummary } from './pipeline-types.js';
@@ -241,23 +242,23 @@ export class TransactionalPipeline {
     const batchSize = this.options.batchSize ?? 2000;
     const bounded = this.options.ranges !== undefined;
     // The next batch is fetched while the current transaction commits (the commit is a broker round
-    // trip the JavaScript thread would otherwise idle through). Transforming it then too was measured
-    // slower (the commit's completion waits for the JavaScript thread) and held two batches in memory.
-    // A batch fetched ahead of a cycle that did not commit is dropped and its partitions sought back.
-    let prefetched: Promise<SourceRecord[]> | undefined;
+    // trip the JavaScript thread would otherwise idle through), and with overlapTransform transformed
+    // then too (next-batch.ts). Either is dropped (its partitions sought back) if the commit failed.
+    const next = new NextBatch(() => this.poll(batchSize), this.options.overlapTransform ? this.speculator() : undefined);
     try {
       while (!this.stopRequested && !(bounded && this.table.allSettled())) {
         await this.rebalancing;
         for (const s of this.table.resumeDue(Date.now())) this.consumer!.resume([{ topic: s.topic, partition: s.partition }]);
         await this.connection.check();
         let batch: SourceRecord[];
+        let speculation: Speculation | undefined;
         if (this.held.length > 0) {
           batch = this.held.filter((r) => this.table.holds(r));
           this.held = [];
         } else {
-          const polled = await (prefetched ?? this.poll(batchSize));
-          prefetched = undefined;
-          batch = this.table.accept(polled);
+          const fetched = await next.take() ?? { records: await this.poll(batchSize) };
+          batch = this.table.accept(fetched.records);
+          speculation = fetched.speculation;
         }
         if (this.table.pruneNarrowing() && batch.length > 1) {
           const { take, hold } = this.table.oneNarrowingRecord(batch);
@@ -265,28 +266,34 @@ export class TransactionalPipeline {
           this.held = this.held.concat(hold);
         }
         if (batch.length > 0) {
-          // A fetch ahead still pending (records held back) is not replaced: its records would be lost.
-          const committed = await this.cycle(batch, () => { prefetched ??= this.poll(batchSize); });
+          const transformed = speculationFor(speculation, batch, this.table.revocations);
+          const committed = await this.cycle(batch, () => next.start(), transformed);
           if (!committed && this.held.length > 0) {
             await this.seekAll(this.table.drop(this.held));
             this.held = [];
           }
-          if (!committed && prefetched) {
-            await this.seekAll(this.table.drop(await prefetched));
-            prefetched = undefined;
-          }
+          if (!committed && next.started) await this.seekAll(this.table.drop(await next.drop()));
           // Ends seen by fetches that overlapped a failed cycle may lie beyond records now unread
           // again; the consumer reports the end anew when it gets there after the seek.
           if (!committed) this.table.forgetEnds();
         }
         // An end-of-partition seen by a fetch still in flight says nothing yet: its records have not
         // been accepted, so `expected` does not show them. Judge the ranges only with no fetch pending.
-        if (!prefetched) for (const s of this.table.finishRangesAtEnd()) this.pauseForever(s);
+        if (!next.started) for (const s of this.table.finishRangesAtEnd()) this.pauseForever(s);
       }
     } finally {
       // Records fetched ahead and not processed are simply not committed: the next run reads them again.
-      if (prefetched) await prefetched.catch(() => undefined);
+      await next.settle();
     }
+  }
+
+  /** Transforms run ahead on the batch after the one committing, on what the table would accept now. */
+  private speculator(): Speculator {
+    return {
+      preview: (records) => (this.held.length > 0 || this.table.anyNarrowing() ? undefined : this.table.preview(records)),
+      revocations: () => this.table.revocations,
+      transform: (batch) => this.batchCycle!.transform(batch),
+    };
   }
 
   private poll(batchSize: number): Promise<SourceRecord[]> {
@@ -311,8 +318,8 @@ export class TransactionalPipeline {
    * One batch through the cycle (batch-cycle.ts), its outcome applied to the partitions: committed
    * progress, ranges done and halts, or a rewind and a back-off. Returns whether it committed.
    */
-  private async cycle(batch: SourceRecord[], whileCommitting: () => void): Promise<boolean> {
-    const outcome = await this.batchCycle!.run(batch, whileCommitting);
+  private async cycle(batch: SourceRecord[], whileCommitting: () => void, transformed?: Transformed): Promise<boolean> {
+    const outcome = await this.batchCycle!.run(batch, whileCommitting, transformed);
     if (outcome.committed) {
       this.applyCommit(outcome);
       return true;
@@ -324,31 +331,16 @@ export class TransactionalPipeline {
     return false;
   }
 
-  private applyCommit({ plan, startedAt, commitStartedAt }: Extract<CycleOutcome, { committed: true }>): void {
-    for (const [key, next] of plan.nextOffsets) {
-      const s = this.table.stateOf(next);
-      const p = progressOf(s);
-      const c = plan.counts.get(key)!;
-      p.committed = next.offset;
-      p.records += c.records;
-      p.written += c.written;
-      p.dlq += c.dlq;
-      if (p.end !== undefined && p.committed >= p.end) {
-        transition(s, { type: 'finish' });
-        this.pauseForever(p);
-      }
-    }
+  private applyCommit({ plan, startedAt, commitStartedAt, transformMs, timings, transformedAhead }: Extract<CycleOutcome, { committed: true }>): void {
+    const { finished, totals } = this.table.commit(plan);
+    for (const p of finished) this.pauseForever(p);
     this.backoff.reset(plan.nextOffsets.keys());
     if (plan.nextOffsets.size > 0) this.connection.back();
     for (const { record, error } of plan.halts) this.halt(record, error);
-    const totals = { records: 0, written: 0, dlq: 0 };
-    for (const c of plan.counts.values()) {
-      totals.records += c.records;
-      totals.written += c.written;
-      totals.dlq += c.dlq;
-    }
     this.lastProgressAt = Date.now();
-    this.options.observer?.onBatchCommitted?.({ ...totals, latencyMs: this.lastProgressAt - startedAt, commitMs: this.lastProgressAt - commitStartedAt });
+    this.options.observer?.onBatchCommitted?.({
+      ...totals, latencyMs: this.lastProgressAt - startedAt, commitMs: this.lastProgressAt - commitStartedAt, transformMs, transformedAhead, ...(timings ? { transaction: timings } : {}),
+    });
   }
 
   /**

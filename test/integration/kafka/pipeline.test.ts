@@ -150,6 +150,47 @@ describe('TransactionalPipeline', () => {
     expect(await consumeRaw(target, { idleMs: 2000 })).toHaveLength(600);
   });
 
+  it('with overlapTransform: a transaction refused at commit while the next batch was transformed ahead drops that transform; every record written once, in order', async () => {
+    const source = await createTopic('pipe-src', 2);
+    const target = await createTopic('pipe-dst', 2, { 'max.message.bytes': '1024' });
+    created.push(source, target);
+    await produceRaw(source, records(600, 2));
+    let failuresLeft = 1;
+    let cycles = 0;
+    const transformed = new Map<string, number>();
+    const failing = async (batch: readonly SourceRecord[]) => {
+      for (const r of batch) transformed.set(r.key!.toString(), (transformed.get(r.key!.toString()) ?? 0) + 1);
+      const ok = await upper(target)(batch);
+      cycles += 1;
+      // The third batch is refused at commit: by then the fourth is being transformed ahead.
+      if (cycles >= 3 && failuresLeft > 0) {
+        failuresLeft -= 1;
+        return ok.map((r) => ('outputs' in r ? { outputs: r.outputs.map((o) => ({ ...o, value: Buffer.alloc(4096, 1) })) } : r));
+      }
+      return ok;
+    };
+    const aborts: string[] = [];
+    let ahead = 0;
+    const summary = await (await bounded(source, {
+      processor: failing, batchSize: 50, overlapTransform: true,
+      observer: { onAbort: (e) => aborts.push(e.code), onBatchCommitted: (i) => { if (i.transformedAhead) ahead += 1; } },
+    })).run();
+    expect(aborts.length).toBeGreaterThanOrEqual(1);
+    expect(ahead).toBeGreaterThan(0);
+    expect(summary).toMatchObject({ records: 600, halted: false });
+    // Some records were transformed more than once (the refused batch, the batch transformed ahead of it).
+    expect([...transformed.values()].some((n) => n > 1)).toBe(true);
+    const out = await consumeRaw(target, { count: 600 });
+    expect(out).toHaveLength(600);
+    expect(new Set(out.map((r) => r.key!.toString())).size).toBe(600);
+    for (const p of [0, 1]) {
+      const ids = out.filter((r) => r.partition === p).map((r) => Number(r.key!.toString().slice(1)));
+      expect(ids).toEqual([...ids].sort((a, b) => a - b));
+    }
+    expect(out.every((r) => r.value === null || r.value.length < 100)).toBe(true);
+    expect(await consumeRaw(target, { idleMs: 2000 })).toHaveLength(600);
+  });
+
   it('does not finish a range on an end seen in the fetch of a batch that then failed', async () => {
     // One fetch holds every record and the end of the partition; its transaction is refused once. The
     // end it saw must not finish the range: the records are read again and written once. The range

@@ -1,6 +1,6 @@
 // The settings the pipeline gives its consumer and producer (pipeline-clients.ts).
 import { describe, expect, it } from 'vitest';
-import { consumerSettings, producerSettings } from '../../../src/kafka/pipeline-clients.js';
+import { consumerSettings, producerSettings, TRANSACTION_RETRY_BACKOFF_MS } from '../../../src/kafka/pipeline-clients.js';
 import type { PipelineOptions } from '../../../src/kafka/pipeline.js';
 import { BATCH_OVERHEAD } from '../../../src/kafka/record-size.js';
 
@@ -30,6 +30,14 @@ describe('producerSettings', () => {
     expect(config).toMatchObject({ 'transactional.id': 'tx', 'enable.idempotence': true, 'transaction.timeout.ms': 30_000 });
     expect(config).not.toHaveProperty('batch.size');
     expect(limits.producerMaxBytes).toBe(1_000_000);
+  });
+
+  it('retries a CONCURRENT_TRANSACTIONS answer after 10 ms, not librdkafka\'s 100, unless the connection or the job sets retry.backoff.ms', () => {
+    expect(producerSettings(options(), 'c', 1000).config['retry.backoff.ms']).toBe(TRANSACTION_RETRY_BACKOFF_MS);
+    expect(TRANSACTION_RETRY_BACKOFF_MS).toBe(10);
+    expect(producerSettings(options({ producerConfig: { 'retry.backoff.ms': 50 } }), 'c', 1000).config['retry.backoff.ms']).toBe(50);
+    const viaConnection = options({ connection: { bootstrapServers: 'x', properties: { 'retry.backoff.ms': 250 } } });
+    expect(producerSettings(viaConnection, 'c', 1000).config).not.toHaveProperty('retry.backoff.ms');
   });
 
   it("keeps librdkafka's batches within the smallest target topic limit, unless batch.size is set", () => {
