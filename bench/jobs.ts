@@ -13,6 +13,8 @@ export interface BenchJob {
   /** stopAt: end (recrypt run to the end offsets taken at start); else the job streams (backfill). */
   readonly stopAtEnd: boolean;
   readonly transactionTimeoutMs?: number;
+  /** processing.workers (engine worker threads); absent: the job default. */
+  readonly workers?: number;
 }
 
 export function jobYaml(job: BenchJob): string {
@@ -43,6 +45,7 @@ spec:
     createTopic: true${rules}
   exactlyOnce: true
   processing:
-    batchSize: ${job.batchSize}${job.transactionTimeoutMs === undefined ? '' : `\n    transactionTimeoutMs: ${job.transactionTimeoutMs}`}
+    batchSize: ${job.batchSize}${job.transactionTimeoutMs === undefined ? '' : `\n    transactionTimeoutMs: ${job.transactionTimeoutMs}`}${
+  job.workers === undefined ? '' : `\n    workers: ${job.workers}`}
 `;
 }

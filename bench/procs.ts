@@ -34,8 +34,9 @@ export async function buildCommands(dirName: string, benchEntries: readonly stri
   writeFileSync(join(dir, 'tsconfig.json'), `${JSON.stringify({
     extends: '../../tsconfig.json',
     compilerOptions: { rootDir: '../..', outDir: 'out', noCheck: true, sourceMap: false, incremental: false },
-    include: [],
-    files: ['../../src/cli/main.ts', ...benchEntries.map((e) => `../../bench/${e}.ts`)],
+    // All of src/, as npm run build does: entries no import reaches (the engine's worker-thread main) too.
+    include: ['../../src/**/*.ts'],
+    files: benchEntries.map((e) => `../../bench/${e}.ts`),
   }, null, 2)}\n`);
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   const result = await runQuiet(process.execPath, [tsc, '-p', join(dir, 'tsconfig.json')]);

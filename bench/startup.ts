@@ -5,7 +5,9 @@
  * (LOG_LEVEL=debug) against the spawn time: the target topic created, the partitions assigned, the first
  * committed batch (the first record committed), the last one, and the process exit. Also the time
  * `import()` of the CLI's main module takes in a fresh node (the module graph the command loads before
- * it does anything), `imports` times. Medians are reported.
+ * it does anything), `imports` times. The starts alternate between the job's default engine worker
+ * threads and `processing.workers: 0` (the main thread alone), so the thread pool's share of the
+ * start-up shows. Medians are reported.
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -19,6 +21,7 @@ import { parseLogLines } from './e2e-runs.js';
 import { jobYaml } from './jobs.js';
 import { buildCommands, watch } from './procs.js';
 import { createTopic, deleteTopicsAndGroups, loadStackEnv, ROOT } from './stack.js';
+import { table } from './report.js';
 import { median } from './stats.js';
 
 export interface StartupOptions {
@@ -66,14 +69,21 @@ export function medianTimeline(starts: readonly StartTimeline[]): StartTimeline 
   return { ...of('targetCreatedMs'), ...of('assignedMs'), ...of('firstCommitMs'), ...of('lastCommitMs'), exitMs: median(starts.map((s) => s.exitMs)) };
 }
 
+/** The two job variants the starts alternate between. */
+export const VARIANTS = [
+  { label: 'default worker threads', workers: undefined },
+  { label: 'processing.workers: 0', workers: 0 },
+] as const;
+
 export interface StartupResult {
   readonly options: Omit<StartupOptions, 'log'>;
   readonly compiled: boolean;
   readonly load: { start: [number, number, number]; end: [number, number, number] };
   /** Milliseconds of `await import(main.js)` in a fresh node, per try. */
   readonly importMs: readonly number[];
-  readonly starts: readonly StartTimeline[];
-  readonly median: StartTimeline & { importMs: number };
+  readonly importMedianMs: number;
+  /** Per variant (VARIANTS order): every start's timeline and their median. */
+  readonly variants: ReadonlyArray<{ label: string; starts: readonly StartTimeline[]; median: StartTimeline }>;
   readonly cleanup: readonly string[];
 }
 
@@ -104,8 +114,10 @@ export async function runStartupBench(options: StartupOptions = DEFAULT_STARTUP_
     await createTopic(source, options.partitions);
     const schemaId = (await registry.register(`${source}-value`, { schemaType: 'AVRO', schema: CUSTOMER_SCHEMA })).id;
     await produceCustomers(process.env.KAFKA_BOOTSTRAP_SERVERS!, source, options.partitions, schemaId, options.records);
-    const starts: StartTimeline[] = [];
-    for (let i = 1; i <= options.starts; i++) {
+    const starts: StartTimeline[][] = VARIANTS.map(() => []);
+    for (let i = 1; i <= options.starts * VARIANTS.length; i++) {
+      const variant = (i - 1) % VARIANTS.length;
+      const { workers, label } = VARIANTS[variant]!;
       const name = `bench-start-${id}-${i}`;
       const target = `${source.replace('-src-', '-enc-')}-${i}`;
       topics.push(target);
@@ -113,18 +125,21 @@ export async function runStartupBench(options: StartupOptions = DEFAULT_STARTUP_
       const file = join(ROOT, '.bench', 'startup-build', `${name}.yaml`);
       writeFileSync(file, jobYaml({
         name, mode: 'encrypt', source, target, rule: { kek, kmsKeyId: 'bench-start-key', algorithm: 'AES256_GCM' }, batchSize: 500, stopAtEnd: true,
+        ...(workers === undefined ? {} : { workers }),
       }));
       const r = await watch([...commands.recrypt, 'run', file], env, 120_000);
       if (r.code !== 0) throw new Error(`recrypt run exited ${r.code ?? r.signal}: ${r.stderr.split('\n').filter((l) => !l.includes('"debug"')).slice(-5).join('\n')}`);
       const t = startTimeline(r.stderr, r.startedAt, r.exitedAt);
       if (t.firstCommitMs === undefined) throw new Error('recrypt run logged no "batch committed" line');
-      starts.push(t);
-      log(`start ${i}: first record committed after ${Math.round(t.firstCommitMs)} ms, exit after ${t.exitMs} ms`);
+      starts[variant]!.push(t);
+      log(`start ${i} (${label}): first record committed after ${Math.round(t.firstCommitMs)} ms, exit after ${t.exitMs} ms`);
     }
     return {
       options: { records: options.records, partitions: options.partitions, starts: options.starts, imports: options.imports },
-      compiled: commands.compiled, load: { start: loadStart, end: loadAverage() }, importMs, starts,
-      median: { ...medianTimeline(starts), importMs: importMs.length ? median(importMs) : Number.NaN }, cleanup,
+      compiled: commands.compiled, load: { start: loadStart, end: loadAverage() }, importMs,
+      importMedianMs: importMs.length ? median(importMs) : Number.NaN,
+      variants: VARIANTS.map((v, k) => ({ label: v.label, starts: starts[k]!, median: medianTimeline(starts[k]!) })),
+      cleanup,
     };
   } finally {
     cleanup.push(...await deleteTopicsAndGroups(topics, groups).catch((err: unknown) => [`topics not deleted: ${(err as Error).message}`]));
@@ -139,19 +154,20 @@ export async function runStartupBench(options: StartupOptions = DEFAULT_STARTUP_
 
 export function startupSummary(r: StartupResult): string {
   const ms = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? '-' : `${Math.round(x)} ms`);
-  const m = r.median;
+  const milestones: ReadonlyArray<[string, keyof StartTimeline]> = [
+    ['spawn -> target topic created', 'targetCreatedMs'], ['spawn -> partitions assigned', 'assignedMs'],
+    ['spawn -> first record committed', 'firstCommitMs'], ['spawn -> last record committed', 'lastCommitMs'], ['spawn -> process exit', 'exitMs'],
+  ];
   return [
     `Start-up: the demo-size recrypt run (${r.options.records} Avro records, ${r.options.partitions} partitions, encrypt, stopAt end), `
-      + `median of ${r.starts.length} starts (CLI ${r.compiled ? 'compiled' : 'through tsx'}; load average ${r.load.start.join(' ')} at start, ${r.load.end.join(' ')} at end)`,
+      + `median of ${r.options.starts} starts per variant, alternating (CLI ${r.compiled ? 'compiled' : 'through tsx'}; `
+      + `load average ${r.load.start.join(' ')} at start, ${r.load.end.join(' ')} at end)`,
     '',
-    `  import of the CLI's modules (fresh node, median of ${r.importMs.length}): ${ms(m.importMs)}`,
-    `  spawn -> target topic created:   ${ms(m.targetCreatedMs)}`,
-    `  spawn -> partitions assigned:    ${ms(m.assignedMs)}`,
-    `  spawn -> first record committed: ${ms(m.firstCommitMs)}`,
-    `  spawn -> last record committed:  ${ms(m.lastCommitMs)}`,
-    `  spawn -> process exit:           ${ms(m.exitMs)}`,
+    `import of the CLI's modules (fresh node, median of ${r.importMs.length}): ${ms(r.importMedianMs)}`,
     '',
-    `per start (first commit / exit): ${r.starts.map((s) => `${ms(s.firstCommitMs)} / ${ms(s.exitMs)}`).join(', ')}`,
+    table([['milestone', ...r.variants.map((v) => v.label)], ...milestones.map(([label, key]) => [label, ...r.variants.map((v) => ms(v.median[key]))])]),
+    '',
+    ...r.variants.map((v) => `${v.label}, per start (first commit / exit): ${v.starts.map((s) => `${ms(s.firstCommitMs)} / ${ms(s.exitMs)}`).join(', ')}`),
     `cleanup: ${r.cleanup.join(', ')}`,
   ].join('\n');
 }

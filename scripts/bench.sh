@@ -1,14 +1,23 @@
 #!/usr/bin/env bash
 # `npm run bench`: installs what is missing (scripts/bootstrap.sh, a no-op when all is there), then runs
 # the benchmark suites: node --import tsx bench/run.ts, once per suite. Extra arguments go to the
-# runner, e.g. `npm run bench -- --only engine`, `npm run bench -- --only e2e`, `npm run bench -- --only backfill`
+# runner, e.g. `npm run bench -- --only engine`, `npm run bench -- --only e2e`, `npm run bench -- --only backfill`,
+# `npm run bench -- --only startup`
 # or `npm run bench -- --quick`
 # (a smoke run). Results land in .bench/<suite>-<timestamp>.json.
 #
 # - engine: one core, pinned to one CPU with taskset when it exists (BENCH_CPU picks which,
 #   BENCH_CPU=none disables pinning).
-# - e2e: recrypt, the broker and the baselines on the local stack, never pinned (both cores). The stack
+# - e2e: `recrypt run` against the pipe copy and Confluent's libraries, per format (Avro, Protobuf, JSON
+#   Schema) and path (encrypt, decrypt, GCM->SIV), then the scale rows (Avro encrypt with 1/6/24
+#   partitions, 100-byte and 10-KiB records), on the local stack, never pinned (both cores). The stack
 #   is started when it is not up, and stopped again afterwards (only when this script started it).
+#   Defaults: 200,000 records per topic, 3 rounds (about 30 min on 2 cores); --quick: 30,000, 1 round.
+#   Bigger or narrower runs: BENCH_E2E_RECORDS, BENCH_E2E_REPETITIONS, BENCH_E2E_BASELINE_SECONDS,
+#   BENCH_E2E_FORMATS=avro,json, BENCH_E2E_PATHS=encrypt, BENCH_E2E_SCALE_PARTITIONS=1,6,24|none,
+#   BENCH_E2E_SCALE_BYTES=100,10240|none (bench/e2e.ts).
+# - startup: time from process start to the first committed record of the demo-size `recrypt run`
+#   (2,000 records), median of 7 starts, and the CLI's module import time, on the local stack.
 # - backfill: 1, 2 and 4 `recrypt worker` processes vs one `recrypt run`, and the takeover after a
 #   SIGKILL, on the local stack (Redis too), never pinned. BENCH_BACKFILL_RECORDS sets the size.
 # - engine-protobuf, engine-json: the engine's Protobuf and JSON Schema rows (bench/engine-protobuf.ts,
@@ -21,9 +30,9 @@ source "$(dirname "$0")/lib.sh"
 [[ "${RECRYPT_SKIP_BOOTSTRAP:-0}" == 1 ]] || bash "$ROOT/scripts/bootstrap.sh"
 
 cd "$ROOT"
-ALL_SUITES=(engine engine-protobuf engine-json e2e backfill)   # bench/run.ts's suites, then the format scripts
+ALL_SUITES=(engine engine-protobuf engine-json e2e backfill startup)   # bench/run.ts's suites, then the format scripts
 PINNED_SUITES=" engine engine-protobuf engine-json "
-STACK_SUITES=" e2e backfill "
+STACK_SUITES=" e2e backfill startup "
 
 # --only NAME / --only=NAME select suites (in the order given); every other argument is passed on.
 suites=()
