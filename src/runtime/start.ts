@@ -83,7 +83,10 @@ export async function startJob(prepared: PreparedJob, options: RunOptions = {}):
   // The engine's threads end with the run (a later run of the same prepared job starts new ones).
   const done = pipeline.run().finally(async () => {
     prepared.flushLogs();
-    await prepared.threads?.close();
+    const threads = prepared.threads;
+    if (threads === undefined) return;
+    logger.info('engine worker threads', { job: name, threads: threads.threads, records: threads.counts.sent, done: threads.counts.done });
+    await threads.close();
   });
   return { pipeline, done };
 }
