@@ -14,6 +14,7 @@ import { loadServiceConfig } from '../../../src/service/config.js';
 import { JobMetrics } from '../../../src/service/metrics.js';
 import type { Job } from '../../../src/jobs/index.js';
 import { createLogger } from '../../../src/util/logger.js';
+import { recrypt, writeJobFile } from '../helpers/cli.js';
 import { officialSerdes } from '../helpers/csfle.js';
 import { consumeRaw, createTopic, deleteTopics, kafka, produceRaw, type RawRecord } from '../helpers/kafka.js';
 import { stack, uniqueName } from '../helpers/stack.js';
@@ -171,7 +172,8 @@ describe('recrypt dlq replay', () => {
     };
 
     const name = uniqueName('replay').toLowerCase();
-    const job = loadJob(jobYaml(name, { source, target, dlqTopic, payload, sourceKek, targetKek }));
+    const yaml = jobYaml(name, { source, target, dlqTopic, payload, sourceKek, targetKek });
+    const job = loadJob(yaml);
     const live = await runToEnd(job);
     expect(live.summary.partitions[0]?.halted).toBeUndefined();
     expect(live.summary.halted).toBe(false);
@@ -215,6 +217,15 @@ describe('recrypt dlq replay', () => {
       for (const r of reports) expect(r).toMatchObject({ policy: payload, ...failing });
     };
     expectDecisions(planned);
+    // The command says the same, one line per DLQ record; exit 4 while a record cannot be replayed.
+    const viaCli = await recrypt(['dlq', 'replay', writeJobFile(yaml), '--dry-run']);
+    expect(viaCli.code, viaCli.stderr).toBe(payload === 'source' ? 0 : 4);
+    const lines = viaCli.stdout.split('\n').filter((l) => l.startsWith('dlq '));
+    expect(lines.map((l) => /NOT replayable/.test(l))).toEqual([payload !== 'source', false, false]);
+    const replays = payload === 'redacted' || cause === 'dek' ? ', replays 1' : '';
+    expect(lines[0]).toContain(`source ${source}/0@1  [${payload}, ${failing.rule}, ${failing.exception}${replays}]`);
+    expect(viaCli.stdout).toMatch(/dry run: 3 DLQ records, .* nothing written/);
+    expect(leaksIn(Buffer.from(viaCli.stdout + viaCli.stderr), allCanaries)).toEqual([]);
     expect(await consumeRaw(target, { idleMs: 2000 })).toHaveLength(3);
 
     await fix();
