@@ -2,9 +2,10 @@
 // pipeline retries the batch), and the pool starts a new thread, which gets the plans again, for the
 // next batch. Schemas without rules (no DEK is needed): writer schema 1 -> target schema 2.
 import { afterAll, describe, expect, it } from 'vitest';
+import { cipherFromDekProto, createAesGcmFieldCipher, newDekMaterial } from '../../../../src/crypto/index.js';
 import { EnginePool, RecordTransformer, SchemaStore } from '../../../../src/engine/index.js';
 import { createCodec } from '../../../../src/formats/index.js';
-import type { DekManager } from '../../../../src/keys/index.js';
+import type { DekManager, WriteDek } from '../../../../src/keys/index.js';
 import type { RegisteredSchema, SchemaRegistryApi } from '../../../../src/registry/types.js';
 import { RecryptError, isTransient } from '../../../../src/util/errors.js';
 import type { SourceRecord } from '../../../../src/util/records.js';
@@ -69,5 +70,47 @@ describe('engine worker threads that fail', () => {
     const before = pool.counts.sent;
     await expectWritten(transformer, batch('crash-exit', 7));
     expect(pool.counts.sent).toBe(before);
+  });
+});
+
+describe('engine worker threads given DEKs', () => {
+  const tagged = JSON.stringify({ type: 'record', name: 'V', fields: [{ name: 'n', type: 'int' }, { name: 's', type: 'string', 'confluent:tags': ['PII'] }] });
+  const rules = { domainRules: [{ name: 'enc', kind: 'TRANSFORM' as const, mode: 'WRITEREAD' as const, type: 'ENCRYPT', tags: ['PII'], params: { 'encrypt.kek.name': 'k' } }] };
+  const target: RegisteredSchema = { id: 3, schemaType: 'AVRO', schema: tagged, subject: 'enc-value', version: 1, ruleSet: rules };
+  const taggedCodec = createCodec({ schema: tagged });
+
+  /** An encrypting driver whose write DEK comes from `dek` (a keys/ stand-in at the DEK boundary). */
+  async function encrypting(dek: WriteDek): Promise<RecordTransformer> {
+    const schemas = new SchemaStore({ getById: async (id: number) => (id === 3 ? target : { ...SCHEMAS.get(1)!, id: 5, schema: tagged }) } as unknown as SchemaRegistryApi);
+    const keys = { peekWrite: () => dek, dekForWrite: async () => dek, peekRead: () => undefined } as unknown as DekManager;
+    return new RecordTransformer({
+      schemas, keys, mode: 'encrypt', subjectNameStrategy: 'topic', threads: pool,
+      target: { schema: await schemas.adopt(target, 'enc-value'), subject: 'enc-value', topicFor: () => 'out' },
+    });
+  }
+  const plainBatch = (): SourceRecord[] => Array.from({ length: 40 }, (_, i) => ({
+    topic: 'tagged', partition: 0, offset: i, key: null, headers: [], timestamp: 0, value: encodeFrame(5, taggedCodec.encode({ n: i, s: `secret ${i}` })),
+  }));
+  async function encryptTwice(dek: WriteDek): Promise<number> {
+    const transformer = await encrypting(dek);
+    await transformer.process(plainBatch());
+    const before = pool.counts.done;
+    const out = await transformer.process(plainBatch());
+    out.forEach((r, i) => {
+      if (!('outputs' in r)) throw new Error(`record ${i} not written`);
+      const { s } = taggedCodec.decode(decodeFrame(r.outputs[0]!.value!).payload) as { s: string };
+      expect(dek.cipher.decrypt(Buffer.from(s, 'base64')).toString()).toBe(`secret ${i}`);
+    });
+    return pool.counts.done - before;
+  }
+
+  it('rebuild a cipher crypto/ made from a DEK proto and encrypt with it', async () => {
+    const dek = { version: 1, cipher: cipherFromDekProto('AES256_GCM', newDekMaterial('AES256_GCM')) };
+    expect(await encryptTwice(dek)).toBeGreaterThan(0);
+  });
+
+  it('leave the records of a cipher made elsewhere (no material to hand over) to the main thread', async () => {
+    const dek = { version: 1, cipher: createAesGcmFieldCipher('AES256_GCM', Buffer.alloc(32, 7)) };
+    expect(await encryptTwice(dek)).toBe(0);
   });
 });
