@@ -104,3 +104,33 @@ describe('start-up timeline', () => {
       .toEqual({ firstCommitMs: 1000, exitMs: 1500 });
   });
 });
+
+describe('bench job files', () => {
+  it('are valid jobs for every mode, with the rule, batch size and worker threads asked for', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { jobYaml } = await import('../../../bench/jobs.js');
+    const { validateJobFiles } = await import('../../../src/jobs/index.js');
+    const dir = mkdtempSync(join(tmpdir(), 'bench-jobs-'));
+    const rule = { kek: 'k', kmsKeyId: 'key', algorithm: 'AES256_SIV' } as const;
+    const files = [
+      jobYaml({ name: 'a', mode: 'encrypt', source: 's', target: 't', rule: { ...rule, algorithm: 'AES256_GCM' }, batchSize: 250, stopAtEnd: true, transactionTimeoutMs: 60_000 }),
+      jobYaml({ name: 'b', mode: 'decrypt', source: 's', target: 't2', batchSize: 500, stopAtEnd: true, workers: 0 }),
+      jobYaml({ name: 'c', mode: 'reencrypt', source: 's', target: 't3', rule, batchSize: 500, stopAtEnd: false }),
+    ].map((text, i) => {
+      const file = join(dir, `job-${i}.yaml`);
+      writeFileSync(file, text);
+      return file;
+    });
+    const result = await validateJobFiles(files);
+    expect(result.problems).toEqual([]);
+    const [a, b, c] = result.jobs;
+    expect(a?.spec).toMatchObject({ mode: 'encrypt', source: { stopAt: 'end' }, processing: { batchSize: 250, transactionTimeoutMs: 60_000 } });
+    expect(a?.spec.rules?.domainRules?.[0]?.params).toMatchObject({ 'encrypt.dek.algorithm': 'AES256_GCM', 'encrypt.kek.name': 'k' });
+    expect(b?.spec).toMatchObject({ mode: 'decrypt', processing: { workers: 0 } });
+    expect(b?.spec.rules).toBeUndefined();
+    expect(c?.spec.rules?.domainRules?.[0]?.params).toMatchObject({ 'encrypt.dek.algorithm': 'AES256_SIV' });
+    expect(c?.spec.source.stopAt).not.toBe('end');
+  });
+});
