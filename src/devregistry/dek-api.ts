@@ -8,7 +8,8 @@
  *
  * Status codes: POST returns 200; DELETE and undelete 204; not found 404/40470; exists 409/40971
  * (also for an identical request); bad name or missing key material 422/42271; KEK still referenced
- * by DEKs 422/42272; KMS failure while generating 500/50070.
+ * by DEKs 422/42272; KMS failure while generating 500/50070. KEKs are per Schema Registry context
+ * (`?context=`, or the context of a DEK's subject): kek-context.ts.
  */
 import type { DekAlgorithm } from '../registry/types.js';
 import {
@@ -31,6 +32,7 @@ import {
   algorithmParam, checkName, checkSubject, normalizeKmsType, readDekCreate, readKekCreate, readKekUpdate, readRekey,
 } from './dek-requests.js';
 import { DekRecords, kekBody, sameKek, type KmsLookup } from './dek-records.js';
+import { inKekContext, kekStoreName, kekStoreNameForSubject, plainKekName } from './kek-context.js';
 import { dekKey, type DekRecord, type KekRecord, type Store } from './store.js';
 
 export type { KmsLookup } from './dek-records.js';
@@ -46,11 +48,13 @@ export function addDekRoutes(router: Router, store: Store, kms: KmsLookup, newDe
 
   router.add('GET', P, async ({ res, query }) => {
     const deleted = boolParam(query, 'deleted');
-    sendJson(res, 200, [...store.keks.values()].filter((k) => !k.deleted || deleted).map((k) => k.name).sort());
+    const context = query.get('context');
+    sendJson(res, 200, [...store.keks.values()].filter((k) => (!k.deleted || deleted) && inKekContext(k.name, context)).map((k) => plainKekName(k.name)).sort());
   });
 
-  router.add('POST', P, async ({ req, res }) => {
-    const { name, kmsType, kmsKeyId, kmsProps, doc, shared, deleted: requestDeleted } = readKekCreate(await readObject(req));
+  router.add('POST', P, async ({ req, res, query }) => {
+    const { name: plainName, kmsType, kmsKeyId, kmsProps, doc, shared, deleted: requestDeleted } = readKekCreate(await readObject(req));
+    const name = kekStoreName(plainName, query.get('context'));
     const result = await store.exclusive(async () => {
       const candidate: KekRecord = {
         name,
@@ -72,12 +76,11 @@ export function addDekRoutes(router: Router, store: Store, kms: KmsLookup, newDe
   });
 
   router.add('GET', `${P}/:name`, async ({ res, params, query }) => {
-    sendJson(res, 200, kekBody(records.requireKek(params['name'] as string, boolParam(query, 'deleted'))));
+    sendJson(res, 200, kekBody(records.requireKek(kekStoreName(params['name'] as string, query.get('context')), boolParam(query, 'deleted'))));
   });
 
-  router.add('PUT', `${P}/:name`, async ({ req, res, params }) => {
-    const name = params['name'] as string;
-    checkName(name);
+  router.add('PUT', `${P}/:name`, async ({ req, res, params, query }) => {
+    const name = kekStoreName(params['name'] as string, query.get('context'));
     const { kmsProps, doc, shared } = readKekUpdate(await readObject(req));
     const result = await store.exclusive(async () => {
       const old = records.kek(name, false);
@@ -97,7 +100,7 @@ export function addDekRoutes(router: Router, store: Store, kms: KmsLookup, newDe
   });
 
   router.add('DELETE', `${P}/:name`, async ({ res, params, query }) => {
-    const name = params['name'] as string;
+    const name = kekStoreName(params['name'] as string, query.get('context'));
     const permanent = boolParam(query, 'permanent');
     await store.exclusive(async () => {
       const k = records.requireKek(name, true);
@@ -113,8 +116,8 @@ export function addDekRoutes(router: Router, store: Store, kms: KmsLookup, newDe
     sendJson(res, 204, undefined);
   });
 
-  router.add('POST', `${P}/:name/undelete`, async ({ res, params }) => {
-    const name = params['name'] as string;
+  router.add('POST', `${P}/:name/undelete`, async ({ res, params, query }) => {
+    const name = kekStoreName(params['name'] as string, query.get('context'));
     await store.exclusive(async () => {
       const k = records.requireKek(name, true);
       if (k.deleted) await store.commit([{ op: 'kek', rec: { ...k, deleted: false, ts: Date.now() } }]);
@@ -125,7 +128,7 @@ export function addDekRoutes(router: Router, store: Store, kms: KmsLookup, newDe
   // ---- DEKs
 
   router.add('GET', `${P}/:name/deks`, async ({ res, params, query }) => {
-    const name = params['name'] as string;
+    const name = kekStoreName(params['name'] as string, query.get('context'));
     const deleted = boolParam(query, 'deleted');
     records.requireKek(name, deleted);
     const subjects = new Set<string>();
@@ -134,9 +137,9 @@ export function addDekRoutes(router: Router, store: Store, kms: KmsLookup, newDe
   });
 
   const createDek = async (ctx: RequestContext, pathSubject: string | undefined): Promise<void> => {
-    const name = ctx.params['name'] as string;
-    checkName(name);
+    checkName(ctx.params['name'] as string);
     const { subject, algorithm, version, encryptedKeyMaterial: material, deleted: requestDeleted } = readDekCreate(await readObject(ctx.req), pathSubject);
+    const name = kekStoreNameForSubject(ctx.params['name'] as string, subject);
     // Confluent's `rewrap=true` (its RewrapDeks tool): replace the encryptedKeyMaterial of an existing
     // version (re-wrapped under the KEK's current key) instead of answering 409.
     const rewrap = boolParam(ctx.query, 'rewrap');
@@ -180,9 +183,8 @@ export function addDekRoutes(router: Router, store: Store, kms: KmsLookup, newDe
    * name every DEK of the KEK, soft-deleted ones included, else 409 (a DEK appeared since the caller
    * listed them: list again). DEK timestamps are kept, so expiry-based rotation is not reset.
    */
-  router.add('POST', `${P}/:name/x-recrypt-rekey`, async ({ req, res, params }) => {
-    const name = params['name'] as string;
-    checkName(name);
+  router.add('POST', `${P}/:name/x-recrypt-rekey`, async ({ req, res, params, query }) => {
+    const name = kekStoreName(params['name'] as string, query.get('context'));
     const { kmsType, kmsKeyId, kmsProps, wanted } = readRekey(name, await readObject(req));
     const result = await store.exclusive(async () => {
       const k = records.kek(name, false);
@@ -206,10 +208,9 @@ export function addDekRoutes(router: Router, store: Store, kms: KmsLookup, newDe
   router.add('POST', `${P}/:name/deks/:subject`, (ctx) => createDek(ctx, ctx.params['subject']));
 
   const getDek = async ({ res, params, query }: RequestContext, rawVersion: string): Promise<void> => {
-    const name = params['name'] as string;
+    checkSubject(params['subject']);
     const subject = params['subject'] as string;
-    checkName(name);
-    checkSubject(subject);
+    const name = kekStoreNameForSubject(params['name'] as string, subject);
     const version = parseVersionId(rawVersion);
     const algorithm = algorithmParam(query);
     const deleted = boolParam(query, 'deleted');
@@ -223,8 +224,8 @@ export function addDekRoutes(router: Router, store: Store, kms: KmsLookup, newDe
   router.add('GET', `${P}/:name/deks/:subject/versions/:version`, (ctx) => getDek(ctx, ctx.params['version'] as string));
 
   router.add('GET', `${P}/:name/deks/:subject/versions`, async ({ res, params, query }) => {
-    const name = params['name'] as string;
     const subject = params['subject'] as string;
+    const name = kekStoreNameForSubject(params['name'] as string, subject);
     checkSubject(subject);
     const deleted = boolParam(query, 'deleted');
     records.requireKek(name, deleted);
@@ -232,8 +233,8 @@ export function addDekRoutes(router: Router, store: Store, kms: KmsLookup, newDe
   });
 
   router.add('DELETE', `${P}/:name/deks/:subject`, async ({ res, params, query }) => {
-    const name = params['name'] as string;
     const subject = params['subject'] as string;
+    const name = kekStoreNameForSubject(params['name'] as string, subject);
     checkSubject(subject);
     const algorithm = algorithmParam(query);
     const permanent = boolParam(query, 'permanent');
@@ -253,8 +254,8 @@ export function addDekRoutes(router: Router, store: Store, kms: KmsLookup, newDe
   });
 
   router.add('DELETE', `${P}/:name/deks/:subject/versions/:version`, async ({ res, params, query }) => {
-    const name = params['name'] as string;
     const subject = params['subject'] as string;
+    const name = kekStoreNameForSubject(params['name'] as string, subject);
     checkSubject(subject);
     const version = parseVersionId(params['version'] as string);
     const algorithm = algorithmParam(query);
@@ -274,8 +275,8 @@ export function addDekRoutes(router: Router, store: Store, kms: KmsLookup, newDe
   });
 
   router.add('POST', `${P}/:name/deks/:subject/undelete`, async ({ res, params, query }) => {
-    const name = params['name'] as string;
     const subject = params['subject'] as string;
+    const name = kekStoreNameForSubject(params['name'] as string, subject);
     checkSubject(subject);
     const algorithm = algorithmParam(query);
     await store.exclusive(async () => {
@@ -290,8 +291,8 @@ export function addDekRoutes(router: Router, store: Store, kms: KmsLookup, newDe
   });
 
   router.add('POST', `${P}/:name/deks/:subject/versions/:version/undelete`, async ({ res, params, query }) => {
-    const name = params['name'] as string;
     const subject = params['subject'] as string;
+    const name = kekStoreNameForSubject(params['name'] as string, subject);
     checkSubject(subject);
     const version = parseVersionId(params['version'] as string);
     const algorithm = algorithmParam(query);

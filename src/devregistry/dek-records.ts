@@ -8,6 +8,7 @@ import type { KmsDriver } from '../kms/kms-driver.js';
 import type { DekAlgorithm } from '../registry/types.js';
 import { ApiError, dekGenerationFailed, keyNotFound } from './http.js';
 import { checkName } from './dek-requests.js';
+import { plainKekName } from './kek-context.js';
 import { dekKey, type DekRecord, type KekRecord, type Store } from './store.js';
 
 /** How the dev registry reaches a KMS: a driver per kms type. */
@@ -17,7 +18,7 @@ export interface KmsLookup {
 
 export function kekBody(kek: KekRecord): Record<string, unknown> {
   return {
-    name: kek.name,
+    name: plainKekName(kek.name),
     kmsType: kek.kmsType,
     kmsKeyId: kek.kmsKeyId,
     kmsProps: kek.kmsProps,
@@ -46,9 +47,9 @@ export class DekRecords {
     return k !== undefined && (!k.deleted || deleted) ? k : undefined;
   }
 
-  /** The KEK, else 404/40470 (a bad name: 422/42271). */
+  /** The KEK by store name (kek-context.ts), else 404/40470 (a bad name: 422/42271). */
   requireKek(name: string, deleted: boolean): KekRecord {
-    checkName(name);
+    checkName(plainKekName(name));
     const k = this.kek(name, deleted);
     if (k === undefined) throw keyNotFound(name);
     return k;
@@ -81,7 +82,7 @@ export class DekRecords {
   /** The DEK as returned: for a shared KEK with its plaintext `keyMaterial`, unwrapped through the KMS. */
   async dekBody(d: DekRecord, k: KekRecord): Promise<Record<string, unknown>> {
     const body: Record<string, unknown> = {
-      kekName: d.kekName,
+      kekName: plainKekName(d.kekName),
       subject: d.subject,
       version: d.version,
       algorithm: d.algorithm,

@@ -6,11 +6,14 @@
  * references, metadata, ruleSet) has the same id and GUID under every subject; registering a schema
  * without metadata or ruleSet inherits them from the subject's latest version; registering what is
  * already there returns the existing id. Not enforced: compatibility levels (stored and returned
- * only), modes, contexts, config defaults/overrides of metadata and rule sets. Requests are checked by
- * schema-requests.ts; records are looked up and rendered by schema-records.ts; Protobuf descriptors are
- * stored as text and `?format=serialized` answered by schema-format.ts.
+ * only), modes, per-context schema ids (ids are global, so an id names one schema in every context),
+ * config defaults/overrides of metadata and rule sets. Qualified subjects (`:.ctx:subject`) are
+ * subjects like any other; GET /contexts lists their contexts. Requests are checked by
+ * schema-requests.ts; records are looked up and rendered by schema-records.ts; Protobuf descriptors
+ * are stored as text and `?format=serialized` answered by schema-format.ts.
  */
 import { randomUUID } from 'node:crypto';
+import { contextOfSubject } from '../registry/index.js';
 import { stableStringify } from '../registry/stable-json.js';
 import type { SchemaType } from '../registry/types.js';
 import {
@@ -43,6 +46,13 @@ export function addSchemaRoutes(router: Router, store: Store): void {
   router.add('GET', '/', async ({ res }) => sendJson(res, 200, {}));
 
   router.add('GET', '/schemas/types', async ({ res }) => sendJson(res, 200, ['JSON', 'PROTOBUF', 'AVRO']));
+
+  // contexts: the default one and those of the qualified subjects (`:.ctx:subject`) registered so far
+  router.add('GET', '/contexts', async ({ res }) => {
+    const contexts = new Set<string>(['.']);
+    for (const s of store.subjects.keys()) contexts.add(contextOfSubject(s) ?? '.');
+    sendJson(res, 200, [...contexts].sort());
+  });
 
   router.add('GET', '/subjects', async ({ res, query }) => {
     const deleted = boolParam(query, 'deleted');

@@ -106,18 +106,21 @@ export class DekRegistryClient implements DekRegistryApi {
     return this.http.request<string[]>('GET', BASE, { query: { deleted } });
   }
 
-  /** GET /keks/{name}; null when not found (or soft-deleted and `deleted` is false). */
-  async getKek(name: string, deleted = false): Promise<Kek | null> {
-    const data = await nullOn404(this.http.request<KekResponse>('GET', `${BASE}/${seg(name)}`, { query: { deleted } }));
+  /**
+   * GET /keks/{name}; null when not found (or soft-deleted and `deleted` is false). A `context` (`.ctx`,
+   * see contextOfSubject) looks the KEK up in that Schema Registry context (`?context=`), as Confluent's clients do.
+   */
+  async getKek(name: string, deleted = false, context?: string): Promise<Kek | null> {
+    const data = await nullOn404(this.http.request<KekResponse>('GET', `${BASE}/${seg(name)}`, { query: { deleted, context } }));
     return data === null ? null : toKek(data, name);
   }
 
-  /** POST /keks. Throws REGISTRY_CONFLICT (409, error_code 40971) when it exists, even if identical. */
-  async createKek(request: CreateKekRequest): Promise<Kek> {
+  /** POST /keks (`?context=` as for getKek). Throws REGISTRY_CONFLICT (409, error_code 40971) when it exists, even if identical. */
+  async createKek(request: CreateKekRequest, context?: string): Promise<Kek> {
     const body: CreateKekRequest = { name: request.name, kmsType: request.kmsType, kmsKeyId: request.kmsKeyId, shared: request.shared === true };
     if (request.kmsProps !== undefined) body.kmsProps = request.kmsProps;
     if (request.doc !== undefined) body.doc = request.doc;
-    const data = await this.http.request<KekResponse>('POST', BASE, { body });
+    const data = await this.http.request<KekResponse>('POST', BASE, { body, query: { context } });
     return toKek(data, request.name);
   }
 

@@ -79,10 +79,10 @@ export interface SchemaRegistryApi {
 
 /** What keys/ needs from a DEK Registry; implemented by registry/dek-registry-client. */
 export interface DekRegistryApi {
-  /** null when the KEK does not exist. */
-  getKek(name: string, deleted?: boolean): Promise<Kek | null>;
-  /** Throws RecryptError REGISTRY_CONFLICT on 409. */
-  createKek(request: CreateKekRequest): Promise<Kek>;
+  /** null when the KEK does not exist. `context`: the Schema Registry context (contextOfSubject), default if absent. */
+  getKek(name: string, deleted?: boolean, context?: string): Promise<Kek | null>;
+  /** Throws RecryptError REGISTRY_CONFLICT on 409. `context` as for getKek. */
+  createKek(request: CreateKekRequest, context?: string): Promise<Kek>;
   /** version -1 means latest; null when not found. */
   getDek(kekName: string, subject: string, version: number, algorithm: DekAlgorithm, deleted?: boolean): Promise<Dek | null>;
   /** Throws RecryptError REGISTRY_CONFLICT on 409. */
