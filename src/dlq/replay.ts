@@ -6,7 +6,8 @@
  * - the source record itself, at `__source.topic/partition/offset`, when the source topic still holds it
  *   (any payload policy, either part): the exact record, with its key, headers and timestamp. The DLQ
  *   record's timestamp is the source record's (dlq-writer.ts), so a record found there with another
- *   timestamp (a topic deleted and created again) is not taken for it;
+ *   timestamp (a topic deleted and created again) is not taken for it, unless the DLQ topic stamps its
+ *   own times (LogAppendTime);
  * - else the DLQ payload, only where it is the source value unchanged: policy `source`, a failed value,
  *   and a job that neither transforms keys nor places records by key (DLQ records carry no key: the
  *   replayed record has a null key and only the value's schema id header);
@@ -118,6 +119,11 @@ export interface ReplayContext {
   /** The job transforms keys (keys: rules) or places records by key hash. */
   readonly keyed: boolean;
   readonly maxAttempts: number;
+  /**
+   * DLQ topics with `message.timestamp.type=LogAppendTime`: the broker stamped their records, so their
+   * timestamps cannot confirm the source record (absent: none).
+   */
+  readonly appendTimeTopics?: ReadonlySet<string>;
 }
 
 export type ReplayDecision =
@@ -140,7 +146,8 @@ export function decideReplay(entry: DlqEntry, lookup: SourceLookup, ctx: ReplayC
   const refused = refuseBeforeLookup(entry, ctx);
   if (refused) return refused;
   if (lookup.kind === 'found') {
-    if (lookup.record.timestamp === entry.timestamp) return { replay: true, from: 'source-record', why: 'the source record is still in its topic' };
+    const confirmed = lookup.record.timestamp === entry.timestamp || ctx.appendTimeTopics?.has(entry.dlq.topic) === true;
+    if (confirmed) return { replay: true, from: 'source-record', why: 'the source record is still in its topic' };
     if (entry.policy !== 'source') {
       return { replay: false, why: 'the record at the source coordinates has another timestamp than the one that failed (topic recreated?)' };
     }

@@ -55,11 +55,14 @@ export async function replayScope(runtime: JobRuntime, topics: readonly string[]
   if (dlqTopics.length === 0) {
     throw new RecryptError('JOB_INVALID', `job ${job.metadata.name} has no dlq.topic: name the DLQ topic to replay with --topic`);
   }
+  const appendTimeTopics = new Set<string>();
   for (const topic of dlqTopics) {
-    if ((await describeTopic(runtime.config.kafka, topic)) === null) throw new RecryptError('KAFKA_TOPIC', `DLQ topic ${topic} does not exist`);
+    const described = await describeTopic(runtime.config.kafka, topic);
+    if (described === null) throw new RecryptError('KAFKA_TOPIC', `DLQ topic ${topic} does not exist`);
+    if (described.configs['message.timestamp.type'] === 'LogAppendTime') appendTimeTopics.add(topic);
   }
   if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1) throw new RecryptError('JOB_INVALID', 'the replay attempt limit must be a whole number of at least 1');
-  return { dlqTopics, context: { sourceTopics: new Set(sources), keyed: isKeyed(job), maxAttempts } };
+  return { dlqTopics, context: { sourceTopics: new Set(sources), keyed: isKeyed(job), maxAttempts, appendTimeTopics } };
 }
 
 /** The job transforms keys or places records by them: a record without its key cannot be replayed. */

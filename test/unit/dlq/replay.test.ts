@@ -109,6 +109,9 @@ describe('decideReplay', () => {
   it('a record at the source coordinates with another timestamp is not the one that failed', () => {
     const other: SourceLookup = { kind: 'found', record: { ...source, timestamp: source.timestamp + 1 } };
     expect(decideReplay(entryOf(dlqRecord('redacted', [], Buffer.from('x'))), other, ctx)).toMatchObject({ replay: false, why: expect.stringContaining('recreated') });
+    // Unless the DLQ topic stamps its own times (LogAppendTime): then the timestamp proves nothing.
+    expect(decideReplay(entryOf(dlqRecord('redacted', [], Buffer.from('x'))), other, { ...ctx, appendTimeTopics: new Set(['customers.dlq']) }))
+      .toMatchObject({ replay: true, from: 'source-record' });
     // A source payload still is the value that failed.
     expect(decideReplay(entryOf(dlqRecord('source', [], Buffer.from('x'))), other, ctx)).toMatchObject({ replay: true, from: 'dlq-payload' });
   });
