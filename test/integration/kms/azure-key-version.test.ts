@@ -4,10 +4,18 @@
 // azure-kms.test.ts, one fake per key version: requests for a version go to its fake, versionless ones to
 // the fake of the key's current version, so rotating the key is switching `latest`.
 import { constants, createPublicKey, publicEncrypt } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createDefaultHttpClient, type HttpClient } from '@azure/core-rest-pipeline';
 import type { TokenCredential } from '@azure/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDevRegistry } from '../../../src/devregistry/server.js';
+import { DekManager } from '../../../src/keys/index.js';
 import { AzureKmsDriver } from '../../../src/kms/azure-kms.js';
+import { dekRefOf } from '../../../src/model/index.js';
+import { DekRegistryClient } from '../../../src/registry/dek-registry-client.js';
+import { resolveEncryptionParams } from '../../../src/rules/encryption-params.js';
 import { canaryDek, expectNoLeak, rejection } from '../../unit/kms/leak-check.js';
 import { AZURE_FAKE_TOKEN, AzureKeyVaultFake } from './fakes/azure-keyvault-fake.js';
 
@@ -115,5 +123,34 @@ describe('azure-kms: encrypt.azure.key.version.save', () => {
     expect(await rejection(newDriver().wrap(VERSIONLESS, canaryDek(), SAVE))).toMatchObject({ code: 'KMS_CONFIG', transient: false });
     // without the setting the same key wraps
     expect((await newDriver().wrap(VERSIONLESS, canaryDek(), {})).length).toBe(256);
+  });
+});
+
+describe('azure-kms key version through recrypt\'s keys layer and the dev registry', () => {
+  it('a KEK whose kmsProps set encrypt.azure.key.version.save gets prefixed DEKs, which decrypt after the key rotated', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'azure-version-'));
+    const registry = await startDevRegistry({ port: 0, host: '127.0.0.1', dataDir: dir });
+    try {
+      latest = A;
+      const kekName = `azkek_${Date.now()}`;
+      const deks = new DekRegistryClient({ baseUrls: [registry.url] });
+      await deks.createKek({ name: kekName, kmsType: 'azure-kms', kmsKeyId: VERSIONLESS, kmsProps: SAVE });
+      const rule = { name: 'enc', type: 'ENCRYPT', params: { 'encrypt.kek.name': kekName } };
+      const params = resolveEncryptionParams(rule, undefined);
+      const ref = dekRefOf(params, 'orders-value');
+      const manager = (): DekManager => new DekManager({ dekRegistry: deks, kms: { get: () => newDriver() } });
+
+      const write = await manager().dekForWrite(ref, params);
+      const ciphertext = write.cipher.encrypt(Buffer.from('hello world'));
+      const stored = await deks.getDek(kekName, 'orders-value', 1, 'AES256_GCM');
+      expect(Buffer.from(stored!.encryptedKeyMaterial!, 'base64').subarray(0, 42).toString('latin1')).toBe(`azure:v1:${A}:`);
+
+      latest = B;
+      const read = await manager().dekForRead(ref, params, 1);
+      expect(read.decrypt(ciphertext).toString('utf8')).toBe('hello world');
+    } finally {
+      await registry.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
