@@ -114,6 +114,31 @@ export function redisRefused(url: string, err: unknown): RecryptError | undefine
   return undefined;
 }
 
+/**
+ * For a long-running client (a worker's): resolves once Redis answers, or at its first connection error
+ * (an outage: the client retries and RedisHealth logs it, as before); rejects with REDIS_AUTH, after
+ * closing the client, when Redis refused the credentials or its certificate: retrying could only loop.
+ */
+export function credentialsAccepted(url: string, redis: Redis): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const done = (): void => {
+      redis.off('ready', onReady);
+      redis.off('error', onError);
+    };
+    const onReady = (): void => { done(); resolve(); };
+    const onError = (err: unknown): void => {
+      done();
+      const refused = redisRefused(url, err);
+      if (refused?.code !== 'REDIS_AUTH') return resolve();
+      redis.disconnect();
+      reject(refused);
+    };
+    redis.on('ready', onReady);
+    redis.on('error', onError);
+  });
+}
+
 export function redisUnavailable(url: string, waitedMs: number, cause?: string): RecryptError {
   return new RecryptError(
     'REDIS_UNAVAILABLE',

@@ -6,7 +6,7 @@
 import cliProgress from 'cli-progress';
 import {
   BackfillWorker, RedisHealth, backfillStatus, cancelBackfill, connectionErrorCode, formatReport, isRedisConnectionError,
-  jobDigest, pauseBackfill, redactRedisUrl, redisClient, redisRefused, redisUnavailable, resumeBackfill, submitBackfill, verify, type BackfillContext,
+  jobDigest, pauseBackfill, redactRedisUrl, redisClient, redisRefused, redisUnavailable, credentialsAccepted, resumeBackfill, submitBackfill, verify, type BackfillContext,
   type BackfillStatus, type RedisPolicy, type TaskRun, type TaskSpec,
 } from '../backfill/index.js';
 import type { PipelineObserver } from '../kafka/pipeline.js';
@@ -348,6 +348,7 @@ export async function worker(args: string[]): Promise<void> {
     const redisPolicy: RedisPolicy = config.redisTls ? { tls: config.redisTls } : {};
     const redis = redisClient(config.redisUrl, redisPolicy);
     new RedisHealth(config.redisUrl, logger).watch(redis);
+    await credentialsAccepted(config.redisUrl, redis);
     const context: BackfillContext = { connection: config.kafka, redisUrl: config.redisUrl, redis, redisPolicy };
     const workers = selected.map((job) => {
       const log = logger.child({ job: job.metadata.name });
