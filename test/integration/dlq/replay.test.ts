@@ -250,9 +250,11 @@ describe('recrypt dlq replay', () => {
       else expect([r.key!.toString(), header(r, 'trace')]).toEqual([`o${id}`, `t${id}`]);
     });
 
-    // Replayed once: a second replay starts after what the first committed and writes nothing.
-    const second = await replay(job);
-    expect(second.reports).toEqual([]);
+    // Replayed once: a second replay (the command, this time) starts after what the first committed.
+    const second = await recrypt(['dlq', 'replay', writeJobFile(yaml)]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/dlq replay: 0 DLQ records: 0 written to the target, 0 back in the DLQ, 0 not replayable/);
+    expect(leaksIn(Buffer.from(second.stdout + second.stderr), allCanaries)).toEqual([]);
     expect(await consumeRaw(target, { idleMs: 2000 })).toHaveLength(3 + replayed.length);
     expect((await dryRunReplay(replayRuntime(job).runtime))).toEqual([]);
 
