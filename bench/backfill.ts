@@ -24,8 +24,8 @@ import { DekRegistryClient, SchemaRegistryClient } from '../src/registry/index.j
 import { kafkaConnectionFromEnv } from '../src/service/config.js';
 import { forget } from './backfill-support.js';
 import { jobYaml } from './jobs.js';
-import { buildCommands, cpuOf, start, type Proc } from './procs.js';
-import { admin, createTopic, deleteTopicsAndGroups, loadStackEnv, ROOT, sleep } from './stack.js';
+import { buildCommands, cpuOf, removeBuild, start, type Proc } from './procs.js';
+import { admin, createTopic, deleteTopicsAndGroups, loadStackEnv, sleep } from './stack.js';
 import { CUSTOMER_SCHEMA } from './customer.js';
 import { parseRunSummary } from './e2e-runs.js';
 import { produceCustomers, type ProduceResult } from './e2e-data.js';
@@ -161,14 +161,15 @@ export async function runBackfillBench(options: BackfillBenchOptions = DEFAULT_B
   for (const name of Object.keys(env)) if (name.startsWith('RECRYPT_BACKFILL_')) delete env[name];
 
   log(`load average ${loadStart.join(' ')}; building the CLI`);
-  const { recrypt } = await buildCommands('backfill-build', [], log);
+  const commands = await buildCommands('backfill-build', [], log);
+  const { recrypt } = commands;
   const job = (tag: string, stopAtEnd: boolean, batchSize = options.batchSize) => {
     const name = `bench-bf-${id}-${tag}`;
     const target = `${source.replace('-src-', '-enc-')}-${tag}`;
     topics.push(target);
     subjects.push(`${target}-value`);
     groups.push(jobGroupId(name));
-    const file = join(ROOT, '.bench', 'backfill-build', `${name}.yaml`);
+    const file = join(commands.dir, `${name}.yaml`);
     writeFileSync(file, jobYaml({
       name, mode: 'encrypt', source, target, rule: { kek, kmsKeyId: 'bench-backfill-key', algorithm: 'AES256_GCM' }, batchSize, stopAtEnd,
     }));
@@ -262,6 +263,7 @@ export async function runBackfillBench(options: BackfillBenchOptions = DEFAULT_B
     }
     await deks.deleteKek(kek).then(() => deks.deleteKek(kek, true)).catch(() => undefined);
     cleanup.push(`${deleted} subjects`);
+    removeBuild(commands);
   }
 }
 

@@ -33,8 +33,8 @@ import {
   pairedRatios, parseCommittedBatches, parseRunSummary, runResult, summarize, type ContenderSummary, type RunResult,
 } from './e2e-runs.js';
 import { jobYaml, type BenchJob } from './jobs.js';
-import { buildCommands, watch, type Commands, type Watched } from './procs.js';
-import { brokerPid, createTopic, deleteTopicsAndGroups, loadStackEnv, localSecret, readSample, ROOT } from './stack.js';
+import { buildCommands, removeBuild, watch, type Commands, type Watched } from './procs.js';
+import { brokerPid, createTopic, deleteTopicsAndGroups, loadStackEnv, localSecret, readSample } from './stack.js';
 
 export const PATHS = ['encrypt', 'decrypt', 'reencrypt'] as const;
 export type Path = (typeof PATHS)[number];
@@ -253,7 +253,7 @@ export async function runE2eBench(options: E2eOptions = DEFAULT_E2E_OPTIONS): Pr
   };
 
   log(`load average ${loadStart.join(' ')}; building the CLI`);
-  const commands: Commands = await buildCommands('build', ['e2e-child'], log);
+  const commands: Commands = await buildCommands('e2e-build', ['e2e-child'], log);
   const child = commands.entries['e2e-child']!;
   log(`build: ${commands.compiled ? 'compiled' : 'tsx fallback'} in ${commands.seconds.toFixed(1)} s`);
 
@@ -281,7 +281,7 @@ export async function runE2eBench(options: E2eOptions = DEFAULT_E2E_OPTIONS): Pr
       name, mode: path, source: source.topic, target, batchSize: options.batchSize, stopAtEnd: true, transactionTimeoutMs: TRANSACTION_TIMEOUT_MS,
       ...(algorithm ? { rule: { kek, kmsKeyId: 'bench-e2e-key', algorithm } } : {}),
     };
-    const jobFile = join(ROOT, '.bench', 'build', `${name}.yaml`);
+    const jobFile = join(commands.dir, `${name}.yaml`);
     writeFileSync(jobFile, jobYaml(job));
     const watched = await watch([...commands.recrypt, 'run', jobFile], { ...childEnv, LOG_LEVEL: 'debug' }, timeoutMs, broker);
     const summary = parseRunSummary(watched.stdout);
@@ -434,5 +434,6 @@ export async function runE2eBench(options: E2eOptions = DEFAULT_E2E_OPTIONS): Pr
     }
     await deks.deleteKek(kek).then(() => deks.deleteKek(kek, true)).catch(() => undefined);
     cleanup.push(`${deleted} subjects`);
+    removeBuild(commands);
   }
 }

@@ -10,6 +10,8 @@ import { ProcMonitor, type ProcSample } from './e2e-proc.js';
 import { ROOT } from './stack.js';
 
 export interface Commands {
+  /** The build directory (job files may go there too); removeBuild deletes it. */
+  readonly dir: string;
   /** node + bin/recrypt.js of the build (or the sources' bin/recrypt.js through tsx). */
   readonly recrypt: readonly string[];
   /** node + each extra entry's compiled file (or the .ts through tsx), by the entry's path under bench/. */
@@ -20,14 +22,16 @@ export interface Commands {
 }
 
 /**
- * Compiles src/ (and the given bench/ entries, e.g. 'e2e-child') to .bench/<dir> with tsc (emit only:
+ * Compiles src/ (and the given bench/ entries, e.g. 'e2e-child') to .bench/<dir>-<pid> with tsc (emit only:
  * type errors are the typecheck's business) and runs the real bin/recrypt.js against it, so that the
  * measured process starts like an installed recrypt (no tsx). The repository's own dist/ is left alone:
  * other tests run bin/recrypt.js and must keep getting the sources. Falls back to tsx when the build fails.
+ * The directory is this process's own: two bench runs at once (a shared machine) must not delete each
+ * other's build.
  */
 export async function buildCommands(dirName: string, benchEntries: readonly string[], log: (line: string) => void): Promise<Commands> {
   const started = Date.now();
-  const dir = join(ROOT, '.bench', dirName);
+  const dir = join(ROOT, '.bench', `${dirName}-${process.pid}`);
   const out = join(dir, 'out');
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(join(dir, 'bin'), { recursive: true });
@@ -48,6 +52,7 @@ export async function buildCommands(dirName: string, benchEntries: readonly stri
     const note = result.code === 0 ? undefined : `tsc exited ${result.code} but emitted: ${result.output.split('\n')[0] ?? ''}`;
     if (note) log(`build: ${note}`);
     return {
+      dir,
       recrypt: [process.execPath, join(dir, 'bin', 'recrypt.js')],
       entries: Object.fromEntries(benchEntries.map((e) => [e, [process.execPath, join(out, 'bench', `${e}.js`)]])),
       compiled: true, seconds: (Date.now() - started) / 1000, ...(note ? { note } : {}),
@@ -56,10 +61,15 @@ export async function buildCommands(dirName: string, benchEntries: readonly stri
   const note = `build failed (${result.output.split('\n').slice(0, 3).join(' | ')}); running the sources through tsx`;
   log(`build: ${note}`);
   return {
+    dir,
     recrypt: [process.execPath, join(ROOT, 'bin', 'recrypt.js')],
     entries: Object.fromEntries(benchEntries.map((e) => [e, [process.execPath, '--import', 'tsx', join(ROOT, 'bench', `${e}.ts`)]])),
     compiled: false, seconds: (Date.now() - started) / 1000, note,
   };
+}
+
+export function removeBuild(commands: Commands): void {
+  rmSync(commands.dir, { recursive: true, force: true });
 }
 
 function runQuiet(command: string, args: readonly string[]): Promise<{ code: number | null; output: string }> {

@@ -19,8 +19,8 @@ import { produceCustomers } from './e2e-data.js';
 import { loadAverage } from './e2e-proc.js';
 import { parseLogLines } from './e2e-runs.js';
 import { jobYaml } from './jobs.js';
-import { buildCommands, watch } from './procs.js';
-import { createTopic, deleteTopicsAndGroups, loadStackEnv, ROOT } from './stack.js';
+import { buildCommands, removeBuild, watch } from './procs.js';
+import { createTopic, deleteTopicsAndGroups, loadStackEnv } from './stack.js';
 import { table } from './report.js';
 import { median } from './stats.js';
 
@@ -104,7 +104,7 @@ export async function runStartupBench(options: StartupOptions = DEFAULT_STARTUP_
   const commands = await buildCommands('startup-build', [], log);
   try {
     const importMs: number[] = [];
-    const main = pathToFileURL(join(ROOT, '.bench', 'startup-build', 'dist', 'cli', 'main.js')).href;
+    const main = pathToFileURL(join(commands.dir, 'dist', 'cli', 'main.js')).href;
     for (let i = 0; i < (commands.compiled ? options.imports : 0); i++) {
       const probe = `const t = performance.now(); await import(${JSON.stringify(main)}); console.log(performance.now() - t);`;
       const r = await watch([process.execPath, '--input-type=module', '-e', probe], env, 60_000);
@@ -122,7 +122,7 @@ export async function runStartupBench(options: StartupOptions = DEFAULT_STARTUP_
       const target = `${source.replace('-src-', '-enc-')}-${i}`;
       topics.push(target);
       groups.push(`recrypt-${name}`);
-      const file = join(ROOT, '.bench', 'startup-build', `${name}.yaml`);
+      const file = join(commands.dir, `${name}.yaml`);
       writeFileSync(file, jobYaml({
         name, mode: 'encrypt', source, target, rule: { kek, kmsKeyId: 'bench-start-key', algorithm: 'AES256_GCM' }, batchSize: 500, stopAtEnd: true,
         ...(workers === undefined ? {} : { workers }),
@@ -149,6 +149,7 @@ export async function runStartupBench(options: StartupOptions = DEFAULT_STARTUP_
       await registry.deleteSubject(subject).then(() => registry.deleteSubject(subject, true)).catch(() => undefined);
     }
     await deks.deleteKek(kek).then(() => deks.deleteKek(kek, true)).catch(() => undefined);
+    removeBuild(commands);
   }
 }
 
