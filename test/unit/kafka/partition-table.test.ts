@@ -36,6 +36,36 @@ describe('PartitionTable', () => {
     expect(t.get(partitionKey('t', 1))?.eofAt).toBe(10);
   });
 
+  it('previews what accept would take, changing nothing: the batch a transform ahead works on', () => {
+    const t = table();
+    t.assign([tp(2)]);
+    transition(t.get(partitionKey('t', 2))!, { type: 'halt', offset: 0, code: 'X' });
+    const polled = [rec(0, 0), rec(0, 1), rec(0, 1), rec(1, 9), rec(1, 10), rec(2, 0)];
+    const preview = t.preview(polled);
+    // The duplicate offset (stale) and what is past the range end or halted are left out, as accept does.
+    expect(preview.map((r) => `${r.partition}@${r.offset}`)).toEqual(['0@0', '0@1', '1@9']);
+    expect([t.get(partitionKey('t', 0))?.expected, t.get(partitionKey('t', 1))?.eofAt]).toEqual([0, undefined]);
+    expect(t.preview(polled)).toEqual(preview);
+    // accept then takes the very same record objects.
+    const accepted = t.accept(polled);
+    expect(accepted).toHaveLength(preview.length);
+    expect(accepted.every((r, i) => r === preview[i])).toBe(true);
+    expect(t.get(partitionKey('t', 1))?.eofAt).toBe(10);
+  });
+
+  it('commits a plan: progress per partition, totals, and the ranges now done', () => {
+    const t = table();
+    const plan = {
+      outputs: [], sources: [], halts: [],
+      nextOffsets: new Map([[partitionKey('t', 0), { topic: 't', partition: 0, offset: 4 }], [partitionKey('t', 1), { topic: 't', partition: 1, offset: 10 }]]),
+      counts: new Map([[partitionKey('t', 0), { records: 4, written: 3, dlq: 1 }], [partitionKey('t', 1), { records: 10, written: 10, dlq: 0 }]]),
+    };
+    const { finished, totals } = t.commit(plan);
+    expect(totals).toEqual({ records: 14, written: 13, dlq: 1 });
+    expect(finished.map((s) => s.partition)).toEqual([1]);
+    expect(t.progress().map((p) => [p.committed, p.records, p.done])).toEqual([[4, 4, false], [10, 10, true]]);
+  });
+
   it('rewinds a failed batch to its first record per owned partition, forgetting ends seen', () => {
     const t = table();
     t.accept([rec(0, 0), rec(0, 1), rec(1, 0)]);
