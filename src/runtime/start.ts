@@ -62,6 +62,8 @@ export async function startJob(prepared: PreparedJob, options: RunOptions = {}):
     ranges = (await snapshotOffsets(config.kafka, sources)).map((p) => ({ topic: p.topic, partition: p.partition, to: p.high }));
   }
   const processing = job.spec.processing;
+  // The threads load their modules while the consumer joins its group, not with the first batch.
+  prepared.threads?.warm();
   const pipeline = new TransactionalPipeline({
     name,
     connection: config.kafka,

@@ -114,6 +114,11 @@ export class EnginePool {
     }
   }
 
+  /** Starts the threads not running yet, so their start-up overlaps the job's (run() would start them with the first batch). */
+  warm(): void {
+    for (const slot of this.slots) if (slot.worker === undefined) this.spawn(slot);
+  }
+
   /** Ends every thread; their pending slices fail. A later run() starts new threads. */
   async close(): Promise<void> {
     await Promise.all(this.slots.map(async (slot) => {
