@@ -3,7 +3,7 @@
 // next batch. Schemas without rules (no DEK is needed): writer schema 1 -> target schema 2.
 import { afterAll, describe, expect, it } from 'vitest';
 import { cipherFromDekProto, createAesGcmFieldCipher, newDekMaterial } from '../../../../src/crypto/index.js';
-import { EnginePool, RecordTransformer, SchemaStore } from '../../../../src/engine/index.js';
+import { EnginePool, PartsTransformer, RecordTransformer, SchemaStore } from '../../../../src/engine/index.js';
 import { createCodec } from '../../../../src/formats/index.js';
 import type { DekManager, WriteDek } from '../../../../src/keys/index.js';
 import type { RegisteredSchema, SchemaRegistryApi } from '../../../../src/registry/types.js';
@@ -112,5 +112,33 @@ describe('engine worker threads given DEKs', () => {
   it('leave the records of a cipher made elsewhere (no material to hand over) to the main thread', async () => {
     const dek = { version: 1, cipher: createAesGcmFieldCipher('AES256_GCM', Buffer.alloc(32, 7)) };
     expect(await encryptTwice(dek)).toBe(0);
+  });
+});
+
+describe('engine worker threads under keys: rules', () => {
+  it('transform both parts of each record, keys and values, in source order', async () => {
+    const keySchema = JSON.stringify({ type: 'record', name: 'K', fields: [{ name: 'id', type: 'string' }] });
+    const keyCodec = createCodec({ schema: keySchema });
+    const schemas = new SchemaStore({
+      getById: async (id: number) => (id === 7 || id === 8 ? { id, schemaType: 'AVRO', schema: keySchema, subject: id === 7 ? 'in-key' : 'out-key', version: 1 } : SCHEMAS.get(id)!),
+    } as unknown as SchemaRegistryApi);
+    const topicFor = () => 'out';
+    const parts = new PartsTransformer({
+      schemas, keys: {} as DekManager, mode: 'reencrypt', subjectNameStrategy: 'topic', threads: pool, partitioning: 'source',
+      target: { schema: await schemas.adopt(SCHEMAS.get(2)!, 'out-value'), subject: 'out-value', topicFor },
+      keyTarget: { schema: await schemas.adopt({ id: 8, schemaType: 'AVRO', schema: keySchema, subject: 'out-key', version: 1 }, 'out-key'), subject: 'out-key', topicFor },
+    });
+    const records = (): SourceRecord[] => batch('keyed', 60).map((r, i) => ({ ...r, key: encodeFrame(7, keyCodec.encode({ id: `key ${i}` })) }));
+    await parts.process(records());
+    const before = pool.counts.done;
+    const out = await parts.process(records());
+    out.forEach((r, i) => {
+      if (!('outputs' in r)) throw new Error(`record ${i} not written`);
+      const key = decodeFrame(r.outputs[0]!.key!);
+      expect(key.schemaRef).toEqual({ id: 8 });
+      expect(keyCodec.decode(key.payload)).toEqual({ id: `key ${i}` });
+      expect(codec.decode(decodeFrame(r.outputs[0]!.value!).payload)).toEqual({ n: i, s: `v${i}` });
+    });
+    expect(pool.counts.done - before).toBeGreaterThan(40); // keys and values
   });
 });
