@@ -8,7 +8,7 @@ CACHE_DIR="${RECRYPT_CACHE_DIR:-$HOME/.cache/recrypt}"
 KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$ROOT/stack/kafka/pom.xml")"
 KAFKA_LIBS="$CACHE_DIR/kafka-$KAFKA_VERSION/libs"
 MOTO_VENV="$CACHE_DIR/moto-venv"
-APT_PACKAGES=(zlib1g-dev libssl-dev libsasl2-dev libzstd-dev liblz4-dev pkg-config redis-server python3-venv)
+APT_PACKAGES=(zlib1g-dev libssl-dev libsasl2-dev libzstd-dev liblz4-dev pkg-config redis-server python3-venv openssl)
 
 log() { printf '\033[1m[recrypt]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[31m[recrypt] %s\033[0m\n' "$*" >&2; exit 1; }
