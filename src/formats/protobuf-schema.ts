@@ -10,6 +10,7 @@
 import { createRequire } from 'node:module';
 import protobuf from 'protobufjs';
 import type { SchemaInfo } from '../model/index.js';
+import { RecryptError } from '../util/errors.js';
 import { schemaError } from './common.js';
 import { CONFLUENT_META_PROTO, looksLikeSerializedDescriptor, protoTextFromDescriptor } from './protobuf-descriptor-text.js';
 import type { ResolvedReferences } from './types.js';
@@ -92,7 +93,11 @@ export function parseProto(schema: SchemaInfo, refs: ResolvedReferences): Parsed
       throw schemaError('Protobuf', `well-known file ${dep}: ${errMessage(err)}`, err);
     }
   };
-  parseFile(MAIN_FILE, schema.schema);
+  try {
+    parseFile(MAIN_FILE, schema.schema);
+  } catch (err) {
+    throw withRegistryPlace(err, schema);
+  }
   try {
     root.resolveAll();
   } catch (err) {
@@ -124,6 +129,21 @@ function textOf(name: string, stored: string): string {
     if (name === MAIN_FILE) throw err;
     throw schemaError('Protobuf', `${name}: ${errMessage(err)}`, err);
   }
+}
+
+/**
+ * A schema fetched from a registry (a RegisteredSchema) carries its subject, version and id: a schema
+ * that does not parse is refused naming them (never its content).
+ */
+function withRegistryPlace(err: unknown, schema: SchemaInfo): unknown {
+  const { subject, version, id } = schema as SchemaInfo & { subject?: unknown; version?: unknown; id?: unknown };
+  const place = [
+    typeof subject === 'string' ? `subject ${subject}` : '',
+    typeof version === 'number' ? `version ${version}` : '',
+    typeof id === 'number' ? `schema id ${id}` : '',
+  ].filter((p) => p !== '').join(', ');
+  if (place === '' || !(err instanceof RecryptError)) return err;
+  return new RecryptError(err.code, `${place}: ${err.message}`, { cause: err });
 }
 
 function errMessage(err: unknown): string {

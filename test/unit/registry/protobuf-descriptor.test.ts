@@ -41,6 +41,21 @@ describe('Protobuf schemas served as descriptors', () => {
     expect(fromDescriptor.find((f) => f.name === 'shop.Customer.Address.street')?.tags).toEqual(['ADDR', 'PII']);
   });
 
+  it('a descriptor from the registry that does not parse is refused naming its subject, version and id', async () => {
+    const broken = Buffer.from([0x12, 0x05, 0x41]).toString('base64');
+    server = await startTestServer(() => ({ status: 200, body: { subject: 'orders-value', version: 3, id: 7, schemaType: 'PROTOBUF', schema: broken } }));
+    const fetched = await new SchemaRegistryClient({ baseUrls: [server.url] }).getLatest('orders-value');
+    let caught: unknown;
+    try {
+      createProtobufCodec(fetched);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toMatchObject({ code: 'FORMAT_SCHEMA' });
+    expect((caught as Error).message).toContain('subject orders-value, version 3, schema id 7');
+    expect((caught as Error).message).not.toContain(broken);
+  });
+
   it('a descriptor that does not parse is FORMAT_SCHEMA, without the bytes in the message', () => {
     const broken = Buffer.from([0x12, 0x05, 0x41]).toString('base64');
     let caught: unknown;
