@@ -15,6 +15,7 @@ import type { DekManager } from '../keys/index.js';
 import { RecryptError, isTransient } from '../util/errors.js';
 import type { SourceRecord } from '../util/records.js';
 import { frameOf, schemaRefText, type Frame, type Located } from '../wire/index.js';
+import { collectDerived, hasCelTransforms } from './cel-needles.js';
 import { DEK_MISSING, decryptField } from './field-crypto.js';
 import { dlqTagging, type FieldStep, type PayloadStep, type Side } from './plan.js';
 
@@ -26,6 +27,7 @@ export interface ViewPlan {
 
 interface Tagging {
   readonly tagged: DecodedSource['tagged'];
+  readonly isTagged: (field: FieldInfo) => boolean;
   readonly taggedFields: readonly string[];
   readonly fullyEncrypted: boolean;
 }
@@ -39,6 +41,7 @@ function taggingOf(plan: ViewPlan): Tagging {
     const fields = plan.read.codec.fields().filter(tagged);
     t = {
       tagged: plan.read.codec.compileWalker(tagged),
+      isTagged: tagged,
       taggedFields: [...new Set(fields.map((f) => f.fullName))],
       fullyEncrypted: !plan.read.disabledByEnableAt && fields.every(covered),
     };
@@ -166,6 +169,11 @@ export async function buildSourceView(located: Located, plan: ViewPlan, keys: De
       } catch {
         // Not convertible: the writer-side values are all there is.
       }
+    }
+    // Values CEL_FIELD transforms derive from the plaintext are needles too (cel-needles.ts).
+    if (hasCelTransforms(plan.read) || hasCelTransforms(plan.write)) {
+      const copy = decodePass(frame, plan, tagging, keys).decoded;
+      if (copy !== undefined) collectDerived(plan, copy.value, tagging.isTagged, collect(plaintexts, pass.opaque));
     }
   }
   const writer = plan.read.schema;

@@ -24,18 +24,33 @@ function expressionFailed(step: Step, why: string): RecryptError {
   return new RecryptError('RULE_EXPRESSION_FAILED', `rule ${step.rule.name}: ${why}`);
 }
 
+/** The record as CEL's `message`; a value that does not convert is the rule's failure, with no cause kept. */
+function messageOf(step: Step, value: unknown): unknown {
+  try {
+    return toCel(value);
+  } catch {
+    throw expressionFailed(step, 'the record does not convert to CEL values');
+  }
+}
+
 /** A CEL CONDITION on the record. Throws RULE_CONDITION_FAILED or RULE_EXPRESSION_FAILED. */
 export function checkCondition(step: Step, cel: CelConditionProgram, value: unknown): void {
-  const verdict = conditionHolds(runCel(cel.program, { message: toCel(value) }));
+  const verdict = conditionHolds(runCel(cel.program, { message: messageOf(step, value) }));
   if (verdict === 'false') throw conditionFailed(step, 'CEL');
   if (verdict === 'error') throw expressionFailed(step, 'CEL expression did not evaluate on the record');
 }
 
-/** A CEL_FIELD rule over the record's selected leaves; returns the record. Throws as checkCondition. */
-export function runCelField(step: Step, cel: CelFieldProgram, value: unknown): unknown {
+/** Sees each value a CEL_FIELD transform put into a leaf (the DLQ view collects them). */
+export type CelOutputSink = (output: unknown, field: FieldInfo) => void;
+
+/**
+ * A CEL_FIELD rule over the record's selected leaves; returns the record. Throws as checkCondition.
+ * `sink`, when given, sees every transformed leaf value.
+ */
+export function runCelField(step: Step, cel: CelFieldProgram, value: unknown, sink?: CelOutputSink): unknown {
   if (cel.walker === null) return value;
   const { program } = cel;
-  const message = program.refsMessage ? toCel(value) : null;
+  const message = program.refsMessage ? messageOf(step, value) : null;
   const isCondition = cel.ruleKind === 'CONDITION';
   return cel.walker(value, (leaf: unknown, field: FieldInfo) => {
     // The executors return null for null without evaluating, and leave non-primitives alone.
@@ -55,6 +70,7 @@ export function runCelField(step: Step, cel: CelFieldProgram, value: unknown): u
     if (run.kind === 'error') throw expressionFailed(step, 'CEL_FIELD expression did not evaluate on a field');
     const out = fromCelLeaf(run.value, leaf, field.kind);
     if (out === DOES_NOT_FIT) throw expressionFailed(step, `CEL_FIELD result does not fit a ${typeName} field`);
+    sink?.(out, field);
     return out;
   });
 }

@@ -30,8 +30,15 @@ function longToBigint(l: LongLike): bigint {
   return l.unsigned ? u : BigInt.asIntN(64, u);
 }
 
+/** Nesting deeper than this is cut off (null): decoded records are trees; this only guards a cycle. */
+const MAX_DEPTH = 64;
+
 /** A decoded value as CEL input. */
 export function toCel(value: unknown): unknown {
+  return convert(value, 0);
+}
+
+function convert(value: unknown, depth: number): unknown {
   if (value === null || value === undefined) return null;
   switch (typeof value) {
     case 'string':
@@ -44,11 +51,13 @@ export function toCel(value: unknown): unknown {
     default:
       return null;
   }
+  if (depth > MAX_DEPTH) return null;
+  const next = depth + 1;
   if (value instanceof Uint8Array) return value.constructor === Uint8Array ? value : new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  if (Array.isArray(value)) return value.map(toCel);
+  if (Array.isArray(value)) return value.map((v) => convert(v, next));
   if (value instanceof Map) {
     const out = new Map<unknown, unknown>();
-    for (const [k, v] of value) out.set(k, toCel(v));
+    for (const [k, v] of value) out.set(k, convert(v, next));
     return out;
   }
   if (isLong(value)) {
@@ -56,11 +65,13 @@ export function toCel(value: unknown): unknown {
     return value.unsigned ? celUint(n) : n;
   }
   const out: Record<string, unknown> = {};
-  // for...in: protobufjs messages keep unset fields' defaults on their prototype (as Go's proto getters do).
+  // for...in: protobufjs messages keep unset fields' defaults on their prototype (as Go's proto getters
+  // do); their reflection (`$type`) and methods are not fields.
   for (const key in value) {
+    if (key.startsWith('$')) continue;
     const v = (value as Record<string, unknown>)[key];
     if (typeof v === 'function' || v === undefined) continue;
-    out[key] = toCel(v);
+    out[key] = convert(v, next);
   }
   return out;
 }

@@ -98,6 +98,17 @@ describe('value model', () => {
     expect(conditionHolds(run('message.u == 4294967295u', { message: toCel({ u: { low: -1, high: 0, unsigned: true } }) }))).toBe('pass');
   });
 
+  it('protobufjs-like messages: prototype defaults are fields, $-reflection (cyclic) and methods are not', () => {
+    const proto: Record<string, unknown> = { note: '', amount: 0, toJSON() { return {}; } };
+    proto['$type'] = { self: proto };
+    const message = Object.create(proto) as Record<string, unknown>;
+    message['amount'] = 5;
+    expect(toCel(message)).toEqual({ note: '', amount: 5 });
+    const cyclic: Record<string, unknown> = { a: 1 };
+    cyclic['self'] = cyclic;
+    expect(() => toCel(cyclic)).not.toThrow();
+  });
+
   it('maps stay maps; null stays null', () => {
     expect(conditionHolds(run("message.m['k'] == 'v' && message.n == null", { message: toCel({ m: new Map([['k', 'v']]), n: null }) }))).toBe('pass');
   });
