@@ -9,7 +9,7 @@ const examples = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
 describe('jobs/examples', () => {
   it('has the documented examples', () => {
     expect(examples).toEqual(
-      expect.arrayContaining(['backfill-encrypt.yaml', 'decrypt-trusted-sink.yaml', 'reencrypt-gcm-to-siv.yaml', 'pattern-many-topics.yaml', 'join-group.yaml']),
+      expect.arrayContaining(['backfill-encrypt.yaml', 'decrypt-trusted-sink.yaml', 'reencrypt-gcm-to-siv.yaml', 'pattern-many-topics.yaml', 'join-group.yaml', 'data-contract.yaml']),
     );
   });
 
@@ -31,7 +31,7 @@ describe('jobs/examples', () => {
     const result = await validateJobFiles(examples.map((f) => join(dir, f)));
     expect(result.problems).toEqual([]);
     expect(result.jobs.map((j) => j.metadata.name).sort()).toEqual(
-      ['customers-backfill', 'customers-siv', 'legacy-encrypt-all', 'orders-to-warehouse', 'orders-join-siv', 'customers-join-siv', 'orders-keys-siv'].sort(),
+      ['customers-backfill', 'customers-siv', 'legacy-encrypt-all', 'orders-to-warehouse', 'orders-join-siv', 'customers-join-siv', 'orders-keys-siv', 'orders-contract'].sort(),
     );
   });
 });
