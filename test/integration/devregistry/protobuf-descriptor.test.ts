@@ -2,7 +2,7 @@
 // in between: the dev registry stores a registered descriptor as `.proto` text and answers
 // `?format=serialized` with a descriptor; recrypt's engine works over a schema registered as a descriptor.
 import { create, createFileRegistry, createMutableRegistry, fromBinary, getExtension, hasExtension, toBinary } from '@bufbuild/protobuf';
-import { FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
+import { FieldDescriptorProto_Label as Label, FieldDescriptorProto_Type as FieldType, FileDescriptorProtoSchema } from '@bufbuild/protobuf/wkt';
 import { ProtobufDeserializer, ProtobufSerializer, RuleRegistry, SchemaRegistryClient as OfficialClient, SerdeType } from '@confluentinc/schemaregistry';
 import { field_meta, file_confluent_meta } from '@confluentinc/schemaregistry/dist/confluent/meta_pb.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -120,6 +120,24 @@ describe('dev registry: Protobuf descriptors', () => {
     const file = fromBinary(FileDescriptorProtoSchema, Buffer.from((await latest(main, 'serialized')).schema, 'base64'));
     expect(file.dependency).toEqual(['common.proto']);
     expect(file.messageType[0]!.field[0]!.typeName).toBe('.common.Money');
+
+    // as a Python producer with default settings does it: the main schema as a descriptor too, then a
+    // lookup with the same descriptor finds it, and the reference reads back serialized (deleted=true)
+    const pySubject = uniq('pyorder-value');
+    const orderDescriptor = Buffer.from(toBinary(FileDescriptorProtoSchema, create(FileDescriptorProtoSchema, {
+      name: 'order.proto', package: 'shop', dependency: ['common.proto'], syntax: 'proto3',
+      messageType: [{ name: 'Order', field: [{ name: 'total', number: 1, label: Label.OPTIONAL, type: FieldType.MESSAGE, typeName: '.common.Money', jsonName: 'total' }] }],
+    }))).toString('base64');
+    const body = { schemaType: 'PROTOBUF', schema: orderDescriptor, references: [{ name: 'common.proto', subject: common, version: 1 }] };
+    const pyReg = await call(registry.url, 'POST', `/subjects/${pySubject}/versions`, body);
+    expect(pyReg.status).toBe(200);
+    expect((await latest(pySubject)).schema).toContain('.common.Money total = 1;');
+    const found = await call(registry.url, 'POST', `/subjects/${pySubject}?format=serialized`, body);
+    expect(found.status).toBe(200);
+    expect((found.body as { id: number; version: number })).toMatchObject({ id: (pyReg.body as { id: number }).id, version: 1 });
+    const ref = await call(registry.url, 'GET', `/subjects/${common}/versions/1?deleted=true&format=serialized`);
+    const refFile = fromBinary(FileDescriptorProtoSchema, Buffer.from((ref.body as { schema: string }).schema, 'base64'));
+    expect(refFile.messageType.map((m) => m.name)).toEqual(['Money']);
   });
 
   it('refuses a descriptor that does not parse with 42201, naming the subject and not echoing the bytes', async () => {
