@@ -6,7 +6,7 @@
 // the credentials. Wrong credentials fail at once with KAFKA_AUTH, REGISTRY_AUTH or REDIS_AUTH, and no
 // secret (the stack's, or a planted canary password) appears in any output.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backfillStatus, type BackfillStatus, type VerifyReport } from '../../../src/backfill/index.js';
+import { backfillStatus, openQueue, type BackfillStatus, type VerifyReport } from '../../../src/backfill/index.js';
 import { recrypt, writeJobFile, type CliResult } from '../helpers/cli.js';
 import { CUSTOMER_SCHEMA, customers } from '../helpers/customers.js';
 import { uniqueName } from '../helpers/stack.js';
@@ -100,6 +100,9 @@ describe('recrypt over SASL_SSL Kafka, an HTTPS registry with basic auth, and Re
     const target = uniqueName('tr-bf-enc');
     const job = writeJobFile(backfillJobYaml({ name, source, target, kek: uniqueName('tr-bf-kek'), batchSize: 50 }));
     const plain = { KAFKA_PROP_SASL_MECHANISMS: 'PLAIN' };
+    // Created before submit: on a broker that has just started, submit's end-offset read of a target
+    // it has only just created can find no partition leader yet (KAFKA_UNAVAILABLE, not retried there).
+    await createSecureTopic(stack, target, PARTITIONS);
     const submitted = await secureRecrypt(['backfill', 'submit', job], plain);
     expect(submitted.code, submitted.stderr).toBe(0);
     expect(submitted.stdout).toContain(`${PARTITIONS} tasks over ${PARTITIONS} partitions, ${RECORDS} offsets`);
@@ -117,12 +120,24 @@ describe('recrypt over SASL_SSL Kafka, an HTTPS registry with basic auth, and Re
       }
       expect(status?.tasks.filter((t) => t.state === 'failed')).toEqual([]);
       expect(status?.state).toBe('completed');
+      // Every task was run by one of the two workers, through their BullMQ connections to the TLS Redis.
+      const queue = openQueue(ctx.redisUrl, name, ctx.redisPolicy);
+      try {
+        const runBy = (await queue.getJobs(['completed'])).map((j) => j.processedBy);
+        expect(runBy).toHaveLength(PARTITIONS);
+        for (const pod of runBy) expect(['tr-worker-a', 'tr-worker-b']).toContain(pod);
+      } finally {
+        await queue.close();
+      }
     } finally {
       for (const w of workers) w.child.kill('SIGTERM');
       outputs.push(...(await Promise.all(workers)));
       ctx.close();
     }
-    for (const w of outputs.slice(-2)) expect(w.code, w.stderr.slice(-2000)).toBe(0);
+    for (const w of outputs.slice(-2)) {
+      expect(w.code, w.stderr.slice(-2000)).toBe(0);
+      expect(w.stderr).toContain('"msg":"worker started"');
+    }
 
     const verified = await secureRecrypt(['backfill', 'verify', name, '--json']);
     expect(verified.code, verified.stderr).toBe(0);
