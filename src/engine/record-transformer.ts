@@ -180,6 +180,7 @@ export class RecordTransformer {
         out[entry.index] = outcome.kind === 'ok' ? this.output(record, outcome) : await this.processRecord(record, outcome);
       }
     }
+    this.link?.finished(slow === undefined || slow.length === 0);
     return out;
   };
 

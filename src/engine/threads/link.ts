@@ -6,7 +6,8 @@
  * the rest, in contiguous slices of the records they can run (the part present, its schema id in the
  * bytes, not in a header). A thread returns each record's new bytes or "not ok"; the driver runs every
  * record without a result on the main thread as it always did, and assembles outputs by batch index,
- * so each partition keeps its source order. Batches too small for two slices stay on the main thread.
+ * so each partition keeps its source order. Batches too small for two slices stay on the main thread,
+ * and so do larger ones while the driver measures them faster there (ModeChooser).
  */
 import type { SchemaRef } from '../../wire/index.js';
 import { partBytes, partHeader, type RecordPart } from '../../wire/index.js';
@@ -32,9 +33,43 @@ export interface Offload {
   readonly done: Promise<readonly (Transformed | undefined)[]>;
 }
 
+/**
+ * Whether a batch big enough to share is shared: by the driver's own measure of both ways, since what
+ * pays depends on the machine (spare cores or not) and the work. Each way's wall time per record is an
+ * average over its recent batches (batches that met a miss or a failure are not counted); the faster
+ * way runs, and every RETRY_EVERY-th batch runs the other way to see whether that changed. The first
+ * WARM_UP batches are shared and not counted: they bring plans and DEKs to the threads.
+ */
+export class ModeChooser {
+  static readonly WARM_UP = 2;
+  static readonly RETRY_EVERY = 16;
+  private readonly costs = { threaded: 0, single: 0 };
+  private batches = 0;
+
+  /** True: share this batch with the threads. */
+  next(): boolean {
+    this.batches += 1;
+    if (this.batches <= ModeChooser.WARM_UP || this.costs.threaded === 0) return true;
+    if (this.costs.single === 0) return false;
+    const threaded = this.costs.threaded <= this.costs.single;
+    return this.batches % ModeChooser.RETRY_EVERY === 0 ? !threaded : threaded;
+  }
+
+  /** A clean batch's wall time per record, the way next() chose. */
+  measured(threaded: boolean, perRecord: number): void {
+    if (this.batches <= ModeChooser.WARM_UP) return;
+    const way = threaded ? 'threaded' : 'single';
+    const cost = this.costs[way];
+    this.costs[way] = cost === 0 ? perRecord : cost * 0.7 + perRecord * 0.3;
+  }
+}
+
 export class DriverLink {
   private readonly driver: number;
   private stats = newCounters();
+  private readonly chooser = new ModeChooser();
+  /** The batch in flight: the way it runs and when it started. */
+  private current: { readonly threaded: boolean; readonly started: bigint; readonly records: number } | undefined;
 
   constructor(private readonly pool: EnginePool, private readonly options: LinkOptions) {
     const { target, targetSubject, writeScope } = options;
@@ -52,7 +87,11 @@ export class DriverLink {
     // Every batch, so the keyring's list of used reads stays short whichever thread runs the batch.
     this.syncKeys();
     const slices = Math.min(pool.threads + 1, Math.floor(batch.length / pool.minSliceRecords));
+    this.current = undefined;
     if (slices < 2) return undefined;
+    const threaded = this.chooser.next();
+    this.current = { threaded, started: process.hrtime.bigint(), records: batch.length };
+    if (!threaded) return undefined;
     const from = Math.floor(batch.length / slices);
     const part = this.options.part;
     const eligible: number[] = [];
@@ -71,6 +110,13 @@ export class DriverLink {
       return out;
     });
     return { from, done };
+  }
+
+  /** The driver's batch is done; `clean`: no record needed the slow path (its time says nothing of the two ways). */
+  finished(clean: boolean): void {
+    const current = this.current;
+    this.current = undefined;
+    if (current !== undefined && clean) this.chooser.measured(current.threaded, Number(process.hrtime.bigint() - current.started) / current.records);
   }
 
   /** Adds the threads' field operations since the last call to `stats`. */
