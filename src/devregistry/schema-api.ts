@@ -37,7 +37,7 @@ import {
   checkReferences, globalConfig, isReferenced, liveVersions, requireVersion, sameSchemaText, schemaFields, subjectVersionBody, toStoredConfig, usages,
 } from './schema-records.js';
 import { parseVersionId } from './http.js';
-import { storedSchemaText } from './schema-format.js';
+import { schemaForFormat, storedSchemaText } from './schema-format.js';
 import { canonicalSchema, checkSubject, contentKey, parseConfigUpdate, readDraft, type SchemaDraft } from './schema-requests.js';
 import type { SchemaRecord, Store, VersionRecord } from './store.js';
 
@@ -179,7 +179,7 @@ export function addSchemaRoutes(router: Router, store: Store): void {
 
   router.add('GET', '/subjects/:subject/versions/:version/schema', async ({ res, params, query }) => {
     const v = requireVersion(store, params['subject'] as string, params['version'] as string, boolParam(query, 'deleted'));
-    sendText(res, 200, (store.schemasById.get(v.id) as SchemaRecord).schema);
+    sendText(res, 200, schemaForFormat(store, store.schemasById.get(v.id) as SchemaRecord, query.get('format')));
   });
 
   router.add('GET', '/subjects/:subject/versions/:version/referencedby', async ({ res, params }) => {
@@ -251,8 +251,8 @@ export function addSchemaRoutes(router: Router, store: Store): void {
     sendJson(res, 200, { ...schemaFields(rec, store, query.get('format')), guid: rec.guid });
   });
 
-  router.add('GET', '/schemas/ids/:id/schema', async ({ res, params }) => {
-    sendText(res, 200, byId(params['id'] as string).schema);
+  router.add('GET', '/schemas/ids/:id/schema', async ({ res, params, query }) => {
+    sendText(res, 200, schemaForFormat(store, byId(params['id'] as string), query.get('format')));
   });
 
   router.add('GET', '/schemas/ids/:id/versions', async ({ res, params, query }) => {

@@ -104,6 +104,9 @@ describe('dev registry: Protobuf descriptors', () => {
     // by id and GUID too; Avro ignores the format
     const byId = await call(registry.url, 'GET', `/schemas/ids/${serialized.id}?format=serialized`);
     expect((byId.body as { schema: string }).schema).toBe(serialized.schema);
+    expect((await call(registry.url, 'GET', `/schemas/ids/${serialized.id}/schema?format=serialized`)).body).toBe(serialized.schema);
+    expect((await call(registry.url, 'GET', `/subjects/${subject}/versions/1/schema?format=serialized`)).body).toBe(serialized.schema);
+    expect((await call(registry.url, 'GET', `/subjects/${subject}/versions/1/schema`)).body).toContain('message Customer');
   });
 
   it('a descriptor with a reference: the import and the referenced types survive both ways', async () => {
