@@ -21,6 +21,8 @@ export interface SecureStack {
   /** Every secret of the stack: none may appear in any output. */
   readonly secrets: readonly string[];
   readonly kafkaPassword: string;
+  /** The dev registry also takes this bearer token (instead of basic auth). */
+  readonly bearerTokenFile: string;
   /** Whether this process started it (and so stops it). */
   readonly startedHere: boolean;
 }
@@ -56,7 +58,7 @@ export async function secureStack(): Promise<SecureStack> {
   const env = readEnv();
   const secret = (name: string) => readFileSync(resolve(DIR, 'secrets', name), 'utf8').trim();
   const secrets = ['kafka-password', 'kafka-admin-password', 'redis-password', 'registry-password', 'registry-bearer-token', 'keystore-password', 'local-secret'].map(secret);
-  return { env, secrets, kafkaPassword: secret('kafka-password'), startedHere };
+  return { env, secrets, kafkaPassword: secret('kafka-password'), bearerTokenFile: resolve(DIR, 'secrets', 'registry-bearer-token'), startedHere };
 }
 
 export async function stopSecureStack(stack: SecureStack | undefined): Promise<void> {

@@ -59,8 +59,8 @@ spec:
 `;
 }
 
-async function audit(topic: string): Promise<{ records: number; clean: boolean; plaintext: { count: number } }> {
-  const result = await secureRecrypt(['audit', '--topic', topic, '--json']);
+async function audit(topic: string, env: NodeJS.ProcessEnv = {}): Promise<{ records: number; clean: boolean; plaintext: { count: number } }> {
+  const result = await secureRecrypt(['audit', '--topic', topic, '--json'], env);
   expect(result.code, result.stderr).toBe(0);
   return JSON.parse(result.stdout) as { records: number; clean: boolean; plaintext: { count: number } };
 }
@@ -93,6 +93,9 @@ describe('recrypt over SASL_SSL Kafka, an HTTPS registry with basic auth, and Re
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(new RegExp(`${RECORDS} records \\(${RECORDS} written, 0 to DLQ\\)`));
     expect(await audit(target)).toMatchObject({ records: RECORDS, clean: true, plaintext: { count: 0 } });
+    // The registry client with a bearer token instead of basic auth.
+    const bearer = { SCHEMA_REGISTRY_BASIC_AUTH_USER_INFO_FILE: '', SCHEMA_REGISTRY_BEARER_TOKEN_FILE: stack.bearerTokenFile };
+    expect(await audit(target, bearer)).toMatchObject({ records: RECORDS, clean: true });
   });
 
   it('a backfill with two workers (PLAIN) completes and verifies; audit finds the target encrypted', async () => {
