@@ -3,6 +3,8 @@
  * Kafka: the plans compiled from the bench Customer schema, a keyring holding one AES256_GCM DEK), one
  * core, contenders interleaved (stats.ts):
  *   encrypt:            plain -> ENCRYPT on PII (the in-place path, as bench/engine.ts's plain->gcm);
+ *   encrypt-general:    the same on the general path (a CEL_FIELD rule on a tag no field carries turns the
+ *                       in-place path off and evaluates nothing): what leaving the in-place path costs;
  *   encrypt+cel:        the same with a CEL CONDITION `message.balance >= 0.0` first (the general path:
  *                       decode, condition over the record as CEL values, walk, encode);
  *   encrypt+cel+mask:   and a CEL_FIELD mask on the tagged email before ENCRYPT.
@@ -26,9 +28,10 @@ const TOPIC = 'bench-cel';
 const SOURCE_ID = 1;
 const ENCRYPT: Rule = { name: 'encryptPII', type: 'ENCRYPT', tags: ['PII'], params: { 'encrypt.kek.name': 'bench-kek' } };
 const CONDITION: Rule = { name: 'positiveBalance', type: 'CEL', kind: 'CONDITION', mode: 'WRITE', expr: 'message.balance >= 0.0' };
+const IDLE: Rule = { name: 'idle', type: 'CEL_FIELD', kind: 'TRANSFORM', mode: 'WRITE', tags: ['NO_SUCH_TAG'], expr: 'value' };
 const MASK: Rule = { name: 'maskEmail', type: 'CEL_FIELD', kind: 'TRANSFORM', mode: 'WRITE', tags: ['PII', 'MASK'], expr: "name == 'email' ; value.substring(0, 3) + '***'" };
 
-export const CEL_ROWS = { encrypt: [ENCRYPT], 'encrypt+cel': [CONDITION, ENCRYPT], 'encrypt+cel+mask': [CONDITION, MASK, ENCRYPT] } as const;
+export const CEL_ROWS = { encrypt: [ENCRYPT], 'encrypt-general': [IDLE, ENCRYPT], 'encrypt+cel': [CONDITION, ENCRYPT], 'encrypt+cel+mask': [CONDITION, MASK, ENCRYPT] } as const;
 export type CelRow = keyof typeof CEL_ROWS;
 
 const loaded = (id: number, rules: readonly Rule[]): LoadedSchema => ({

@@ -106,10 +106,16 @@ export function fromCelLeaf(result: unknown, original: unknown, kind: 'string' |
     case 'bigint':
       if (typeof numeric === 'bigint') return numeric;
       return typeof numeric === 'number' && Number.isSafeInteger(numeric) ? BigInt(numeric) : DOES_NOT_FIT;
-    case 'object':
-      // A protobufjs Long: the codec encodes numbers and bigints into it as well.
-      if (typeof numeric === 'bigint' || (typeof numeric === 'number' && Number.isSafeInteger(numeric))) return numeric;
-      return DOES_NOT_FIT;
+    case 'object': {
+      // A protobufjs Long leaf: the result as the same {low, high, unsigned} shape, which the codec writes.
+      if (original === null || !isLong(original)) return DOES_NOT_FIT;
+      const n = typeof numeric === 'bigint' ? numeric : typeof numeric === 'number' && Number.isSafeInteger(numeric) ? BigInt(numeric) : undefined;
+      if (n === undefined) return DOES_NOT_FIT;
+      const unsigned = original.unsigned;
+      if (unsigned ? n < 0n || n >= 1n << 64n : n < -(1n << 63n) || n >= 1n << 63n) return DOES_NOT_FIT;
+      const bits = BigInt.asUintN(64, n);
+      return { low: Number(BigInt.asIntN(32, bits & 0xffffffffn)), high: Number(BigInt.asIntN(32, bits >> 32n)), unsigned };
+    }
     default:
       return DOES_NOT_FIT;
   }

@@ -184,3 +184,24 @@ describe('Kernel with CEL steps', () => {
     expect(decoded(new Kernel(keyring(), policy()).transform(record(1, order()), 'value', plans, new Set()))['note']).toBe('hello');
   });
 });
+
+describe('Kernel with CEL steps on Protobuf', () => {
+  const proto = 'syntax = "proto3";\npackage p;\nmessage M {\n  int64 qty = 1;\n  uint64 big = 2;\n  string note = 3;\n}\n';
+  const pbLoaded = (id: number, rules: Rule[]): LoadedSchema => ({
+    id, schemaType: 'PROTOBUF', references: new Map(),
+    info: { id, schemaType: 'PROTOBUF', schema: proto, ...(rules.length ? { ruleSet: { domainRules: rules } } : {}) },
+  });
+  it('int64 leaves are CEL ints, uint64 uints; a transform result goes back into the int64 field', () => {
+    const pb = createCodec({ schemaType: 'PROTOBUF', schema: proto });
+    const from = pbLoaded(1, []);
+    const to = pbLoaded(2, [cel('types', 'message.qty == 3 && message.big == 18446744073709551615u'), celField('double-it', "name == 'qty' ; value * 2 + 4611686018427387904")]);
+    const plans = new PlanTable();
+    plans.setSchemaType(TOPIC, { id: 1 }, 'PROTOBUF');
+    plans.set(TOPIC, { id: 1 }, [0], planOf(compileSide(from, pb, 'read', 's', [0]), compileSide(to, pb, 'write', 's', [0]), false));
+    const value = pb.encode({ qty: 3, big: { low: -1, high: -1, unsigned: true }, note: 'x' });
+    const outcome = new Kernel(keyring(), policy()).transform({ topic: TOPIC, key: null, value: encodeFrame(1, value, [0]), headers: [] }, 'value', plans, new Set());
+    if (outcome.kind !== 'ok') throw new Error(JSON.stringify(outcome));
+    const back = pb.decode(outcome.bytes!.subarray(6)) as { qty: { toString(): string } };
+    expect(back.qty.toString()).toBe(String(6n + 2n ** 62n));
+  });
+});

@@ -122,6 +122,12 @@ describe('value model', () => {
     expect(fromCelLeaf(3.5, 2n, 'other')).toBe(DOES_NOT_FIT);
     expect(fromCelLeaf(true, false, 'other')).toBe(true);
     expect(fromCelLeaf(null, 'a', 'string')).toBeNull();
+    // A protobufjs Long leaf gets the same shape back, within its range.
+    const long = { low: 5, high: 0, unsigned: false };
+    expect(toCel(fromCelLeaf(-(2n ** 62n), long, 'other'))).toBe(-(2n ** 62n));
+    expect(toCel(fromCelLeaf(7, long, 'other'))).toBe(7n);
+    expect(fromCelLeaf(2n ** 63n, long, 'other')).toBe(DOES_NOT_FIT);
+    expect(fromCelLeaf(-1n, { ...long, unsigned: true }, 'other')).toBe(DOES_NOT_FIT);
   });
 
   it('typeName of a leaf, null for non-primitives (an Avro enum symbol on an other leaf)', () => {
