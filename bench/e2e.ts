@@ -73,7 +73,7 @@ export const QUICK_E2E_OPTIONS: E2eOptions = {
  * Overrides for bigger runs and experiments: BENCH_E2E_RECORDS, BENCH_E2E_BATCH_SIZE,
  * BENCH_E2E_REPETITIONS, BENCH_E2E_BASELINE_SECONDS (0 skips the baseline), BENCH_E2E_FORMATS
  * (e.g. avro,json), BENCH_E2E_PATHS (e.g. encrypt), BENCH_E2E_SCALE_PARTITIONS and
- * BENCH_E2E_SCALE_BYTES (comma lists; "none" for no such rows).
+ * BENCH_E2E_SCALE_BYTES (comma lists; "none" for no such rows: BENCH_E2E_FORMATS=none runs the scale rows alone).
  */
 export function withEnvOverrides(base: E2eOptions, env: NodeJS.ProcessEnv = process.env): E2eOptions {
   const num = (name: string, fallback: number): number => {
@@ -86,6 +86,7 @@ export function withEnvOverrides(base: E2eOptions, env: NodeJS.ProcessEnv = proc
   const list = <T extends string>(name: string, known: readonly T[], fallback: readonly T[]): readonly T[] => {
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;
+    if (raw === 'none') return [];
     const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
     const unknown = items.filter((i) => !known.includes(i as T));
     if (unknown.length || items.length === 0) throw new Error(`${name}: ${unknown.join(', ') || 'empty'}; known: ${known.join(', ')}`);

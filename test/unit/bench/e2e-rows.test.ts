@@ -21,6 +21,7 @@ describe('e2e options', () => {
     });
     expect(o).toMatchObject({ formats: ['json', 'avro'], paths: ['decrypt'], scalePartitions: [], scaleRecordBytes: [100, 4096] });
     expect(() => withEnvOverrides(DEFAULT_E2E_OPTIONS, { BENCH_E2E_FORMATS: 'xml' })).toThrow(/BENCH_E2E_FORMATS: xml/);
+    expect(withEnvOverrides(DEFAULT_E2E_OPTIONS, { BENCH_E2E_FORMATS: 'none' }).formats).toEqual([]);
     expect(() => withEnvOverrides(DEFAULT_E2E_OPTIONS, { BENCH_E2E_SCALE_BYTES: '100,big' })).toThrow(/BENCH_E2E_SCALE_BYTES/);
   });
 
