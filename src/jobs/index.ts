@@ -9,7 +9,7 @@ export { checkJoinGroupAgainstTarget, joinGroupMembershipMessage } from './join-
 export { isSecretKey, SECRET_REASON } from './secrets.js';
 export { formatProblem, formatProblems } from './format.js';
 export { validateJobFiles, type ValidationResult } from './validate.js';
-export { jobGroupId, streamingTransactionalId, taskGroupId, taskTransactionalId } from './kafka-names.js';
+export { dlqReplayGroupId, dlqReplayTransactionalId, jobGroupId, streamingTransactionalId, taskGroupId, taskTransactionalId } from './kafka-names.js';
 export { dlqTopicFor, renderTemplate, sourceTopicsOf, targetKeySubjectFor, targetSubjectFor, targetTopicFor, TOPIC_PLACEHOLDER } from './templates.js';
 export { checkKeySubjects } from './key-checks.js';
 export type { SourceDocument, Position } from './yaml-source.js';

@@ -31,3 +31,13 @@ export function taskTransactionalId(job: string, topic: string, partition: numbe
 export function taskGroupId(job: string, topic: string, partition: number, from: number, perTask: boolean): string {
   return perTask ? `${PREFIX}-${job}-${topic}-${partition}-${from}` : jobGroupId(job);
 }
+
+/** `recrypt dlq replay`'s group on the job's DLQ topics: its committed offsets are the replay's progress. */
+export function dlqReplayGroupId(job: string): string {
+  return `${PREFIX}-${job}-dlq-replay`;
+}
+
+/** One transactional id per job's replay: a second replay of the same job fences the first. */
+export function dlqReplayTransactionalId(job: string): string {
+  return `${PREFIX}-${job}-dlq-replay`;
+}

@@ -1,6 +1,6 @@
 /**
  * The part of `recrypt dlq replay` that decides, shared by the replay and its dry run: the replay's
- * consumer group and transactional id, the DLQ topics of a job, and the decision for each DLQ record
+ * progress (its group's offsets, jobs/kafka-names.ts), the DLQ topics of a job, and the decision for each DLQ record
  * of a batch (dlq/'s header parsing and rules, with the source records looked up in their topics).
  * The dry run (dryRunReplay) reads what the replay would read, from the replay group's committed
  * offsets to the end offsets seen at its start, and writes nothing.
@@ -10,22 +10,12 @@ import {
   DEFAULT_MAX_REPLAY_ATTEMPTS, decideReplay, isUnreadable, parseDlqRecord, refuseBeforeLookup, sourceFromPayload,
   type Coordinates, type DlqEntry, type ReplayContext, type ReplayDecision, type SourceLookup,
 } from '../dlq/index.js';
-import { dlqTopicFor, type Job } from '../jobs/index.js';
+import { dlqReplayGroupId, dlqTopicFor, type Job } from '../jobs/index.js';
 import { snapshotOffsets, describeTopic } from '../kafka/topics.js';
 import { RecryptError } from '../util/errors.js';
 import type { SourceRecord } from '../util/records.js';
 import { coordinatesKey, lookUpSources, readDlqRanges } from './dlq-sources.js';
 import type { JobRuntime } from './job-runtime.js';
-
-/** The replay's consumer group on the DLQ topics: its committed offsets are the replay's progress. */
-export function dlqReplayGroupId(job: string): string {
-  return `recrypt-${job}-dlq-replay`;
-}
-
-/** One transactional id per job's replay: a second replay of the same job fences the first. */
-export function dlqReplayTransactionalId(job: string): string {
-  return `recrypt-${job}-dlq-replay`;
-}
 
 /** What the replay decided (and, for a real replay, did) about one DLQ record. Never a value. */
 export interface ReplayReport {

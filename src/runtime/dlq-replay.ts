@@ -13,13 +13,14 @@
  * always), ERROR halts the DLQ partition at that record. A record not replayable is passed over: its
  * offset is committed with the batch, and the report lists it.
  */
+import { dlqReplayGroupId, dlqReplayTransactionalId } from '../jobs/index.js';
 import { ensureMirroredTopic } from '../kafka/topics.js';
 import { TransactionalPipeline, type PipelineObserver, type PipelineSummary } from '../kafka/pipeline.js';
 import { withReplayAttempt, type DlqEntry } from '../dlq/index.js';
 import { RecryptError } from '../util/errors.js';
 import type { ProcessedRecord, RecordProcessor, SourceRecord } from '../util/records.js';
 import { coordinatesKey } from './dlq-sources.js';
-import { decideBatch, dlqReplayGroupId, dlqReplayTransactionalId, replayRanges, replayScope, type ReplayReport, type ReplayScope } from './dlq-replay-plan.js';
+import { decideBatch, replayRanges, replayScope, type ReplayReport, type ReplayScope } from './dlq-replay-plan.js';
 import type { JobRuntime } from './job-runtime.js';
 import { prepareJob, type PreparedJob } from './prepare.js';
 import { topicLimits } from './topic-limits.js';

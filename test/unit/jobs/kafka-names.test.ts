@@ -2,7 +2,9 @@
 // are persistent state on the brokers (committed offsets, transactional ids): a change strands
 // offsets or leaves zombies unfenced, so they are pinned here.
 import { describe, expect, it } from 'vitest';
-import { jobGroupId, streamingTransactionalId, taskGroupId, taskTransactionalId } from '../../../src/jobs/index.js';
+import {
+  dlqReplayGroupId, dlqReplayTransactionalId, jobGroupId, streamingTransactionalId, taskGroupId, taskTransactionalId,
+} from '../../../src/jobs/index.js';
 import * as backfillNames from '../../../src/backfill/names.js';
 
 describe('group and transactional ids', () => {
@@ -17,8 +19,13 @@ describe('group and transactional ids', () => {
     expect(taskGroupId('bf', 'legacy.customers', 3, 1010, true)).toBe('recrypt-bf-legacy.customers-3-1010');
   });
 
+  it('dlq replay: its own group on the DLQ topics and one transactional id per job', () => {
+    expect(dlqReplayGroupId('orders')).toBe('recrypt-orders-dlq-replay');
+    expect(dlqReplayTransactionalId('orders')).toBe('recrypt-orders-dlq-replay');
+  });
+
   it('the ids of one job are distinct from each other', () => {
-    const ids = [taskTransactionalId('bf', 't', 0, 0), streamingTransactionalId('bf', 'pod-0'), jobGroupId('bf'), taskGroupId('bf', 't', 0, 0, true)];
+    const ids = [taskTransactionalId('bf', 't', 0, 0), streamingTransactionalId('bf', 'pod-0'), jobGroupId('bf'), taskGroupId('bf', 't', 0, 0, true), dlqReplayGroupId('bf')];
     expect(new Set(ids).size).toBe(ids.length);
   });
 
