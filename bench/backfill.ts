@@ -46,14 +46,17 @@ export const QUICK_BACKFILL_OPTIONS: BackfillBenchOptions = { records: 60_000, p
 
 /** BENCH_BACKFILL_RECORDS, BENCH_BACKFILL_BATCH_SIZE, BENCH_BACKFILL_WORKERS (e.g. "1,2,4"), BENCH_BACKFILL_TAKEOVER=0. */
 export function backfillEnvOverrides(base: BackfillBenchOptions, env: NodeJS.ProcessEnv = process.env): BackfillBenchOptions {
-  const num = (name: string, fallback: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
+  const positive = (name: string, raw: string): number => {
     const value = Number(raw);
     if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive whole number, got ${raw}`);
     return value;
   };
-  const workers = env.BENCH_BACKFILL_WORKERS ? env.BENCH_BACKFILL_WORKERS.split(',').map((w) => num('BENCH_BACKFILL_WORKERS', Number(w))) : base.workers;
+  const num = (name: string, fallback: number): number => {
+    const raw = env[name];
+    return raw === undefined || raw === '' ? fallback : positive(name, raw);
+  };
+  // Each item of the list on its own (the whole list is no number).
+  const workers = env.BENCH_BACKFILL_WORKERS ? env.BENCH_BACKFILL_WORKERS.split(',').map((w) => positive('BENCH_BACKFILL_WORKERS', w.trim())) : base.workers;
   return {
     ...base, records: num('BENCH_BACKFILL_RECORDS', base.records), batchSize: num('BENCH_BACKFILL_BATCH_SIZE', base.batchSize), workers,
     takeover: env.BENCH_BACKFILL_TAKEOVER === undefined ? base.takeover : env.BENCH_BACKFILL_TAKEOVER !== '0',

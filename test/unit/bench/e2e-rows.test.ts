@@ -135,3 +135,12 @@ describe('bench job files', () => {
     expect(c?.spec.source.stopAt).not.toBe('end');
   });
 });
+
+describe('backfill options', () => {
+  it('reads the worker counts as a comma list', async () => {
+    const { backfillEnvOverrides, DEFAULT_BACKFILL_OPTIONS } = await import('../../../bench/backfill.js');
+    expect(backfillEnvOverrides(DEFAULT_BACKFILL_OPTIONS, { BENCH_BACKFILL_WORKERS: '1, 2' }).workers).toEqual([1, 2]);
+    expect(backfillEnvOverrides(DEFAULT_BACKFILL_OPTIONS, { BENCH_BACKFILL_RECORDS: '5000' })).toMatchObject({ records: 5000, workers: DEFAULT_BACKFILL_OPTIONS.workers });
+    expect(() => backfillEnvOverrides(DEFAULT_BACKFILL_OPTIONS, { BENCH_BACKFILL_WORKERS: '1,0' })).toThrow(/got 0/);
+  });
+});
