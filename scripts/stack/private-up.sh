@@ -29,6 +29,13 @@ inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 PROPS
 } > "$KAFKA_DIR/server.properties"
+# A test restarts this broker: log when its shutdown starts and ends, to see what a slow one waited for.
+cat >> "$KAFKA_DIR/log4j2.properties" <<'PROPS'
+logger.brokerserver.name=kafka.server.BrokerServer
+logger.brokerserver.level=INFO
+logger.controllerserver.name=kafka.server.ControllerServer
+logger.controllerserver.level=INFO
+PROPS
 kafka_format "$KAFKA_DIR" "$LOGS/kafka.log"
 kafka_java_opts "$KAFKA_DIR"
 KAFKA_JAVA_OPTS=("${KAFKA_JAVA_OPTS[@]/-Xmx1g/-Xmx512m}")

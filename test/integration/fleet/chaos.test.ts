@@ -168,6 +168,7 @@ describe('a fleet of recrypt serve under chaos', () => {
     const monitor = new LagMonitor(env.KAFKA_BOOTSTRAP_SERVERS!, `recrypt-${jobName}`, source);
     await monitor.start();
     const exits: { name: string; signal: string; code: number | null }[] = [];
+    let kmsFailureSeen = false;
     const steps: { kind: ChaosKind; at: number; endedAt: number; detail: string }[] = [];
 
     /** Every partition has committed something since `since` (the fleet makes progress everywhere). */
@@ -224,27 +225,34 @@ describe('a fleet of recrypt serve under chaos', () => {
             break;
           }
           case 'broker-restart': {
-            await stack!.restart('kafka');
-            detail = `broker down ${Date.now() - at} ms`;
+            const stop = await stack!.restart('kafka');
+            detail = `broker down ${Date.now() - at} ms (its shutdown ${stop.stopMs} ms${stop.killed ? ', SIGKILLed after 30 s' : ''})`;
             break;
           }
           case 'kms-freeze': {
             // Only an instance that has not unwrapped the DEK yet needs the KMS: freeze it, then replace one.
+            // It asks once it has partitions (after the group drops the killed member): the KMS stays
+            // frozen until the replacement's log shows a KMS call that failed, then one timeout more.
             stack!.freeze('moto');
             const frozenAt = Date.now();
+            let thawedAt = 0;
             try {
-              await replace(victim, 'SIGKILL');
-              await new Promise((r) => setTimeout(r, 3 * KMS_TIMEOUT_MS + 2000));
+              const replacement = await replace(victim, 'SIGKILL');
+              kmsFailureSeen = await waitFor('a KMS failure in the replacement', () => (/"code":"KMS_[A-Z_]+"/.test(readFileSync(replacement.logFile, 'utf8')) ? true : undefined), 60_000, 300)
+                .catch(() => false);
+              await new Promise((r) => setTimeout(r, KMS_TIMEOUT_MS));
             } finally {
               stack!.thaw('moto');
+              thawedAt = Date.now();
             }
             await f.ready(f.instance(victim)!);
-            detail = `KMS frozen ${Date.now() - frozenAt} ms (timeout ${KMS_TIMEOUT_MS} ms) while ${victim} was replaced after SIGKILL`;
+            detail = `KMS frozen ${thawedAt - frozenAt} ms (timeout ${KMS_TIMEOUT_MS} ms) while ${victim} was replaced after SIGKILL; ` +
+              `the replacement's KMS calls failed: ${kmsFailureSeen}`;
             break;
           }
           case 'registry-restart': {
-            await stack!.restart('registry');
-            detail = `registry down ${Date.now() - at} ms`;
+            const stop = await stack!.restart('registry');
+            detail = `registry down ${Date.now() - at} ms (its shutdown ${stop.stopMs} ms${stop.killed ? ', SIGKILLed after 30 s' : ''})`;
             break;
           }
         }
@@ -328,6 +336,7 @@ describe('a fleet of recrypt serve under chaos', () => {
 
     expect({ lost, duplicated }).toEqual({ lost: 0, duplicated: 0 });
     expect(targetRecords).toHaveLength(expected.length);
+    expect(kmsFailureSeen, 'the KMS freeze reached a KMS call').toBe(true);
     for (const e of exits.filter((x) => x.signal === 'SIGTERM')) expect(e, `${e.name} exit after SIGTERM`).toMatchObject({ code: 0 });
 
     // Partition order, keys, headers and timestamps kept; plaintext back through Confluent's deserializer.

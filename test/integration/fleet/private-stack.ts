@@ -17,8 +17,11 @@ export interface PrivateStack {
   readonly dir: string;
   /** KAFKA_BOOTSTRAP_SERVERS, SCHEMA_REGISTRY_URL, AWS_ENDPOINT_URL_KMS, ... as private-up.sh wrote them. */
   readonly env: Readonly<Record<string, string>>;
-  /** Stops one service (SIGTERM to its process group, as a pod eviction would) and starts it again with its data. */
-  restart(service: Exclude<PrivateService, 'moto'>): Promise<void>;
+  /**
+   * Stops one service (SIGTERM to its process group, as a pod eviction would; SIGKILL after 30 s) and
+   * starts it again with its data. Resolves with how long the stop took and whether it needed SIGKILL.
+   */
+  restart(service: Exclude<PrivateService, 'moto'>): Promise<{ stopMs: number; killed: boolean }>;
   /** SIGSTOP / SIGCONT to the service's process group: it holds its sockets and answers nothing. */
   freeze(service: PrivateService): void;
   thaw(service: PrivateService): void;
@@ -44,9 +47,9 @@ async function freePortBase(): Promise<number> {
   throw new Error('no four free ports in a row');
 }
 
-async function script(name: string, args: string[]): Promise<void> {
+async function script(name: string, args: string[]): Promise<string> {
   try {
-    await run('bash', [resolve(ROOT, 'scripts/stack', name), ...args], { timeout: 240_000, env: { ...process.env, RECRYPT_SKIP_BOOTSTRAP: '1' } });
+    return (await run('bash', [resolve(ROOT, 'scripts/stack', name), ...args], { timeout: 240_000, env: { ...process.env, RECRYPT_SKIP_BOOTSTRAP: '1' } })).stderr;
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     throw new Error(`${name} ${args.join(' ')} failed: ${e.message}\n${e.stderr ?? ''}`);
@@ -70,8 +73,11 @@ export async function startPrivateStack(name: string): Promise<PrivateStack> {
   return {
     name, dir, env,
     restart: async (service) => {
-      await script('private-down.sh', [name, service]);
+      const from = Date.now();
+      const stopped = await script('private-down.sh', [name, service]);
+      const stopMs = Date.now() - from;
       await script('private-up.sh', [name, String(base)]);
+      return { stopMs, killed: stopped.includes('ignored SIGTERM') };
     },
     freeze: (service) => signal(service, 'SIGSTOP'),
     thaw: (service) => signal(service, 'SIGCONT'),
