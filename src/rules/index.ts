@@ -4,3 +4,4 @@ export * from './tags.js';
 export * from './rule-selection.js';
 export * from './encryption-params.js';
 export * from './cel/index.js';
+export * from './migrations.js';
