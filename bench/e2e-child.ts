@@ -33,6 +33,8 @@ export interface PipeArgs {
 export interface BaselineArgs {
   readonly mode: 'baseline';
   readonly format: Format;
+  /** Protobuf: serve `format=serialized` through a proxy (a registry that does not). */
+  readonly proxyProtobuf?: boolean;
   readonly name: string;
   readonly source: string;
   readonly target: string;
@@ -112,7 +114,7 @@ async function baseline(args: BaselineArgs): Promise<ChildResult> {
   const { Kafka, logLevel } = kafka.KafkaJS;
   // Loaded here, not at the top: the pipe's process should not carry the serdes in its RSS.
   const { officialSerdes } = await import('./e2e-formats.js');
-  const serdes = await officialSerdes(args.format, args.registryUrl, args.secret);
+  const serdes = await officialSerdes(args.format, args.registryUrl, args.secret, args.proxyProtobuf === true);
 
   const client = new Kafka({ kafkaJS: { brokers: args.brokers.split(','), logLevel: logLevel.ERROR } });
   const consumer = client.consumer({

@@ -89,14 +89,26 @@ export interface OfficialSerdes {
 }
 
 /**
- * Confluent's deserializer and serializer of `format` with the FieldEncryptionExecutor and local-kms.
- * Protobuf goes through a proxy that serves `format=serialized`, as Confluent's registry does.
+ * Whether the registry answers `format=serialized` for Protobuf schema `schemaId` with a serialized
+ * FileDescriptorProto, as Confluent's does (recrypt's dev registry does since #25; an older one running
+ * in a stack that was started before answers with the .proto text, and needs the proxy).
  */
-export async function officialSerdes(format: Format, registryUrl: string, secret: string): Promise<OfficialSerdes> {
+export async function servesSerializedProtobuf(registryUrl: string, schemaId: number): Promise<boolean> {
+  const response = await fetch(`${registryUrl.replace(/\/$/, '')}/schemas/ids/${schemaId}?format=serialized`);
+  if (!response.ok) throw new Error(`registry: schema ${schemaId}: HTTP ${response.status}`);
+  const { schema } = await response.json() as { schema?: string };
+  return typeof schema === 'string' && !/\bsyntax\b|\bmessage\b/.test(schema);
+}
+
+/**
+ * Confluent's deserializer and serializer of `format` with the FieldEncryptionExecutor and local-kms.
+ * Protobuf goes through a proxy that serves `format=serialized` when the registry does not (`proxy`).
+ */
+export async function officialSerdes(format: Format, registryUrl: string, secret: string, proxyProtobuf = false): Promise<OfficialSerdes> {
   LocalKmsDriver.register();
   const rules = new RuleRegistry();
   rules.registerExecutor(new FieldEncryptionExecutor());
-  const proxy = format === 'protobuf' ? await startSerializedFormatProxy(registryUrl) : undefined;
+  const proxy = format === 'protobuf' && proxyProtobuf ? await startSerializedFormatProxy(registryUrl) : undefined;
   const client = new OfficialClient({ baseURLs: [proxy?.url ?? registryUrl], cacheCapacity: 1000 });
   const ruleConfig = { secret };
   const config = { useLatestVersion: true, autoRegisterSchemas: false, ruleConfig };

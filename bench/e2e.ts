@@ -27,7 +27,9 @@ import { DekRegistryClient, SchemaRegistryClient } from '../src/registry/index.j
 import type { Rule } from '../src/registry/types.js';
 import { parseChildResult, type BaselineArgs, type ChildArgs, type ChildResult, type PipeArgs } from './e2e-child.js';
 import { indexOfKey, produceCustomers, type ProduceResult } from './e2e-data.js';
-import { encoderFor, FORMATS, officialSerdes, recordAt, SCHEMA_TYPE, schemaText, type Format, type OfficialSerdes } from './e2e-formats.js';
+import {
+  encoderFor, FORMATS, officialSerdes, recordAt, SCHEMA_TYPE, schemaText, servesSerializedProtobuf, type Format, type OfficialSerdes,
+} from './e2e-formats.js';
 import { loadAverage } from './e2e-proc.js';
 import {
   pairedRatios, parseCommittedBatches, parseRunSummary, runResult, summarize, type ContenderSummary, type RunResult,
@@ -247,9 +249,11 @@ export async function runE2eBench(options: E2eOptions = DEFAULT_E2E_OPTIONS): Pr
     subjects.push(`${topic}-value`);
     return topic;
   };
+  /** Whether Confluent's Protobuf serdes need the format=serialized proxy in front of this registry (probed once). */
+  let proxyProtobuf: boolean | undefined;
   const readerOf = async (format: Format): Promise<OfficialSerdes> => {
     let serdes = official.get(format);
-    if (!serdes) official.set(format, serdes = await officialSerdes(format, registryUrl, secret));
+    if (!serdes) official.set(format, serdes = await officialSerdes(format, registryUrl, secret, proxyProtobuf === true));
     return serdes;
   };
 
@@ -262,6 +266,7 @@ export async function runE2eBench(options: E2eOptions = DEFAULT_E2E_OPTIONS): Pr
     const topic = fresh(`src-${format}`);
     await createTopic(topic, partitions);
     const schemaId = (await registry.register(`${topic}-value`, { schemaType: SCHEMA_TYPE[format], schema: schemaText(format, notesLength) })).id;
+    if (format === 'protobuf') proxyProtobuf ??= !(await servesSerializedProtobuf(registryUrl, schemaId));
     const produced = await produceCustomers(brokers, topic, partitions, schemaId, records, encoderFor(format, schemaId, notesLength));
     const bytesPerRecord = produced.bytes / produced.records;
     log(`${topic}: ${records} ${format} records, ${partitions} partitions, ${bytesPerRecord.toFixed(1)} bytes/record, produced in ${produced.seconds.toFixed(1)} s`);
@@ -331,7 +336,7 @@ export async function runE2eBench(options: E2eOptions = DEFAULT_E2E_OPTIONS): Pr
       ...(algorithm ? { ruleSet: { domainRules: [encryptRule(kek, algorithm)] } } : {}),
     });
     const args: BaselineArgs = {
-      mode: 'baseline', format: source.format, name, source: source.topic, target, brokers, registryUrl, secret, batchSize: options.batchSize,
+      mode: 'baseline', format: source.format, proxyProtobuf: proxyProtobuf === true, name, source: source.topic, target, brokers, registryUrl, secret, batchSize: options.batchSize,
       seconds: options.baselineSeconds, maxRecords: options.baselineMaxRecords,
     };
     const { watched, result } = await runChild(args);
