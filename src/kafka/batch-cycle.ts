@@ -120,7 +120,8 @@ export class BatchCycle {
       } catch (err) {
         const e = err instanceof RefusedOutput ? err.error : classifyKafkaError('transaction', err);
         this.settings.observer?.onAbort?.(e);
-        if (e.code === 'KAFKA_FENCED') throw e;
+        // Neither is about this batch, and no retry helps: the pipeline stops.
+        if (e.code === 'KAFKA_FENCED' || e.code === 'KAFKA_AUTH') throw e;
         // A commit that timed out and was resumed by the abort may have gone through after all.
         if (await this.transactions.abort() === 'committed') return { committed: true, plan, startedAt, commitStartedAt, transformMs, transformedAhead };
         if (e.transient) return { committed: false, error: e, narrow: false, outage: e.code === 'KAFKA_UNAVAILABLE' };

@@ -1,6 +1,6 @@
 /**
  * The one place where librdkafka errors are classified: fenced (another instance owns the
- * transactional id or the partitions: stop), transient (broker unreachable, timeouts, aborted
+ * transactional id or the partitions: stop), refused credentials or ACLs (KAFKA_AUTH: stop), transient (broker unreachable, timeouts, aborted
  * transaction: retry from the last commit), or permanent: about one record (RECORD_TOO_LARGE,
  * KAFKA_PRODUCE) or about a target topic (KAFKA_TOPIC). A code on no list that librdkafka does not call
  * retriable is transient, marked so that the pipeline caps its retries (unlistedKafkaCode), whether or
@@ -26,6 +26,16 @@ const TRANSIENT = new Set<number>([
   codes.ERR_COORDINATOR_LOAD_IN_PROGRESS, codes.ERR_NOT_LEADER_FOR_PARTITION, codes.ERR_LEADER_NOT_AVAILABLE,
   codes.ERR_CONCURRENT_TRANSACTIONS, codes.ERR__MSG_TIMED_OUT, codes.ERR_NETWORK_EXCEPTION,
   codes.ERR_REBALANCE_IN_PROGRESS, codes.ERR_UNKNOWN_MEMBER_ID, codes.ERR_ILLEGAL_GENERATION,
+]);
+
+/**
+ * Credentials or ACLs the broker refuses (KAFKA_AUTH, permanent): a retry sends the same credentials, so
+ * retrying would loop for ever. SASL refused, an untrusted certificate, or no right to the cluster, the
+ * transactional id or the group.
+ */
+const AUTH = new Set<number>([
+  codes.ERR__AUTHENTICATION, codes.ERR_SASL_AUTHENTICATION_FAILED, codes.ERR__SSL,
+  codes.ERR_CLUSTER_AUTHORIZATION_FAILED, codes.ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED, codes.ERR_GROUP_AUTHORIZATION_FAILED,
 ]);
 
 /** The producer or broker refused a record for its size: no retry helps (RECORD_TOO_LARGE). */
@@ -58,6 +68,8 @@ export function classifyKafkaError(operation: string, err: unknown): RecryptErro
   const code = typeof e.code === 'number' ? e.code : undefined;
   // librdkafka messages name brokers, topics and codes, never record contents.
   const detail = `${operation} failed${code === undefined ? '' : ` (librdkafka code ${code})`}: ${e.message ?? String(err)}`;
+  // Before fatal: a producer whose credentials are refused may be fatal too, but it is not fenced.
+  if (code !== undefined && AUTH.has(code)) return new RecryptError('KAFKA_AUTH', detail, { cause: err });
   if (code !== undefined && FENCED.has(code)) return new RecryptError('KAFKA_FENCED', detail, { cause: err });
   if (e.isFatal) return new RecryptError('KAFKA_FENCED', detail, { cause: err });
   // Before the abort flag: a transaction a refused record poisoned must abort, but retrying it cannot help.
@@ -87,7 +99,7 @@ export function classifyKafkaError(operation: string, err: unknown): RecryptErro
 }
 
 /** The codes some list above gives a meaning to; any other is unlisted. */
-const LISTED: ReadonlyArray<ReadonlySet<number>> = [FENCED, TRANSIENT, TOO_LARGE, REFUSED, TOPIC, PRODUCE_STATE];
+const LISTED: ReadonlyArray<ReadonlySet<number>> = [AUTH, FENCED, TRANSIENT, TOO_LARGE, REFUSED, TOPIC, PRODUCE_STATE];
 
 /** Transient errors whose librdkafka code no list above names, with that code. */
 const UNLISTED = new WeakMap<RecryptError, number>();

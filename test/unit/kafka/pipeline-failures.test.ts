@@ -61,6 +61,20 @@ describe('TransactionalPipeline on fake clients: refusals', () => {
     expect([b.values(DST, 0), b.values(DST, 1)]).toEqual([[], []]);
   });
 
+  it('credentials or ACLs the broker refuses at commit stop the pipeline with KAFKA_AUTH: no retry loop, no halted partition, nothing written', async () => {
+    const b = broker(3);
+    let commits = 0;
+    b.faults.commit = () => {
+      commits += 1;
+      return { code: E.ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED, message: 'Broker: Transactional Id authorization failed', isTxnRequiresAbort: true };
+    };
+    const halts: string[] = [];
+    const run = runFor(pipeline(b, { batchSize: 8, observer: { onHalt: (_tp, _offset, e) => halts.push(e.code) } }).pipeline);
+    await expect(run).rejects.toMatchObject({ code: 'KAFKA_AUTH', transient: false });
+    expect([commits, halts]).toEqual([1, []]);
+    expect([b.values(DST, 0), b.values(DST, 1)]).toEqual([[], []]);
+  });
+
   it('a commit that timed out three times and goes through when the abort resumes it counts as committed: no rewind, written once', async () => {
     const b = broker(4);
     let timeouts = 3;

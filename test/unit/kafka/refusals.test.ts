@@ -42,6 +42,16 @@ describe('classifyKafkaError for produced records', () => {
     }
   });
 
+  it('makes refused credentials and ACLs KAFKA_AUTH (permanent) whatever the operation, fatal or retriable flags', () => {
+    for (const code of [E.ERR__AUTHENTICATION, E.ERR_SASL_AUTHENTICATION_FAILED, E.ERR__SSL, E.ERR_CLUSTER_AUTHORIZATION_FAILED,
+      E.ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED, E.ERR_GROUP_AUTHORIZATION_FAILED]) {
+      for (const operation of ['consume', 'commit transaction', 'init transactions']) {
+        const e = classifyKafkaError(operation, { code, message: 'refused', isFatal: true, isRetriable: true, isTxnRequiresAbort: true });
+        expect([e.code, e.transient]).toEqual(['KAFKA_AUTH', false]);
+      }
+    }
+  });
+
   it('keeps answers about the client or the cluster transient', () => {
     expect(classifyKafkaError('produce', { code: E.ERR__QUEUE_FULL, message: 'full' }).transient).toBe(true);
     expect(classifyKafkaError('produce', { code: E.ERR__STATE, message: 'erroneous state' }).transient).toBe(true);
