@@ -144,3 +144,24 @@ describe('backfill options', () => {
     expect(() => backfillEnvOverrides(DEFAULT_BACKFILL_OPTIONS, { BENCH_BACKFILL_WORKERS: '1,0' })).toThrow(/got 0/);
   });
 });
+
+describe('format=serialized probe', () => {
+  it('tells a registry that serves descriptors from one that answers with the .proto text', async () => {
+    const { createServer } = await import('node:http');
+    const { servesSerializedProtobuf } = await import('../../../bench/e2e-formats.js');
+    const answers: Record<string, string> = { '/schemas/ids/1?format=serialized': 'CgdkZWZhdWx0EgViZW5jaA==', '/schemas/ids/2?format=serialized': schemaText('protobuf') };
+    const server = createServer((req, res) => {
+      const schema = answers[req.url ?? ''];
+      res.writeHead(schema ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(schema ? { schema, schemaType: 'PROTOBUF' } : { error_code: 40403 }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+    try {
+      expect(await servesSerializedProtobuf(url, 1)).toBe(true);
+      expect(await servesSerializedProtobuf(`${url}/`, 2)).toBe(false);
+      await expect(servesSerializedProtobuf(url, 3)).rejects.toThrow(/HTTP 404/);
+    } finally {
+      server.close();
+    }
+  });
+});
