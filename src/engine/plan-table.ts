@@ -7,6 +7,7 @@
 import { createValueConverter, type FieldSplicer, type SpliceState, type ValueConverter } from '../formats/index.js';
 import { encodeFrame, isIdRef, type SchemaRef } from '../wire/index.js';
 import { isCelStep, type Side } from './plan.js';
+import type { MigrationPath } from '../rules/index.js';
 
 export interface Plan {
   readonly read: Side;
@@ -14,6 +15,8 @@ export interface Plan {
   readonly convert: ValueConverter | null;
   /** Writer and target schemas that encode alike: the selected fields are rewritten in place. */
   readonly spliced: SplicedPlan | null;
+  /** Set: the kernel stops after the READ rules ('migrate'); the driver runs the JSONata path, then Kernel.resume (engine/migrate.ts). */
+  readonly migration?: MigrationPath;
 }
 
 export interface SplicedPlan {

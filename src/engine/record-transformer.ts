@@ -8,6 +8,7 @@
  *   maxInFlight at a time), runs the record again;
  * - a rule failure: its action: NONE on read runs the record again with that step skipped, DLQ diverts it
  *   (dlq-route.ts), ERROR halts its partition; a key failure halts whatever the action (key-failures.ts);
+ * - a migration (JSONata, async): runs it (migrate.ts) between the kernel's READ side and its resume;
  * - any other failure: transient ones propagate (the loop backs off and retries the batch); unreadable
  *   bytes go to the job's DLQ when it has one; the rest halt.
  * It counts schema and DEK misses and reports rule failures; the kernel counts field operations.
@@ -25,6 +26,8 @@ import { isMiss, type ActionPolicy, type DekMiss, type Outcome, type RuleFailure
 import type { EngineStats } from './kernel/visitors.js';
 import { MainKeyring } from './main-keyring.js';
 import { subjectScope, type DekScopeResolver } from './dek-scope.js';
+import { runMigration } from './migrate.js';
+import type { MigrationResolver } from './migration-plans.js';
 import { DriverLink } from './threads/link.js';
 import type { EnginePool } from './threads/pool.js';
 import { compileSide, type Side, type Step } from './plan.js';
@@ -76,6 +79,8 @@ export interface TransformerOptions {
   readonly otherPartPlaintexts?: (record: SourceRecord) => Promise<readonly Plaintext[]>;
   /** Worker threads that share the batch's fast path (threads/link.ts); absent: the main thread runs it all. */
   readonly threads?: EnginePool;
+  /** Whether a writer schema's records migrate to the target (JSONata rules, migration-plans.ts); absent: never. */
+  readonly migrations?: MigrationResolver;
 }
 
 const MAX_ATTEMPTS = 32;
@@ -266,7 +271,12 @@ export class RecordTransformer {
       let final: Final | undefined;
       if (outcome.kind === 'rule-failure') final = this.ruleAction(outcome, skipped);
       else if (outcome.kind === 'failed') final = this.failure(outcome.error);
-      else {
+      else if (outcome.kind === 'migrate') {
+        const { plan, value, dropHeader } = outcome; // JSONata is async: the kernel stopped after the READ rules
+        const migrated = await runMigration(plan.migration!, value, { subject: plan.read.subject, target: plan.write.codec, policy: this.policy });
+        if (migrated.kind === 'migrated') pending = this.kernel.resume(plan, migrated.value, dropHeader, skipped);
+        else final = this.ruleAction({ ...migrated, kind: 'rule-failure', keyFailure: false }, skipped);
+      } else {
         try {
           if (outcome.kind === 'schema-miss') {
             this.misses.schemaMisses += 1;
@@ -304,11 +314,8 @@ export class RecordTransformer {
     return err instanceof RecryptError ? err : new RecryptError('INTERNAL', 'unexpected failure transforming a record', { cause: err });
   }
 
-  /**
-   * A DEK that cannot be had, for good: a tolerant read step whose KEK or DEK does not exist is skipped
-   * (the writer skipped that rule); the write DEK fails every record alike, so it halts as a key failure;
-   * else the failure goes through the step's action. Undefined means run again.
-   */
+  /** A DEK that cannot be had, for good: a tolerant read step whose KEK or DEK does not exist is skipped (the writer
+   * skipped that rule); the write DEK fails every record alike: a key failure halt; else the step's action (undefined: run again). */
   private dekUnavailable(miss: DekMiss, err: unknown, skipped: Set<Step>): Final | undefined {
     const { step, version } = miss;
     // A key that exists but cannot be used (KMS refusal, bad DEK) is not skipped: it halts like any key failure.
@@ -381,6 +388,9 @@ export class RecordTransformer {
     const subject = sourceSubject(this.options.subjectNameStrategy, topic, writer, this.part === 'key');
     const read = compileSide(writer, this.options.schemas.codec(writer, indexes), 'read', subject, indexes);
     const write = this.targetSide(this.options.target.schema.schemaType === 'PROTOBUF' ? indexes : undefined);
+    const migration = await this.options.migrations?.(subject, writer);
+    // Not handed to the threads: they run the kernel only, so such records come back undone (no plan there).
+    if (migration) return this.plans.set(topic, ref, indexes, { read, write, convert: null, spliced: null, migration });
     this.plans.set(topic, ref, indexes, planOf(read, write, writer.id === this.options.target.schema.id));
     this.link?.planned(topic, ref, indexes, writer, subject, this.options.target.schema.schemaType === 'PROTOBUF' ? indexes : undefined);
   }

@@ -6,7 +6,7 @@
  * driver, engine/part-driver.ts, when keys are transformed or records placed by key hash). Nothing here touches Kafka records; start.ts does.
  */
 import { DlqWriter } from '../dlq/index.js';
-import { EnginePool, PartsTransformer, RecordTransformer, SchemaStore, type LoadedSchema, type RecordEngine, type TransformerOptions } from '../engine/index.js';
+import { EnginePool, migrationResolver, PartsTransformer, RecordTransformer, SchemaStore, type LoadedSchema, type RecordEngine, type TransformerOptions } from '../engine/index.js';
 import { checkJobAgainstTargetRules, checkJoinGroupAgainstTarget, dlqTopicFor, formatProblems, targetSubjectFor, targetTopicFor, type Job } from '../jobs/index.js';
 import { checkDlqSourcePolicy } from '../jobs/semantic.js';
 import { DekManager, type JoinGroups } from '../keys/index.js';
@@ -122,6 +122,8 @@ export async function prepareJob(runtime: JobRuntime): Promise<PreparedJob> {
       maxInFlight: job.spec.processing.maxInFlight,
       ...(threads ? { threads } : {}),
       writeScopeOf: writeScopeOf(joinGroups),
+      // Writers of an older or newer version of the target subject migrate through its JSONata rules.
+      migrations: migrationResolver(schemaRegistry, targetSchema, targetSubject),
       onRuleFailure: (e) => {
         ruleFailures.record({ rule: e.rule, direction: e.direction, action: e.action, code: e.code });
         metrics?.ruleFailure(job.metadata.name, e.rule, e.action, e.code);

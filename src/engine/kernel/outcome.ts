@@ -12,6 +12,7 @@ import type { RuleAction, RuleDirection } from '../../rules/index.js';
 import type { RecryptError } from '../../util/errors.js';
 import type { SchemaRef } from '../../wire/index.js';
 import type { FieldStep, PayloadStep, Step } from '../plan.js';
+import type { Plan } from '../plan-table.js';
 
 /** The DEK a rule encrypts with now: its version (written into the ciphertext with DEK expiry) and cipher. */
 export interface WriteKey {
@@ -75,7 +76,19 @@ export interface Failed {
   readonly error: unknown;
 }
 
-export type Outcome = Transformed | SchemaMiss | DekMiss | RuleFailure | Failed;
+/**
+ * The plan migrates between versions of the writer's subject (plan.migration): the decoded value after
+ * the READ rules. JSONata evaluates asynchronously, so the driver migrates it (engine/migrate.ts) and
+ * hands it back to Kernel.resume for the WRITE rules and the encoding.
+ */
+export interface Migrate {
+  readonly kind: 'migrate';
+  readonly plan: Plan;
+  readonly value: unknown;
+  readonly dropHeader: boolean;
+}
+
+export type Outcome = Transformed | SchemaMiss | DekMiss | RuleFailure | Failed | Migrate;
 
 /** A schema or DEK not in hand: fetching it and running again can succeed. */
 export function isMiss(outcome: Outcome): outcome is SchemaMiss | DekMiss {

@@ -128,6 +128,21 @@ export class Kernel {
     let value = plan.read.codec.decode(payload);
     value = this.fieldSteps(plan.read.domain, value, 'read', skipped);
     if (this.stop !== undefined) return this.stop;
+    if (plan.migration !== undefined) return { kind: 'migrate', plan, value, dropHeader };
+    return this.writeSide(plan, value, dropHeader, skipped);
+  }
+
+  /** The WRITE rules and encoding of a value the driver migrated (a 'migrate' outcome's plan and value). */
+  resume(plan: Plan, value: unknown, dropHeader: boolean, skipped: ReadonlySet<Step>): Outcome {
+    this.reset();
+    try {
+      return this.writeSide(plan, value, dropHeader, skipped);
+    } catch (error) {
+      return { kind: 'failed', error };
+    }
+  }
+
+  private writeSide(plan: Plan, value: unknown, dropHeader: boolean, skipped: ReadonlySet<Step>): Outcome {
     if (plan.convert) value = plan.convert(value);
     value = this.fieldSteps(plan.write.domain, value, 'write', skipped);
     if (this.stop !== undefined) return this.stop;

@@ -1,0 +1,95 @@
+/**
+ * Runs a plan's JSONata migration path (rules/migrations.ts) over a record's decoded value, between the
+ * writer's READ rules and the target's WRITE rules (the kernel hands the value back as a 'migrate'
+ * outcome; jsonata 2.x evaluates asynchronously, so this runs in the driver, never in the kernel).
+ *
+ * As in Confluent's clients, each rule's result replaces the value, and a rule that fails takes its
+ * onFailure action for the direction (UPGRADE the first of a pair, DOWNGRADE the second):
+ * - NONE skips the rule (the value stays what the previous rule left);
+ * - ERROR and DLQ end the record (DLQ only where the driver has a DLQ for it; else ERROR).
+ * A rule fails when JSONata throws or yields nothing (undefined, null: Go's executor fails, JS's ends up
+ * a no-op; we follow Go). After the last rule the value must encode under the target schema; when it
+ * does not, the last rule that ran fails, and NONE is ERROR there: never a partial record.
+ *
+ * Error messages carry the rule, the step and JSONata's error code only: JSONata's own message can quote
+ * record values (`T2001 The left side of the "+" operator must evaluate to a number`, with the token).
+ */
+import type { Codec } from '../formats/index.js';
+import type { MigrationPath, MigrationRule, RuleAction, RuleDirection } from '../rules/index.js';
+import { RecryptError } from '../util/errors.js';
+import type { ActionPolicy } from './kernel/outcome.js';
+import type { UnsupportedStep } from './plan.js';
+
+export type MigrationOutcome =
+  | { readonly kind: 'migrated'; readonly value: unknown }
+  | { readonly kind: 'migration-failure'; readonly step: UnsupportedStep; readonly direction: RuleDirection; readonly action: RuleAction; readonly error: RecryptError };
+
+/**
+ * Each migration rule as a keyless step (no DEK, no CEL program), so that the driver's rule-failure
+ * handling (metrics, DLQ route and its `dlq.topic` param, the rule's name in DLQ headers) applies as is.
+ */
+const STEPS = new WeakMap<MigrationRule, UnsupportedStep>();
+
+export function migrationStepOf(rule: MigrationRule, subject: string): UnsupportedStep {
+  let step = STEPS.get(rule);
+  if (step === undefined) {
+    step = { kind: 'unsupported', cel: null, rule: rule.rule, onFailure: rule.onFailure, subject };
+    STEPS.set(rule, step);
+  }
+  return step;
+}
+
+/** JSONata's error code (`T2001`, `D3030`...), a fixed token that never holds a value; else none. */
+function jsonataCode(err: unknown): string {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && /^[A-Z]\d{4}$/.test(code) ? ` (${code})` : '';
+}
+
+export interface MigrationContext {
+  readonly subject: string;
+  /** The target's codec: the migrated value must encode under it. */
+  readonly target: Codec;
+  readonly policy: ActionPolicy;
+}
+
+function failure(rule: MigrationRule, path: MigrationPath, ctx: MigrationContext, message: string, noneIsError: boolean): MigrationOutcome {
+  const step = migrationStepOf(rule, ctx.subject);
+  let action = rule.onFailure;
+  if (action === 'NONE' && noneIsError) action = 'ERROR';
+  if (action === 'DLQ' && !ctx.policy.dlqAccepts(step)) action = 'ERROR';
+  const direction: RuleDirection = path.mode === 'UPGRADE' ? 'write' : 'read';
+  return { kind: 'migration-failure', step, direction, action, error: new RecryptError('RULE_EXPRESSION_FAILED', message) };
+}
+
+/** Migrates `value` along `path`; never throws for a record's failure (transient errors cannot occur: no I/O). */
+export async function runMigration(path: MigrationPath, value: unknown, ctx: MigrationContext): Promise<MigrationOutcome> {
+  let last: MigrationRule | undefined;
+  for (const step of path.steps) {
+    const where = `${path.mode} ${ctx.subject} v${step.from} -> v${step.to}`;
+    for (const rule of step.rules) {
+      last = rule;
+      let result: unknown;
+      let failed: string | undefined;
+      try {
+        result = await rule.expression.evaluate(value);
+        if (result === undefined || result === null) failed = `migration rule ${rule.rule.name} (${where}): the JSONata expression yielded no value`;
+      } catch (err) {
+        failed = `migration rule ${rule.rule.name} (${where}): the JSONata expression failed on the record${jsonataCode(err)}`;
+      }
+      if (failed === undefined) {
+        value = result;
+        continue;
+      }
+      const outcome = failure(rule, path, ctx, failed, false);
+      if (outcome.kind === 'migration-failure' && outcome.action === 'NONE') continue;
+      return outcome;
+    }
+  }
+  try {
+    ctx.target.encode(value);
+  } catch {
+    if (last === undefined) throw new RecryptError('INTERNAL', `a migration path of ${ctx.subject} with no rule reached the driver`);
+    return failure(last, path, ctx, `migration rule ${last.rule.name} (${path.mode} ${ctx.subject} v${path.from} -> v${path.to}): the migrated record does not encode under the target schema`, true);
+  }
+  return { kind: 'migrated', value };
+}
