@@ -8,7 +8,7 @@
  * group (name, subjects, the anchor where its DEKs are created), each encrypting step says it writes
  * with the group's shared DEK, and the group's DEKs are checked as `run` checks them at start.
  */
-import { compileSide, encryptingSteps, SchemaStore, sourceSubject, type Side } from '../engine/index.js';
+import { celFieldSelector, compileSide, encryptingSteps, isCelStep, isKeyedStep, SchemaStore, sourceSubject, type Side } from '../engine/index.js';
 import { checkJobAgainstTargetRules, checkJoinGroupAgainstTarget, targetSubjectFor, targetTopicFor, type Job, type Problem } from '../jobs/index.js';
 import { checkKek, DekManager, writeEncryptionParams, type KekCheck, type KekCheckDeps } from '../keys/index.js';
 import { fieldTags, ruleAppliesToTags } from '../rules/index.js';
@@ -62,7 +62,16 @@ function describeSide(side: Side): PlannedStep[] {
   const metadataTags = side.schema.info.metadata?.tags;
   return [...side.domain, ...side.encoding].map((step) => {
     const base = { rule: step.rule.name, type: step.rule.type ?? '(none)', action: step.onFailure };
-    if (step.kind === 'unsupported') return { ...base, fields: [], note: 'recrypt does not execute this rule type: every record takes its failure action' };
+    if (isCelStep(step)) {
+      const kind = step.rule.kind ?? 'TRANSFORM';
+      if (step.rule.type !== 'CEL_FIELD') return { ...base, fields: ['(whole record)'], note: `CEL ${kind}: a record it does not hold for takes the failure action` };
+      const selected = fields.filter(celFieldSelector(step.rule, metadataTags));
+      return {
+        ...base, fields: selected.map((f) => f.fullName),
+        note: kind === 'CONDITION' ? 'CEL_FIELD CONDITION: a field it does not hold for takes the failure action' : 'CEL_FIELD TRANSFORM: the expression rewrites these fields',
+      };
+    }
+    if (!isKeyedStep(step)) return { ...base, fields: [], note: 'recrypt does not execute this rule type: every record takes its failure action' };
     const params = { kek: step.params.kekName, algorithm: step.params.algorithm, expiryDays: step.params.expiryDays, ...(step.params.kmsType ? { kmsType: step.params.kmsType } : {}) };
     if (step.kind === 'payload') return { ...base, ...params, fields: ['(whole payload)'] };
     const tags = step.rule.tags ?? [];
@@ -170,7 +179,7 @@ async function checkKms(deps: KekCheckDeps, job: Job, target: RegisteredSchema):
 async function groupDekProblems(job: Job, keys: DekManager, side: Side): Promise<Problem[]> {
   const problem = (severity: Problem['severity'], message: string): Problem => ({ code: 'JOB_INVALID', severity, path: 'spec.target.joinGroup', job: job.metadata.name, message });
   try {
-    for (const step of encryptingSteps(side)) if (step.kind !== 'unsupported') await keys.checkJoinGroup(step.dek, step.params);
+    for (const step of encryptingSteps(side)) if (isKeyedStep(step)) await keys.checkJoinGroup(step.dek, step.params);
     return [];
   } catch (err) {
     const code = errorCodeOf(err);

@@ -117,3 +117,40 @@ spec:
     ]));
   });
 });
+
+describe('plan with CEL rules beside ENCRYPT', () => {
+  it('describes a CEL condition and a CEL_FIELD transform as steps it runs, with the fields the transform rewrites', async () => {
+    const schema = JSON.stringify({
+      type: 'record', name: 'Payment', fields: [
+        { name: 'amount', type: 'double' },
+        { name: 'card', type: 'string', 'confluent:tags': ['PII'] },
+        { name: 'note', type: 'string' },
+      ],
+    });
+    await client.register('plan-payments-value', { schemaType: 'AVRO', schema });
+    const { documents } = loadText('job.yaml', `apiVersion: recrypt/v1
+kind: Job
+metadata: { name: payments-cel }
+spec:
+  mode: encrypt
+  source: { topic: plan-payments }
+  target: { topic: plan-payments.enc }
+  rules:
+    domainRules:
+      - { name: positive, type: CEL, kind: CONDITION, mode: WRITE, expr: "message.amount > 0.0", onFailure: ERROR }
+      - { name: maskCard, type: CEL_FIELD, kind: TRANSFORM, mode: WRITE, tags: [PII], expr: "typeName == 'STRING' ; value + ''" }
+      - name: encryptPii
+        type: ENCRYPT
+        tags: [PII]
+        params: { encrypt.kek.name: plan-kek-cel, encrypt.kms.type: local-kms, encrypt.kms.key.id: key-a }
+        onFailure: ERROR,ERROR
+`);
+    const [route] = await planJob(documents[0]!.job!, config);
+    expect(route?.encrypt.map((s) => [s.rule, s.type, s.fields])).toEqual([
+      ['positive', 'CEL', ['(whole record)']],
+      ['maskCard', 'CEL_FIELD', ['Payment.card']],
+      ['encryptPii', 'ENCRYPT', ['Payment.card']],
+    ]);
+    for (const step of route?.encrypt ?? []) expect(step.note ?? '').not.toMatch(/does not execute/);
+  });
+});
