@@ -1,0 +1,168 @@
+// JSONata migration rules (UPGRADE/DOWNGRADE) against Confluent's official JS serdes with JsonataExecutor
+// and FieldEncryptionExecutor registered. One Avro subject, two versions:
+//   v1 { name, size: int, ssn: PII }   ENCRYPT on PII under kek A
+//   v2 { name, height: int, ssn: PII } ENCRYPT on PII under kek B, migrationRules: UPGRADE size -> height,
+//                                      DOWNGRADE height -> size
+// Records the official serializer writes under v1 are re-encrypted and upgraded to v2 by recrypt in one
+// pass (target = the writer's own subject, latest version); the official deserializer (use.latest, and
+// the plain one) reads them field for field. A migration that fails takes the
+// rule's action, with no record value in the error, and no partial record goes out.
+import {
+  AvroDeserializer, AvroSerializer, FieldEncryptionExecutor, JsonataExecutor, LocalKmsDriver, RuleRegistry, SchemaRegistryClient, SerdeType,
+} from '@confluentinc/schemaregistry';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrationResolver, RecordTransformer, SchemaStore } from '../../../src/engine/index.js';
+import { DekManager } from '../../../src/keys/index.js';
+import { LocalKmsDriver as RecryptLocalKms } from '../../../src/kms/local-kms.js';
+import { DekRegistryClient, SchemaRegistryClient as RecryptSchemaRegistry } from '../../../src/registry/index.js';
+import type { Rule } from '../../../src/registry/types.js';
+import { LOCAL_SECRET, encryptRule, register, sourceRecord, startTestRegistry, type TestRegistry } from '../helpers/csfle.js';
+import { uniqueName } from '../helpers/stack.js';
+import { errorText, expectNoSecrets, haltOf, output, plain } from './harness.js';
+
+let registry: TestRegistry;
+beforeAll(async () => {
+  registry = await startTestRegistry();
+});
+afterAll(async () => {
+  await registry.close();
+});
+
+const record = (fields: { name: string; type: string; tags?: string[] }[]) => JSON.stringify({
+  type: 'record', name: 'Widget', namespace: 'shop',
+  fields: fields.map(({ tags, ...f }) => (tags ? { ...f, 'confluent:tags': tags } : f)),
+});
+const V1 = record([{ name: 'name', type: 'string' }, { name: 'size', type: 'int' }, { name: 'ssn', type: 'string', tags: ['PII'] }]);
+const V2 = record([{ name: 'name', type: 'string' }, { name: 'height', type: 'int' }, { name: 'ssn', type: 'string', tags: ['PII'] }]);
+
+const rename = (from: string, to: string) => `$merge([$sift($, function($v, $k) {$k != '${from}'}), {'${to}': $.'${from}'}])`;
+const jsonataRule = (name: string, mode: 'UPGRADE' | 'DOWNGRADE', expr: string, onFailure = 'ERROR'): Rule =>
+  ({ name, kind: 'TRANSFORM', type: 'JSONATA', mode, expr, onFailure });
+
+const SSN = '123-45-6789';
+
+/** A subject with v1 and v2; `upgrade` replaces v2's UPGRADE expression. */
+async function subject(upgrade = rename('size', 'height'), onFailure = 'ERROR', oneKek = false) {
+  const topic = uniqueName('jsonata');
+  const name = `${topic}-value`;
+  const kekA = uniqueName('kek-a');
+  const v1 = await register(registry.url, name, { schemaType: 'AVRO', schema: V1, ruleSet: { domainRules: [encryptRule('enc', kekA)] } });
+  const v2 = await register(registry.url, name, {
+    schemaType: 'AVRO', schema: V2,
+    ruleSet: {
+      domainRules: [encryptRule('enc', oneKek ? kekA : uniqueName('kek-b'))],
+      migrationRules: [jsonataRule('upgrade', 'UPGRADE', upgrade, onFailure), jsonataRule('downgrade', 'DOWNGRADE', rename('height', 'size'))],
+    },
+  });
+  return { topic, subject: name, v1, v2 };
+}
+
+function officialSerdes(useLatestVersion: boolean) {
+  LocalKmsDriver.register();
+  const rules = new RuleRegistry();
+  rules.registerExecutor(new FieldEncryptionExecutor());
+  rules.registerExecutor(new JsonataExecutor());
+  const client = new SchemaRegistryClient({ baseURLs: [registry.url], cacheCapacity: 1000 });
+  const ruleConfig = { secret: LOCAL_SECRET };
+  return {
+    client,
+    serializer: new AvroSerializer(client, SerdeType.VALUE, { useLatestVersion: false, useSchemaId: -1, autoRegisterSchemas: false, ruleConfig }, rules),
+    deserializer: new AvroDeserializer(client, SerdeType.VALUE, { useLatestVersion, ruleConfig }, rules),
+    rules, ruleConfig,
+  };
+}
+
+/** The official serializer writing under a given schema id (v1). */
+function writerAt(id: number) {
+  const o = officialSerdes(false);
+  return new AvroSerializer(o.client, SerdeType.VALUE, { useSchemaId: id, autoRegisterSchemas: false, ruleConfig: o.ruleConfig }, o.rules);
+}
+
+/** recrypt's engine re-encrypting `topic` onto the latest version of its own subject, migrations on. */
+async function upgradeEngine(subjectName: string, topic: string, version?: number) {
+  const schemaRegistry = new RecryptSchemaRegistry({ baseUrls: [registry.url] });
+  const keys = new DekManager({
+    dekRegistry: new DekRegistryClient({ baseUrls: [registry.url] }),
+    kms: { get: () => new RecryptLocalKms({ secret: LOCAL_SECRET }) },
+    kmsProps: { secret: LOCAL_SECRET },
+  });
+  const schemas = new SchemaStore(schemaRegistry);
+  const registered = version === undefined ? await schemaRegistry.getLatest(subjectName) : await schemaRegistry.getVersion(subjectName, version);
+  const target = await schemas.adopt(registered, subjectName);
+  return new RecordTransformer({
+    schemas, keys, mode: 'reencrypt', subjectNameStrategy: 'topic',
+    target: { schema: target, subject: subjectName, topicFor: () => topic },
+    migrations: migrationResolver(schemaRegistry, target, subjectName),
+  });
+}
+
+describe('JSONata migrations with the official serdes (AVRO)', () => {
+  it('re-encrypts and upgrades v1 records to v2 in one pass: the official v2 reader reads them field for field', async () => {
+    const s = await subject();
+    const written = await writerAt(s.v1).serialize(s.topic, { name: 'w1', size: 42, ssn: SSN });
+    expectNoSecrets(written, [SSN]);
+    // The official reader of the v1 record, migrated by the same JSONata: the reference. (The official
+    // use.latest reader migrates the ciphertext and then decrypts under v2's rules, kek B, which did not
+    // encrypt it: recrypt decrypts under the writer's rules first, docs/design/data-contract-rules.md 2.5.)
+    const v1Read = plain(await officialSerdes(false).deserializer.deserialize(s.topic, written)) as Record<string, unknown>;
+    expect(v1Read).toEqual({ name: 'w1', size: 42, ssn: SSN });
+    const reference = { name: 'w1', height: 42, ssn: SSN };
+
+    const engine = await upgradeEngine(s.subject, s.topic);
+    const out = output((await engine.process([sourceRecord(s.topic, written)]))[0]);
+    expectNoSecrets(out, [SSN]);
+    expect(out.readInt32BE(1)).toBe(s.v2);
+    expect(plain(await officialSerdes(true).deserializer.deserialize(s.topic, out))).toEqual(reference);
+    expect(plain(await officialSerdes(false).deserializer.deserialize(s.topic, out))).toEqual(reference);
+    // v2 records already on the topic pass through unchanged in shape (no migration between a version and itself).
+    const again = output((await engine.process([sourceRecord(s.topic, out, 1)]))[0]);
+    expect(plain(await officialSerdes(false).deserializer.deserialize(s.topic, again))).toEqual(reference);
+  });
+
+  it('with one KEK on both versions, the official use.latest reader of the v1 record and of recrypt\'s v2 record agree', async () => {
+    const s = await subject(rename('size', 'height'), 'ERROR', true);
+    const written = await writerAt(s.v1).serialize(s.topic, { name: 'w4', size: 5, ssn: SSN });
+    const reference = plain(await officialSerdes(true).deserializer.deserialize(s.topic, written));
+    expect(reference).toEqual({ name: 'w4', height: 5, ssn: SSN });
+    const out = output((await (await upgradeEngine(s.subject, s.topic)).process([sourceRecord(s.topic, written)]))[0]);
+    expectNoSecrets(out, [SSN]);
+    expect(plain(await officialSerdes(true).deserializer.deserialize(s.topic, out))).toEqual(reference);
+  });
+
+  it('downgrades v2 records to v1 with the DOWNGRADE rule when the job pins version 1', async () => {
+    const s = await subject();
+    const written = await writerAt(s.v2).serialize(s.topic, { name: 'w5', height: 9, ssn: SSN });
+    const out = output((await (await upgradeEngine(s.subject, s.topic, 1)).process([sourceRecord(s.topic, written)]))[0]);
+    expectNoSecrets(out, [SSN]);
+    expect(out.readInt32BE(1)).toBe(s.v1);
+    expect(plain(await officialSerdes(false).deserializer.deserialize(s.topic, out))).toEqual({ name: 'w5', size: 9, ssn: SSN });
+  });
+
+  it('a migration that throws with onFailure ERROR halts; JSONata text quoting the record does not reach the error', async () => {
+    const s = await subject("$error('bad ' & $.name)");
+    const written = await writerAt(s.v1).serialize(s.topic, { name: 'CANARY-5521', size: 1, ssn: SSN });
+    const engine = await upgradeEngine(s.subject, s.topic);
+    const halt = haltOf((await engine.process([sourceRecord(s.topic, written)]))[0]);
+    expect(halt.code).toBe('RULE_EXPRESSION_FAILED');
+    expect(halt.message).toMatch(/rule upgrade/);
+    expect(errorText(halt)).not.toMatch(/CANARY-5521|123-45/);
+  });
+
+  it('onFailure NONE skips the rule; the unmigrated record does not encode under v2: a halt, never a partial record', async () => {
+    const s = await subject('$undefinedFunction()', 'NONE');
+    const written = await writerAt(s.v1).serialize(s.topic, { name: 'w2', size: 7, ssn: SSN });
+    const engine = await upgradeEngine(s.subject, s.topic);
+    const result = (await engine.process([sourceRecord(s.topic, written)]))[0];
+    const halt = haltOf(result);
+    expect(halt.code).toBe('RULE_EXPRESSION_FAILED');
+    expect(halt.message).toMatch(/does not encode under the target schema/);
+  });
+
+  it('a migration whose result does not fit v2 fails the rule instead of writing part of it', async () => {
+    const s = await subject(`{'name': $.name}`);
+    const written = await writerAt(s.v1).serialize(s.topic, { name: 'w3', size: 7, ssn: SSN });
+    const engine = await upgradeEngine(s.subject, s.topic);
+    const halt = haltOf((await engine.process([sourceRecord(s.topic, written)]))[0]);
+    expect(halt.message).toMatch(/rule upgrade .*does not encode/);
+  });
+});
