@@ -174,13 +174,13 @@ describe('a fleet of recrypt serve under chaos', () => {
     /** Every partition has committed something since `since` (the fleet makes progress everywhere). */
     const steady = async (what: string, since: number, timeoutMs = 120_000) => {
       const base = Array.from({ length: PARTITIONS }, (_, p) => monitor.committed(p));
-      await waitFor(`every partition to commit again (${what})`, () => {
-        for (let p = 0; p < PARTITIONS; p++) {
-          const list = monitor.advances.get(p) ?? [];
-          if (!list.some((a) => a.at > since && a.offset > base[p]!)) return undefined;
-        }
-        return true;
-      }, timeoutMs, 300);
+      const behind = () => Array.from({ length: PARTITIONS }, (_, p) => p)
+        .filter((p) => !(monitor.advances.get(p) ?? []).some((a) => a.at > since && a.offset > base[p]!));
+      await waitFor(`every partition to commit again (${what})`, () => (behind().length === 0 ? true : undefined), timeoutMs, 300)
+        .catch((err: Error) => {
+          throw new Error(`${err.message}: partitions ${behind().join(',')} committed nothing since; committed/end per partition: ` +
+            `${monitor.lastSeen}; logs in ${logDir}`);
+        });
     };
     const replace = async (name: string, signal: 'SIGKILL' | 'SIGTERM') => {
       const exit = await f.stop(name, signal);
