@@ -225,6 +225,11 @@ export const JOB_SCHEMA: Readonly<Record<string, unknown>> = {
                 },
               ],
             },
+            upgrade: {
+              type: 'string',
+              enum: ['latest'],
+              description: "latest: re-encrypt and upgrade in one pass: the output is written with the latest version of the source's own subject (target.subject must name it, e.g. '{topic}-value'; target.schema stays latest), and records of its other versions run the subject's JSONata migration rules (UPGRADE; DOWNGRADE from newer ones) between the READ and WRITE rules. `recrypt plan` lists each version step.",
+            },
             createTopic: {
               type: 'boolean',
               default: false,

@@ -51,6 +51,12 @@ export interface JobTarget {
   readonly keySubject?: string;
   /** Absent: source. */
   readonly partition?: OutputPartition;
+  /**
+   * latest: re-encrypt and upgrade in one pass: the output is written with the latest version of the
+   * source's own subject (`subject` must name it), and records of its other versions migrate through its
+   * JSONata migration rules (runtime/prepare.ts checks the subject).
+   */
+  readonly upgrade?: 'latest';
 }
 
 /** source: each record keeps its source partition; keyHash: Kafka's default partitioner over the output key. */

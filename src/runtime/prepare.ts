@@ -82,6 +82,7 @@ export async function prepareJob(runtime: JobRuntime): Promise<PreparedJob> {
   for (const source of topics) {
     const target = targetTopicFor(job, source);
     const targetSubject = targetSubjectFor(job, source);
+    refuseUpgradeElsewhere(job, source, targetSubject);
     const sourceSchema = await latestOrNull(schemaRegistry, `${source}-value`);
     if (job.spec.rules) {
       const ruleSet = withRuleDefaults(job.spec.rules);
@@ -144,6 +145,18 @@ export async function prepareJob(runtime: JobRuntime): Promise<PreparedJob> {
     });
   }
   return { runtime, job, routes, schemas, keys, joinGroups, flushLogs: () => ruleFailures.flush(), ...(threads ? { threads } : {}) };
+}
+
+/**
+ * target.upgrade: latest upgrades records within their own subject (migrations never cross subjects), so
+ * the target must be the source's subject (topic name strategy) at its latest version.
+ */
+function refuseUpgradeElsewhere(job: Job, source: string, targetSubject: string): void {
+  if (job.spec.target.upgrade !== 'latest') return;
+  const own = `${source}-value`;
+  if (targetSubject !== own || job.spec.target.schema !== 'latest' || job.spec.source.subjectNameStrategy !== 'topic') {
+    throw new RecryptError('JOB_INVALID', `job ${job.metadata.name}: target.upgrade: latest writes with the latest version of the source's own subject ${own}; set target.subject to '{topic}-value' (now ${targetSubject}), target.schema to latest and source.subjectNameStrategy to topic`);
+  }
 }
 
 /** JOB_UNSAFE when the job's checks against the target schema (its rules, the join group) and the source schema find an error. */
