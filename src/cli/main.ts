@@ -185,6 +185,7 @@ async function plan(args: string[]): Promise<void> {
       for (const s of r.decrypt) console.log(`      decrypt ${s.rule} [${s.type}] kek=${s.kek ?? '-'} ${s.algorithm ?? ''}: ${s.fields.join(', ') || '-'}${s.note ? `  (${s.note})` : ''}`);
       console.log(`    writes ${r.targetSubject}${r.targetSchema ? ` (schema id ${r.targetSchema.virtual ? 'new version with the job rules' : r.targetSchema.id})` : ' (no schema registered)'}`);
       for (const s of r.encrypt) console.log(`      encrypt ${s.rule} [${s.type}] kek=${s.kek ?? '-'} ${s.algorithm ?? ''}${s.expiryDays ? ` rotate every ${s.expiryDays}d` : ''}: ${s.fields.join(', ') || '-'}${s.note ? `  (${s.note})` : ''}`);
+      for (const m of r.migrations ?? []) for (const s of m.steps) console.log(`      migrate v${m.from} -> v${m.to} (${m.mode}): step v${s.from} -> v${s.to}: ${s.rules.map((x) => `${x.rule} [JSONATA] on failure ${x.action}`).join(', ') || '(rules disabled)'}`);
     }
   }
   const problems = routes.flatMap((r) => r.problems);

@@ -19,6 +19,7 @@ import {
 import { errorCodeOf, isRecryptError } from '../util/errors.js';
 import { silentLogger } from '../util/logger.js';
 import type { ServiceConfig } from './config.js';
+import { plannedMigrations, type PlannedMigration } from './plan-migrations.js';
 
 export interface PlannedStep {
   readonly rule: string;
@@ -48,6 +49,8 @@ export interface PlannedRoute {
   readonly problems: readonly Problem[];
   /** With checkKms: each KEK of the target rules, checked (failed checks are also problems). */
   readonly kms?: readonly PlannedKmsCheck[];
+  /** Writing with the latest version of the source's own subject: each other version's JSONata migration steps. */
+  readonly migrations?: readonly PlannedMigration[];
 }
 
 export type PlannedKmsCheck = KekCheck | { readonly kek: string; readonly status: 'failed'; readonly code: string };
@@ -107,7 +110,10 @@ export async function planJob(job: Job, config: ServiceConfig, options: PlanOpti
       }
     }
     const group = groups.ofSubject(targetSubject);
+    const migrating = targetSchema?.version !== undefined && !virtual && targetSubject === `${source}-value`
+      ? await plannedMigrations(schemaRegistry, targetSubject, targetSchema.version, job.metadata.name) : undefined;
     const route = {
+      ...(migrating && migrating.migrations.length > 0 ? { migrations: migrating.migrations } : {}),
       source, target, targetSubject, sourceSubject: `${source}-value`,
       ...(group ? { joinGroup: joinGroupView(group) } : {}),
       ...(writer ? { sourceSchema: { id: writer.id, ...(writer.version ? { version: writer.version } : {}) } } : {}),
@@ -128,7 +134,7 @@ export async function planJob(job: Job, config: ServiceConfig, options: PlanOpti
       if (group) groupProblems = await groupDekProblems(job, new DekManager({ dekRegistry, kms: runtime.kms, kmsProps: config.kmsProps, joinGroups: groups }), side);
     }
     const problems = targetSchema ? checkJobAgainstTargetRules(job, targetSchema.ruleSet, decrypt.length > 0) : [];
-    problems.push(...checkJoinGroupAgainstTarget(job, targetSubject, targetSchema ?? undefined), ...groupProblems);
+    problems.push(...checkJoinGroupAgainstTarget(job, targetSubject, targetSchema ?? undefined), ...groupProblems, ...migrating?.problems ?? []);
     problems.push(...await sizeLimitProblems(config.kafka, job.metadata.name, { source, target }));
     // keys: rules: the source and target key subjects, as `run` checks them at start.
     let keySubjects: { readonly source: string; readonly target: string } | undefined;

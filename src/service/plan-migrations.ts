@@ -1,0 +1,53 @@
+/**
+ * `recrypt plan`'s migration view: when a route writes with another version of the source's own subject
+ * (target.upgrade: latest, or target.subject naming the source subject), records of every other version
+ * of the subject migrate through its JSONata rules (engine/migration-plans.ts). Lists, per such version,
+ * each version step and its rules; a path that `run` would refuse (a JSONata expression that does not
+ * compile, a missing version) is an error problem with the subject, version, rule and the parser's message.
+ */
+import type { Problem } from '../jobs/index.js';
+import type { SchemaRegistryApi } from '../registry/types.js';
+import { migratesValues, migrationPath, type SubjectVersion } from '../rules/index.js';
+import { isRecryptError, isTransient } from '../util/errors.js';
+
+export interface PlannedMigration {
+  readonly mode: 'UPGRADE' | 'DOWNGRADE';
+  readonly from: number;
+  readonly to: number;
+  readonly steps: readonly { readonly from: number; readonly to: number; readonly rules: readonly { readonly rule: string; readonly action: string }[] }[];
+}
+
+type Registry = Pick<SchemaRegistryApi, 'getVersion'>;
+
+/**
+ * The versions are read 1..target through the (read-only) registry API, which does not see soft-deleted
+ * versions; `run` does (deleted=true, as the clients): a gap is therefore a warning here, not an error.
+ */
+export async function plannedMigrations(registry: Registry, subject: string, targetVersion: number, job: string): Promise<{ migrations: PlannedMigration[]; problems: Problem[] }> {
+  const versions: SubjectVersion[] = [];
+  for (let version = 1; version <= targetVersion; version++) {
+    const schema = await registry.getVersion(subject, version).catch((err: unknown) => {
+      if (isTransient(err)) throw err;
+      return undefined;
+    });
+    if (schema !== undefined) versions.push({ version, ruleSet: schema.ruleSet });
+  }
+  const migrations: PlannedMigration[] = [];
+  const problems: Problem[] = [];
+  for (const { version: from } of versions) {
+    if (from === targetVersion) continue;
+    try {
+      const path = migrationPath(subject, from, targetVersion, versions);
+      if (!migratesValues(path)) continue;
+      migrations.push({
+        mode: path.mode, from, to: targetVersion,
+        steps: path.steps.map((s) => ({ from: s.from, to: s.to, rules: s.rules.map((r) => ({ rule: r.rule.name, action: r.onFailure })) })),
+      });
+    } catch (err) {
+      if (!isRecryptError(err)) throw err;
+      const gap = /needs version \d+, which the registry does not have/.test(err.message);
+      problems.push({ code: 'JOB_UNSAFE', severity: gap ? 'warning' : 'error', path: 'spec.target', job, message: err.message });
+    }
+  }
+  return { migrations, problems };
+}
