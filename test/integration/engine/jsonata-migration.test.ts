@@ -11,6 +11,7 @@ import {
   AvroDeserializer, AvroSerializer, FieldEncryptionExecutor, JsonataExecutor, LocalKmsDriver, RuleRegistry, SchemaRegistryClient, SerdeType,
 } from '@confluentinc/schemaregistry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DlqWriter } from '../../../src/dlq/index.js';
 import { migrationResolver, RecordTransformer, SchemaStore } from '../../../src/engine/index.js';
 import { DekManager } from '../../../src/keys/index.js';
 import { LocalKmsDriver as RecryptLocalKms } from '../../../src/kms/local-kms.js';
@@ -79,7 +80,7 @@ function writerAt(id: number) {
 }
 
 /** recrypt's engine re-encrypting `topic` onto the latest version of its own subject, migrations on. */
-async function upgradeEngine(subjectName: string, topic: string, version?: number) {
+async function upgradeEngine(subjectName: string, topic: string, version?: number, dlqTopic?: string) {
   const schemaRegistry = new RecryptSchemaRegistry({ baseUrls: [registry.url] });
   const keys = new DekManager({
     dekRegistry: new DekRegistryClient({ baseUrls: [registry.url] }),
@@ -93,6 +94,9 @@ async function upgradeEngine(subjectName: string, topic: string, version?: numbe
     schemas, keys, mode: 'reencrypt', subjectNameStrategy: 'topic',
     target: { schema: target, subject: subjectName, topicFor: () => topic },
     migrations: migrationResolver(schemaRegistry, target, subjectName),
+    ...(dlqTopic === undefined ? {} : {
+      dlq: new DlqWriter({ topic: dlqTopic, policy: 'reference', catchPoison: true, registry: schemaRegistry, keys, topics: { partitions: () => Promise.resolve(1) } }),
+    }),
   });
 }
 
@@ -146,6 +150,19 @@ describe('JSONata migrations with the official serdes (AVRO)', () => {
     expect(halt.code).toBe('RULE_EXPRESSION_FAILED');
     expect(halt.message).toMatch(/rule upgrade/);
     expect(errorText(halt)).not.toMatch(/CANARY-5521|123-45/);
+  });
+
+  it('a migration that throws with onFailure DLQ diverts the record (no output on the target topic), the next record still upgrades', async () => {
+    const s = await subject("$.name = 'poison' ? $error('no') : " + rename('size', 'height'), 'DLQ');
+    const poison = await writerAt(s.v1).serialize(s.topic, { name: 'poison', size: 1, ssn: SSN });
+    const good = await writerAt(s.v1).serialize(s.topic, { name: 'fine', size: 2, ssn: SSN });
+    const engine = await upgradeEngine(s.subject, s.topic, undefined, `${s.topic}-dlq`);
+    const [diverted, written] = await engine.process([sourceRecord(s.topic, poison), sourceRecord(s.topic, good, 1)]);
+    expect(diverted && 'outputs' in diverted && diverted.dlq).toBe(true);
+    if (!diverted || !('outputs' in diverted)) throw new Error('expected a DLQ record');
+    expect(diverted.outputs.map((o) => o.topic)).toEqual([`${s.topic}-dlq`]);
+    for (const o of diverted.outputs) expectNoSecrets(o.value ?? Buffer.alloc(0), [SSN]);
+    expect(plain(await officialSerdes(false).deserializer.deserialize(s.topic, output(written)))).toEqual({ name: 'fine', height: 2, ssn: SSN });
   });
 
   it('onFailure NONE skips the rule; the unmigrated record does not encode under v2: a halt, never a partial record', async () => {
