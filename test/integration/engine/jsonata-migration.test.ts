@@ -12,7 +12,7 @@ import {
 } from '@confluentinc/schemaregistry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DlqWriter } from '../../../src/dlq/index.js';
-import { migrationResolver, RecordTransformer, SchemaStore } from '../../../src/engine/index.js';
+import { EnginePool, migrationResolver, RecordTransformer, SchemaStore } from '../../../src/engine/index.js';
 import { DekManager } from '../../../src/keys/index.js';
 import { LocalKmsDriver as RecryptLocalKms } from '../../../src/kms/local-kms.js';
 import { DekRegistryClient, SchemaRegistryClient as RecryptSchemaRegistry } from '../../../src/registry/index.js';
@@ -35,6 +35,8 @@ const record = (fields: { name: string; type: string; tags?: string[] }[]) => JS
 });
 const V1 = record([{ name: 'name', type: 'string' }, { name: 'size', type: 'int' }, { name: 'ssn', type: 'string', tags: ['PII'] }]);
 const V2 = record([{ name: 'name', type: 'string' }, { name: 'height', type: 'int' }, { name: 'ssn', type: 'string', tags: ['PII'] }]);
+/** v2 with a default for height: Avro schema resolution alone would also read v1 records (height -1, size dropped). */
+const V2_RESOLVABLE = JSON.stringify({ ...JSON.parse(V2) as object, fields: [{ name: 'name', type: 'string' }, { name: 'height', type: 'int', default: -1 }, { name: 'ssn', type: 'string', 'confluent:tags': ['PII'] }] });
 
 const rename = (from: string, to: string) => `$merge([$sift($, function($v, $k) {$k != '${from}'}), {'${to}': $.'${from}'}])`;
 const jsonataRule = (name: string, mode: 'UPGRADE' | 'DOWNGRADE', expr: string, onFailure = 'ERROR'): Rule =>
@@ -43,13 +45,13 @@ const jsonataRule = (name: string, mode: 'UPGRADE' | 'DOWNGRADE', expr: string, 
 const SSN = '123-45-6789';
 
 /** A subject with v1 and v2; `upgrade` replaces v2's UPGRADE expression. */
-async function subject(upgrade = rename('size', 'height'), onFailure = 'ERROR', oneKek = false) {
+async function subject(upgrade = rename('size', 'height'), onFailure = 'ERROR', oneKek = false, v2Schema = V2) {
   const topic = uniqueName('jsonata');
   const name = `${topic}-value`;
   const kekA = uniqueName('kek-a');
   const v1 = await register(registry.url, name, { schemaType: 'AVRO', schema: V1, ruleSet: { domainRules: [encryptRule('enc', kekA)] } });
   const v2 = await register(registry.url, name, {
-    schemaType: 'AVRO', schema: V2,
+    schemaType: 'AVRO', schema: v2Schema,
     ruleSet: {
       domainRules: [encryptRule('enc', oneKek ? kekA : uniqueName('kek-b'))],
       migrationRules: [jsonataRule('upgrade', 'UPGRADE', upgrade, onFailure), jsonataRule('downgrade', 'DOWNGRADE', rename('height', 'size'))],
@@ -80,7 +82,7 @@ function writerAt(id: number) {
 }
 
 /** recrypt's engine re-encrypting `topic` onto the latest version of its own subject, migrations on. */
-async function upgradeEngine(subjectName: string, topic: string, version?: number, dlqTopic?: string) {
+async function upgradeEngine(subjectName: string, topic: string, version?: number, dlqTopic?: string, threads?: EnginePool) {
   const schemaRegistry = new RecryptSchemaRegistry({ baseUrls: [registry.url] });
   const keys = new DekManager({
     dekRegistry: new DekRegistryClient({ baseUrls: [registry.url] }),
@@ -94,6 +96,7 @@ async function upgradeEngine(subjectName: string, topic: string, version?: numbe
     schemas, keys, mode: 'reencrypt', subjectNameStrategy: 'topic',
     target: { schema: target, subject: subjectName, topicFor: () => topic },
     migrations: migrationResolver(schemaRegistry, target, subjectName),
+    ...(threads ? { threads } : {}),
     ...(dlqTopic === undefined ? {} : {
       dlq: new DlqWriter({ topic: dlqTopic, policy: 'reference', catchPoison: true, registry: schemaRegistry, keys, topics: { partitions: () => Promise.resolve(1) } }),
     }),
@@ -140,6 +143,29 @@ describe('JSONata migrations with the official serdes (AVRO)', () => {
     expectNoSecrets(out, [SSN]);
     expect(out.readInt32BE(1)).toBe(s.v1);
     expect(plain(await officialSerdes(false).deserializer.deserialize(s.topic, out))).toEqual({ name: 'w5', size: 9, ssn: SSN });
+  });
+
+  it('with worker threads, every record still migrates (the threads have no plan for it and hand it back)', { timeout: 120_000 }, async () => {
+    // A v2 that schema resolution could also reach: a thread converting instead of migrating would write height -1.
+    const s = await subject(rename('size', 'height'), 'ERROR', false, V2_RESOLVABLE);
+    const writer = writerAt(s.v1);
+    const batch = [];
+    for (let i = 0; i < 120; i++) batch.push(sourceRecord(s.topic, await writer.serialize(s.topic, { name: `w${i}`, size: i, ssn: SSN }), i));
+    const pool = new EnginePool({ threads: 2, minSliceRecords: 16 });
+    try {
+      const engine = await upgradeEngine(s.subject, s.topic, undefined, undefined, pool);
+      for (let round = 0; round < 2; round++) {
+        const results = await engine.process(batch);
+        const reader = officialSerdes(false).deserializer;
+        for (let i = 0; i < batch.length; i++) {
+          const out = output(results[i]);
+          expect(out.readInt32BE(1)).toBe(s.v2);
+          expect(plain(await reader.deserialize(s.topic, out))).toEqual({ name: `w${i}`, height: i, ssn: SSN });
+        }
+      }
+    } finally {
+      await pool.close();
+    }
   });
 
   it('a migration that throws with onFailure ERROR halts; JSONata text quoting the record does not reach the error', async () => {
