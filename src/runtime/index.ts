@@ -5,6 +5,7 @@ export { readOnlyDekRegistry, readOnlyRegistryClients, readOnlySchemaRegistry, r
 export { createJobRuntime, JobRuntime, type RuntimeOptions } from './job-runtime.js';
 export { latestOrNull, withRuleDefaults } from './target-rules.js';
 export { prepareJob, type PreparedJob, type TopicRoute } from './prepare.js';
+export { plannedMigrations, type PlannedMigration } from './migration-paths.js';
 export { startJob, type JobRun, type RunOptions } from './start.js';
 export { sizeLimitProblems, topicLimits, type TopicLimits, type TopicPair } from './topic-limits.js';
 export { assertWritesWithGroup, checkGroupDeksAtStart, joinGroupsOf, joinGroupView, writeScopeOf, type JoinGroupView, type WriteScopeOf } from './join-groups.js';

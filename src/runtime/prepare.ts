@@ -18,6 +18,7 @@ import { dlqEvents, dlqPartitions, withoutRouted } from './dlq-setup.js';
 import type { JobRuntime } from './job-runtime.js';
 import { assertWritesWithGroup, checkGroupDeksAtStart, checkGroupRulesBeforeRegistering, joinGroupsOf, writeScopeOf } from './join-groups.js';
 import { keyTargetForRun } from './key-targets.js';
+import { plannedMigrations } from './migration-paths.js';
 import { applyJobRules, hasEncryptRule, latestOrNull, targetSchemaFor, withRuleDefaults } from './target-rules.js';
 
 export interface TopicRoute {
@@ -84,6 +85,11 @@ export async function prepareJob(runtime: JobRuntime): Promise<PreparedJob> {
     const targetSubject = targetSubjectFor(job, source);
     refuseUpgradeElsewhere(job, source, targetSubject);
     const sourceSchema = await latestOrNull(schemaRegistry, `${source}-value`);
+    if (job.spec.target.upgrade === 'latest' && sourceSchema?.version !== undefined) {
+      // Every path to the latest version compiles before anything is registered or a record moves.
+      const refused = (await plannedMigrations(schemaRegistry, targetSubject, sourceSchema.version, job.metadata.name)).problems.filter((p) => p.severity === 'error');
+      if (refused.length) throw new RecryptError('JOB_UNSAFE', `job ${job.metadata.name} refused for ${source} -> ${target}:\n  ${formatProblems(refused).join('\n  ')}`);
+    }
     if (job.spec.rules) {
       const ruleSet = withRuleDefaults(job.spec.rules);
       // The KMS keys the rules name must wrap before the rules (and, later, their KEKs) are registered.

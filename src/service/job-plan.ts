@@ -14,12 +14,11 @@ import { checkKek, DekManager, writeEncryptionParams, type KekCheck, type KekChe
 import { fieldTags, ruleAppliesToTags } from '../rules/index.js';
 import type { RegisteredSchema } from '../registry/types.js';
 import {
-  createJobRuntime, joinGroupsOf, keySubjectsOf, joinGroupView, latestOrNull, sizeLimitProblems, withRuleDefaults, writeScopeOf, type JoinGroupView,
+  createJobRuntime, joinGroupsOf, plannedMigrations, type PlannedMigration, keySubjectsOf, joinGroupView, latestOrNull, sizeLimitProblems, withRuleDefaults, writeScopeOf, type JoinGroupView,
 } from '../runtime/index.js';
 import { errorCodeOf, isRecryptError } from '../util/errors.js';
 import { silentLogger } from '../util/logger.js';
 import type { ServiceConfig } from './config.js';
-import { plannedMigrations, type PlannedMigration } from './plan-migrations.js';
 
 export interface PlannedStep {
   readonly rule: string;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Rule, RegisteredSchema } from '../../../src/registry/types.js';
 import { RecryptError } from '../../../src/util/errors.js';
-import { plannedMigrations } from '../../../src/service/plan-migrations.js';
+import { plannedMigrations } from '../../../src/runtime/migration-paths.js';
 
 const rule = (name: string, mode: Rule['mode'], expr: string): Rule => ({ name, type: 'JSONATA', kind: 'TRANSFORM', mode, expr });
 
@@ -15,7 +15,7 @@ function registry(versions: Record<number, Rule[] | null>) {
   };
 }
 
-describe('plannedMigrations (recrypt plan)', () => {
+describe('plannedMigrations (recrypt plan, and run with target.upgrade)', () => {
   it('lists each older version\'s UPGRADE steps to the target version, with their rules and actions', async () => {
     const { migrations, problems } = await plannedMigrations(registry({ 1: null, 2: [rule('up2', 'UPGRADE', '$')], 3: [rule('up3', 'UPDOWN', '$')] }), 's-value', 3, 'job');
     expect(problems).toEqual([]);

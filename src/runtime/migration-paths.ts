@@ -1,9 +1,10 @@
 /**
- * `recrypt plan`'s migration view: when a route writes with another version of the source's own subject
- * (target.upgrade: latest, or target.subject naming the source subject), records of every other version
- * of the subject migrate through its JSONata rules (engine/migration-plans.ts). Lists, per such version,
- * each version step and its rules; a path that `run` would refuse (a JSONata expression that does not
- * compile, a missing version) is an error problem with the subject, version, rule and the parser's message.
+ * The JSONata migration paths of a subject, checked before any record moves: `recrypt plan`'s migration
+ * view, and `run`'s refusal for target.upgrade jobs (prepare.ts). When a route writes with another
+ * version of the source's own subject, records of every other version migrate through its JSONata rules
+ * (engine/migration-plans.ts). Lists, per such version, each version step and its rules; a path `run`
+ * would refuse (a JSONata expression that does not compile, a migration rule of another type) is an
+ * error problem with the subject, version, rule and the parser's message.
  */
 import type { Problem } from '../jobs/index.js';
 import type { SchemaRegistryApi } from '../registry/types.js';
