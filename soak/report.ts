@@ -4,7 +4,7 @@
  */
 import type { ExactlyOnce } from './data.js';
 import type { Incarnation, RssVerdict, Sample } from './judge.js';
-import type { Chart, Series } from './svg.js';
+import { COLORS, type Chart, type Series } from './svg.js';
 
 export interface FleetSample {
   /** Milliseconds since the run started. */
@@ -78,8 +78,10 @@ export function figuresOf(report: SoakReport): Figures {
 }
 
 function perIncarnation(report: SoakReport, pick: (s: Sample) => number | undefined, scale: number): Series[] {
-  return report.incarnations.map((inc) => ({
+  // An incarnation has one colour in every panel.
+  return report.incarnations.map((inc, i) => ({
     label: `${inc.name} #${inc.id}`,
+    color: COLORS[i % COLORS.length]!,
     points: report.samples
       .filter((s) => s.incarnation === inc.id && pick(s) !== undefined)
       .map((s) => [s.at / 60_000, pick(s)! / scale] as const),
@@ -90,9 +92,13 @@ export function chartOf(report: SoakReport): Chart {
   const o = report.options;
   const verdict = report.pass === undefined ? 'unfinished' : report.pass ? 'PASS' : 'FAIL';
   const eo = report.exactlyOnce;
-  const subtitle = `${o.instances} × recrypt serve, ${report.job.change}, ${o.rate} records/s over ${o.partitions} partitions, ` +
-    `SIGKILL every ${o.killEveryMinutes} min; ${report.startedAt.slice(0, 16).replace('T', ' ')} UTC; ${verdict}` +
-    (eo ? `; ${eo.produced} records, lost ${eo.lost}, duplicated ${eo.duplicated}` : '');
+  const subtitle = [
+    `${o.instances} × recrypt serve, ${report.job.change}, ${o.rate} records/s over ${o.partitions} partitions, ` +
+      `SIGKILL every ${o.killEveryMinutes} min (dashed lines); ${report.startedAt.slice(0, 16).replace('T', ' ')} UTC`,
+    `${verdict}` + (eo ? `: ${eo.produced} records, lost ${eo.lost}, duplicated ${eo.duplicated}` : '') +
+      (report.rss ? `; ${report.rss.pass ? 'RSS flat' : 'RSS NOT flat'} after a ${Math.round(report.rss.warmupMs / 60_000 * 10) / 10} min warm-up` +
+        report.rss.judged.map((j) => `, ${j.name} #${j.incarnation} ${j.growth >= 0 ? '+' : ''}${(j.growth * 100).toFixed(1)}%`).join('') : ''),
+  ];
   return {
     title: `recrypt soak: ${o.minutes} minutes of re-encryption with instance kills`,
     subtitle,
@@ -106,7 +112,7 @@ export function chartOf(report: SoakReport): Chart {
       {
         title: 'Consumer lag', unit: 'records',
         series: [
-          { label: 'group (committed)', points: report.fleet.filter((f) => f.groupLag !== undefined).map((f) => [f.at / 60_000, f.groupLag!] as const) },
+          { label: 'group (committed)', color: '#000000', points: report.fleet.filter((f) => f.groupLag !== undefined).map((f) => [f.at / 60_000, f.groupLag!] as const) },
           // What each instance reports of its own partitions (recrypt_consumer_lag).
           ...perIncarnation(report, (s) => s.consumerLag, 1),
         ],

@@ -6,6 +6,8 @@
 
 export interface Series {
   readonly label: string;
+  /** A CSS colour; by default the palette's next one within the panel. */
+  readonly color?: string;
   /** [minutes since the run started, value]; a series may have gaps (a killed instance's line ends). */
   readonly points: ReadonlyArray<readonly [number, number]>;
 }
@@ -20,7 +22,8 @@ export interface Marker { readonly atMinutes: number; readonly label: string }
 
 export interface Chart {
   readonly title: string;
-  readonly subtitle?: string;
+  /** Lines under the title. */
+  readonly subtitle?: readonly string[];
   readonly minutes: number;
   readonly panels: readonly Panel[];
   readonly markers?: readonly Marker[];
@@ -30,9 +33,10 @@ const WIDTH = 960;
 const PANEL_HEIGHT = 190;
 const LEFT = 70;
 const RIGHT = 190;
-const TOP = 60;
+/** Room above the first panel for the title, then 16 px per subtitle line. */
+const HEADER = 52;
 const GAP = 50;
-const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
+export const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#7f7f7f', '#bcbd22'];
 
 export function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -60,6 +64,8 @@ const fmt = (v: number): string => (Math.abs(v) >= 100 || Number.isInteger(v) ? 
 
 export function renderSvg(chart: Chart): string {
   const plotWidth = WIDTH - LEFT - RIGHT;
+  const subtitle = chart.subtitle ?? [];
+  const TOP = HEADER + subtitle.length * 16;
   const height = TOP + chart.panels.length * (PANEL_HEIGHT + GAP) + 10;
   const minutes = Math.max(chart.minutes, 1 / 60);
   const x = (m: number): number => LEFT + (Math.min(Math.max(m, 0), minutes) / minutes) * plotWidth;
@@ -67,7 +73,7 @@ export function renderSvg(chart: Chart): string {
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="11">`);
   out.push(`<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`);
   out.push(`<text x="${LEFT}" y="22" font-size="15" font-weight="bold">${escapeXml(chart.title)}</text>`);
-  if (chart.subtitle) out.push(`<text x="${LEFT}" y="40" fill="#555555">${escapeXml(chart.subtitle)}</text>`);
+  subtitle.forEach((line, i) => out.push(`<text x="${LEFT}" y="${40 + i * 16}" fill="#555555">${escapeXml(line)}</text>`));
 
   // One minute per tick; a label every `labelEvery` minutes so at most ~12 labels fit.
   const labelEvery = niceStep(minutes, 12) < 1 ? 1 : niceStep(minutes, 12);
@@ -96,7 +102,7 @@ export function renderSvg(chart: Chart): string {
       out.push(`<line x1="${x(marker.atMinutes).toFixed(1)}" y1="${top}" x2="${x(marker.atMinutes).toFixed(1)}" y2="${bottom}" stroke="#999999" stroke-dasharray="4 3"><title>${escapeXml(marker.label)}</title></line>`);
     }
     panel.series.forEach((series, s) => {
-      const color = COLORS[s % COLORS.length]!;
+      const color = series.color ?? COLORS[s % COLORS.length]!;
       const points = series.points.filter((p) => Number.isFinite(p[0]) && Number.isFinite(p[1]));
       if (points.length === 1) {
         out.push(`<circle cx="${x(points[0]![0]).toFixed(1)}" cy="${y(points[0]![1]).toFixed(1)}" r="2" fill="${color}"/>`);

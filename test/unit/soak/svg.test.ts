@@ -6,7 +6,7 @@ import { escapeXml, niceStep, niceTicks, renderSvg, type Chart } from '../../../
 
 const chart: Chart = {
   title: 'soak <test> & co',
-  subtitle: 'two instances',
+  subtitle: ['two instances', 'PASS'],
   minutes: 5,
   markers: [{ atMinutes: 2, label: 'SIGKILL soak-1 #2' }],
   panels: [
@@ -49,14 +49,15 @@ describe('renderSvg', () => {
   it('draws a path per multi-point series and a dot for a single point', () => {
     expect(svg.match(/<path /g)).toHaveLength(2);
     expect(svg.match(/<circle /g)).toHaveLength(1);
-    // soak-0 #1: x from 70 (minute 0) to 770 (minute 5); y: 100 MiB of a 0..200 axis is the panel's middle.
+    // soak-0 #1: x from 70 (minute 0) to 770 (minute 5); y: the first panel starts at 84 (title and two
+    // subtitle lines) and is 190 high, so 100 MiB of a 0..200 axis is at its middle.
     const d = /<path d="([^"]+)"[^>]*><title>soak-0 #1/.exec(svg)![1]!;
     const points = d.split(' ').map((p) => p.slice(1).split(',').map(Number));
     expect(points).toHaveLength(4);
     expect(points[0]![0]).toBe(70);
     expect(points[3]![0]).toBe(770);
-    expect(points[0]![1]).toBeCloseTo(60 + 190 / 2, 1);
-    expect(points[2]![1]).toBeCloseTo(60 + 190 * (1 - 180 / 200), 1);
+    expect(points[0]![1]).toBeCloseTo(84 + 190 / 2, 1);
+    expect(points[2]![1]).toBeCloseTo(84 + 190 * (1 - 180 / 200), 1);
   });
 
   it('has a tick every minute, labelled, y labels from round ticks, a legend and the kill marker in every panel', () => {
@@ -66,6 +67,13 @@ describe('renderSvg', () => {
     expect(svg).toContain('>soak-1 #2</text>');
     expect(svg.match(/stroke-dasharray="4 3"><title>SIGKILL soak-1 #2<\/title>/g)).toHaveLength(2);
     expect(svg).toContain('RSS (MiB)');
+    expect(svg).toContain('>two instances</text>');
+    expect(svg).toContain('>PASS</text>');
+  });
+
+  it('keeps a series colour that was given', () => {
+    const coloured = renderSvg({ title: 't', minutes: 1, panels: [{ title: 'p', unit: 'u', series: [{ label: 'a', color: '#123456', points: [[0, 1], [1, 2]] }] }] });
+    expect(coloured).toContain('stroke="#123456" stroke-width="1.5"><title>a</title>');
   });
 
   it('labels every 5 or 10 minutes on an hour, with a tick each minute', () => {
