@@ -19,7 +19,7 @@ mkdirSync(out, { recursive: true });
 
 /** The child's environment without the shared stack's endpoints: the soak must use only its own stack. */
 function privateEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env, RECRYPT_SKIP_BOOTSTRAP: '1' };
+  const env: NodeJS.ProcessEnv = { ...process.env, RECRYPT_SKIP_BOOTSTRAP: '1' };
   for (const name of ['KAFKA_BOOTSTRAP_SERVERS', 'SCHEMA_REGISTRY_URL', 'REDIS_URL', 'AWS_ENDPOINT_URL_KMS', 'LOCAL_SECRET_FILE', 'LOCAL_SECRET']) delete env[name];
   return env;
 }
