@@ -22,7 +22,7 @@ export const ERROR_CODES = {
   RULE_INVALID: { transient: false, doc: 'rule or rule set is invalid (bad mode, action or params)' },
   RULE_UNSUPPORTED_FIELD_TYPE: { transient: false, doc: 'a tagged field is neither string nor bytes' },
   RULE_CONDITION_FAILED: { transient: false, doc: 'a CEL or CEL_FIELD condition was false for the record' },
-  RULE_EXPRESSION_FAILED: { transient: false, doc: 'a CEL or CEL_FIELD expression did not evaluate on the record, or its result does not fit the field' },
+  RULE_EXPRESSION_FAILED: { transient: false, doc: 'a CEL or CEL_FIELD expression or a JSONata migration did not evaluate on the record, or its result does not fit the field or the target schema' },
   // crypto/
   CRYPTO_BAD_KEY: { transient: false, doc: 'DEK material has the wrong size or proto layout' },
   CRYPTO_DECRYPT: { transient: false, doc: 'ciphertext failed authentication (tampered or wrong key)' },
