@@ -66,7 +66,13 @@ spec:
 }
 
 async function main(): Promise<number> {
-  const options = parseOptions(process.argv.slice(2));
+  let options;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`);
+    return process.argv.includes('--help') ? 0 : 2;
+  }
   const stamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
   const outDir = resolve(ROOT, options.out);
   const runDir = join(outDir, `soak-${stamp}`);
