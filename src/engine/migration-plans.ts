@@ -26,7 +26,10 @@ export function migrationResolver(registry: MigrationRegistry, target: LoadedSch
   return async (writerSubject, writer) => {
     if (writerSubject !== targetSubject || writer.id === target.id) return null;
     const targetVersion = target.info.version ?? (await registry.lookup(targetSubject, target.info, false, true)).version;
-    const writerVersion = (await registry.lookup(targetSubject, writer.info, false, true).catch(() => undefined))?.version;
+    const writerVersion = (await registry.lookup(targetSubject, writer.info, false, true).catch((err: unknown) => {
+      if (isTransient(err)) throw err;
+      return undefined;
+    }))?.version;
     // A writer schema that is not a version of the subject: no migration, schema resolution as before.
     if (targetVersion === undefined || writerVersion === undefined || writerVersion === targetVersion) return null;
     const versions: SubjectVersion[] = [];
