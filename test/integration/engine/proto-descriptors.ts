@@ -154,7 +154,8 @@ export async function startSerializedFormatProxy(target: string): Promise<Proxy>
           let out = Buffer.concat(body);
           if (serialized && upRes.statusCode === 200) {
             const json = JSON.parse(out.toString('utf8')) as { schemaType?: string; schema?: string };
-            if (json.schemaType === 'PROTOBUF' && typeof json.schema === 'string') {
+            // recrypt's dev registry answers format=serialized itself now (a descriptor, base64): pass it on
+            if (json.schemaType === 'PROTOBUF' && typeof json.schema === 'string' && !/^[A-Za-z0-9+/]+={0,2}$/.test(json.schema)) {
               json.schema = serializedSchema(json.schema);
               out = Buffer.from(JSON.stringify(json));
             }
