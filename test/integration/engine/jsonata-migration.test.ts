@@ -1,5 +1,5 @@
 // JSONata migration rules (UPGRADE/DOWNGRADE) against Confluent's official JS serdes with JsonataExecutor
-// and FieldEncryptionExecutor registered. One Avro subject, two versions:
+// and FieldEncryptionExecutor registered (Avro in full; JSON Schema the one-pass upgrade). One Avro subject, two versions:
 //   v1 { name, size: int, ssn: PII }   ENCRYPT on PII under kek A
 //   v2 { name, height: int, ssn: PII } ENCRYPT on PII under kek B, migrationRules: UPGRADE size -> height,
 //                                      DOWNGRADE height -> size
@@ -8,7 +8,8 @@
 // the plain one) reads them field for field. A migration that fails takes the
 // rule's action, with no record value in the error, and no partial record goes out.
 import {
-  AvroDeserializer, AvroSerializer, FieldEncryptionExecutor, JsonataExecutor, LocalKmsDriver, RuleRegistry, SchemaRegistryClient, SerdeType,
+  AvroDeserializer, AvroSerializer, FieldEncryptionExecutor, JsonataExecutor, JsonDeserializer, JsonSerializer, LocalKmsDriver, RuleRegistry,
+  SchemaRegistryClient, SerdeType,
 } from '@confluentinc/schemaregistry';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DlqWriter } from '../../../src/dlq/index.js';
@@ -207,5 +208,42 @@ describe('JSONata migrations with the official serdes (AVRO)', () => {
     const engine = await upgradeEngine(s.subject, s.topic);
     const halt = haltOf((await engine.process([sourceRecord(s.topic, written)]))[0]);
     expect(halt.message).toMatch(/rule upgrade .*does not encode/);
+  });
+});
+
+const jsonSchema = (sizeField: string) => JSON.stringify({
+  $schema: 'http://json-schema.org/draft-07/schema#', title: 'Widget', type: 'object',
+  properties: { name: { type: 'string' }, [sizeField]: { type: 'integer' }, ssn: { type: 'string', 'confluent:tags': ['PII'] } },
+});
+
+describe('JSONata migrations with the official serdes (JSON Schema)', () => {
+  it('re-encrypts and upgrades v1 records to v2 in one pass: the official reader reads them field for field', async () => {
+    const topic = uniqueName('jsonata-json');
+    const name = `${topic}-value`;
+    const kek = uniqueName('kek-j');
+    const v1 = await register(registry.url, name, { schemaType: 'JSON', schema: jsonSchema('size'), ruleSet: { domainRules: [encryptRule('enc', kek)] } });
+    const v2 = await register(registry.url, name, {
+      schemaType: 'JSON', schema: jsonSchema('height'),
+      ruleSet: {
+        domainRules: [encryptRule('enc', kek)],
+        migrationRules: [jsonataRule('upgrade', 'UPGRADE', rename('size', 'height')), jsonataRule('downgrade', 'DOWNGRADE', rename('height', 'size'))],
+      },
+    });
+    LocalKmsDriver.register();
+    const rules = new RuleRegistry();
+    rules.registerExecutor(new FieldEncryptionExecutor());
+    rules.registerExecutor(new JsonataExecutor());
+    const client = new SchemaRegistryClient({ baseURLs: [registry.url], cacheCapacity: 1000 });
+    const ruleConfig = { secret: LOCAL_SECRET };
+    const written = await new JsonSerializer(client, SerdeType.VALUE, { useSchemaId: v1, autoRegisterSchemas: false, ruleConfig }, rules).serialize(topic, { name: 'j1', size: 11, ssn: SSN });
+    expectNoSecrets(written, [SSN]);
+    const latestReader = new JsonDeserializer(client, SerdeType.VALUE, { useLatestVersion: true, ruleConfig }, rules);
+    const reference = plain(await latestReader.deserialize(topic, written));
+    expect(reference).toEqual({ name: 'j1', height: 11, ssn: SSN });
+    const out = output((await (await upgradeEngine(name, topic)).process([sourceRecord(topic, written)]))[0]);
+    expectNoSecrets(out, [SSN]);
+    expect(out.readInt32BE(1)).toBe(v2);
+    expect(plain(await latestReader.deserialize(topic, out))).toEqual(reference);
+    expect(plain(await new JsonDeserializer(client, SerdeType.VALUE, { ruleConfig }, rules).deserialize(topic, out))).toEqual(reference);
   });
 });
