@@ -50,6 +50,8 @@ export interface MigrationContext {
   /** The target's codec: the migrated value must encode under it. */
   readonly target: Codec;
   readonly policy: ActionPolicy;
+  /** Told of each rule failure NONE skipped (metrics and the rule-failure log count them like any other). */
+  readonly onNone?: (event: { rule: string; direction: RuleDirection; action: RuleAction; code: string }) => void;
 }
 
 function failure(rule: MigrationRule, path: MigrationPath, ctx: MigrationContext, message: string, noneIsError: boolean): MigrationOutcome {
@@ -81,7 +83,10 @@ export async function runMigration(path: MigrationPath, value: unknown, ctx: Mig
         continue;
       }
       const outcome = failure(rule, path, ctx, failed, false);
-      if (outcome.kind === 'migration-failure' && outcome.action === 'NONE') continue;
+      if (outcome.kind === 'migration-failure' && outcome.action === 'NONE') {
+        ctx.onNone?.({ rule: rule.rule.name, direction: outcome.direction, action: 'NONE', code: outcome.error.code });
+        continue;
+      }
       return outcome;
     }
   }

@@ -273,7 +273,8 @@ export class RecordTransformer {
       else if (outcome.kind === 'failed') final = this.failure(outcome.error);
       else if (outcome.kind === 'migrate') {
         const { plan, value, dropHeader } = outcome; // JSONata is async: the kernel stopped after the READ rules
-        const migrated = await runMigration(plan.migration!, value, { subject: plan.read.subject, target: plan.write.codec, policy: this.policy });
+        const onNone = this.options.onRuleFailure;
+        const migrated = await runMigration(plan.migration!, value, { subject: plan.read.subject, target: plan.write.codec, policy: this.policy, ...(onNone ? { onNone } : {}) });
         if (migrated.kind === 'migrated') pending = this.kernel.resume(plan, migrated.value, dropHeader, skipped);
         else final = this.ruleAction({ ...migrated, kind: 'rule-failure', keyFailure: false }, skipped);
       } else {

@@ -38,9 +38,11 @@ describe('runMigration', () => {
     expect(out.kind === 'migration-failure' && out.action).toBe('ERROR');
   });
 
-  it('an undefined result fails the rule (Go), NONE skips it and the next rule runs on the unchanged value', async () => {
-    const out = await runMigration(pathOf(rule('nothing', '$.missing', 'NONE'), rule('b', "{'height': $.size}")), { size: 4 }, ctx());
+  it('an undefined result fails the rule (Go), NONE skips it (reported) and the next rule runs on the unchanged value', async () => {
+    const events: unknown[] = [];
+    const out = await runMigration(pathOf(rule('nothing', '$.missing', 'NONE'), rule('b', "{'height': $.size}")), { size: 4 }, { ...ctx(), onNone: (e) => events.push(e) });
     expect(out).toEqual({ kind: 'migrated', value: { height: 4 } });
+    expect(events).toEqual([{ rule: 'nothing', direction: 'write', action: 'NONE', code: 'RULE_EXPRESSION_FAILED' }]);
   });
 
   it('a result that does not encode fails the last rule that ran, and NONE is ERROR there', async () => {
