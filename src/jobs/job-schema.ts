@@ -228,7 +228,7 @@ export const JOB_SCHEMA: Readonly<Record<string, unknown>> = {
             upgrade: {
               type: 'string',
               enum: ['latest'],
-              description: "latest: re-encrypt and upgrade in one pass: the output is written with the latest version of the source's own subject (target.subject must name it, e.g. '{topic}-value'; target.schema stays latest), and records of its other versions run the subject's JSONata migration rules (UPGRADE; DOWNGRADE from newer ones) between the READ and WRITE rules. `recrypt plan` lists each version step.",
+              description: "latest: re-encrypt and upgrade in one pass: records written with any version of the source subject ('<source topic>-value') run its JSONata migration rules (UPGRADE; DOWNGRADE from newer ones) between the READ and WRITE rules, up to its latest version, which the target subject's latest schema must be (the source subject itself, or the output topic's subject holding the same schema, e.g. put there by spec.rules). target.schema stays latest. `recrypt plan` lists each version step.",
             },
             createTopic: {
               type: 'boolean',

@@ -52,9 +52,9 @@ export interface JobTarget {
   /** Absent: source. */
   readonly partition?: OutputPartition;
   /**
-   * latest: re-encrypt and upgrade in one pass: the output is written with the latest version of the
-   * source's own subject (`subject` must name it), and records of its other versions migrate through its
-   * JSONata migration rules (runtime/prepare.ts checks the subject).
+   * latest: re-encrypt and upgrade in one pass: records of every version of the source subject migrate
+   * through its JSONata rules to its latest version, which the target subject's latest schema must be
+   * (runtime/prepare.ts checks it).
    */
   readonly upgrade?: 'latest';
 }

@@ -10,9 +10,9 @@ import { EnginePool, migrationResolver, PartsTransformer, RecordTransformer, Sch
 import { checkJobAgainstTargetRules, checkJoinGroupAgainstTarget, dlqTopicFor, formatProblems, targetSubjectFor, targetTopicFor, type Job } from '../jobs/index.js';
 import { checkDlqSourcePolicy } from '../jobs/semantic.js';
 import { DekManager, type JoinGroups } from '../keys/index.js';
-import type { RegisteredSchema, SchemaInfo } from '../registry/types.js';
+import type { RegisteredSchema, SchemaInfo, SchemaRegistryApi } from '../registry/types.js';
 import { usableCpus } from '../util/cpu-limit.js';
-import { RecryptError } from '../util/errors.js';
+import { RecryptError, isTransient } from '../util/errors.js';
 import { LogAggregator } from '../util/log-aggregator.js';
 import { dlqEvents, dlqPartitions, withoutRouted } from './dlq-setup.js';
 import type { JobRuntime } from './job-runtime.js';
@@ -83,11 +83,11 @@ export async function prepareJob(runtime: JobRuntime): Promise<PreparedJob> {
   for (const source of topics) {
     const target = targetTopicFor(job, source);
     const targetSubject = targetSubjectFor(job, source);
-    refuseUpgradeElsewhere(job, source, targetSubject);
+    refuseUpgradeElsewhere(job);
     const sourceSchema = await latestOrNull(schemaRegistry, `${source}-value`);
     if (job.spec.target.upgrade === 'latest' && sourceSchema?.version !== undefined) {
       // Every path to the latest version compiles before anything is registered or a record moves.
-      const refused = (await plannedMigrations(schemaRegistry, targetSubject, sourceSchema.version, job.metadata.name)).problems.filter((p) => p.severity === 'error');
+      const refused = (await plannedMigrations(schemaRegistry, `${source}-value`, sourceSchema.version, job.metadata.name)).problems.filter((p) => p.severity === 'error');
       if (refused.length) throw new RecryptError('JOB_UNSAFE', `job ${job.metadata.name} refused for ${source} -> ${target}:\n  ${formatProblems(refused).join('\n  ')}`);
     }
     if (job.spec.rules) {
@@ -108,6 +108,7 @@ export async function prepareJob(runtime: JobRuntime): Promise<PreparedJob> {
     if (!job.spec.rules) await keys.checkKeks(registered.ruleSet, registered);
     // Again on the target schema the job runs with (a pinned version or metadata may pick another one).
     refuseUnsafe(job, `${source} -> ${target}`, targetSubject, registered, sourceSchema);
+    if (job.spec.target.upgrade === 'latest') await refuseUnrelatedUpgrade(job, schemaRegistry, source, targetSubject, registered);
     const targetSchema = await schemas.adopt(registered, targetSubject);
     const dlqTopic = dlqTopicFor(job, source);
     const dlq = new DlqWriter({
@@ -130,7 +131,7 @@ export async function prepareJob(runtime: JobRuntime): Promise<PreparedJob> {
       ...(threads ? { threads } : {}),
       writeScopeOf: writeScopeOf(joinGroups),
       // Writers of an older or newer version of the target subject migrate through its JSONata rules.
-      migrations: migrationResolver(schemaRegistry, targetSchema, targetSubject),
+      migrations: migrationResolver(schemaRegistry, targetSchema, targetSubject, job.spec.target.upgrade === 'latest'),
       onRuleFailure: (e) => {
         ruleFailures.record({ rule: e.rule, direction: e.direction, action: e.action, code: e.code });
         metrics?.ruleFailure(job.metadata.name, e.rule, e.action, e.code);
@@ -154,14 +155,25 @@ export async function prepareJob(runtime: JobRuntime): Promise<PreparedJob> {
 }
 
 /**
- * target.upgrade: latest upgrades records within their own subject (migrations never cross subjects), so
- * the target must be the source's subject (topic name strategy) at its latest version.
+ * target.upgrade: latest upgrades records along the source subject's versions (the clients migrate within
+ * one subject), to its latest version: the source subject is '<topic>-value' and the target schema latest.
+ * The target subject may be the output topic's own, with the source's latest schema (job rules put it there).
  */
-function refuseUpgradeElsewhere(job: Job, source: string, targetSubject: string): void {
+function refuseUpgradeElsewhere(job: Job): void {
   if (job.spec.target.upgrade !== 'latest') return;
-  const own = `${source}-value`;
-  if (targetSubject !== own || job.spec.target.schema !== 'latest' || job.spec.source.subjectNameStrategy !== 'topic') {
-    throw new RecryptError('JOB_INVALID', `job ${job.metadata.name}: target.upgrade: latest writes with the latest version of the source's own subject ${own}; set target.subject to '{topic}-value' (now ${targetSubject}), target.schema to latest and source.subjectNameStrategy to topic`);
+  if (job.spec.target.schema !== 'latest' || job.spec.source.subjectNameStrategy !== 'topic') {
+    throw new RecryptError('JOB_INVALID', `job ${job.metadata.name}: target.upgrade: latest needs target.schema latest and source.subjectNameStrategy topic`);
+  }
+}
+
+/** target.upgrade writes with a version of the source's subject, its latest: else the output could not be reached by migration. */
+async function refuseUnrelatedUpgrade(job: Job, registry: SchemaRegistryApi, source: string, targetSubject: string, target: RegisteredSchema): Promise<void> {
+  const sourceSubject = `${source}-value`;
+  const latest = await registry.getLatest(sourceSubject);
+  const found = await registry.lookup(sourceSubject, { schema: target.schema, ...(target.schemaType ? { schemaType: target.schemaType } : {}), ...(target.references ? { references: target.references } : {}) })
+    .catch((err: unknown) => { if (isTransient(err)) throw err; return undefined; });
+  if (found?.version !== latest.version) {
+    throw new RecryptError('JOB_UNSAFE', `job ${job.metadata.name}: target.upgrade: latest, but the schema of ${targetSubject} is not the latest version (${latest.version ?? '?'}) of ${sourceSubject}`);
   }
 }
 

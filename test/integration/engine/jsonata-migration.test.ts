@@ -83,7 +83,7 @@ function writerAt(id: number) {
 }
 
 /** recrypt's engine re-encrypting `topic` onto the latest version of its own subject, migrations on. */
-async function upgradeEngine(subjectName: string, topic: string, version?: number, dlqTopic?: string, threads?: EnginePool) {
+async function upgradeEngine(subjectName: string, topic: string, version?: number, dlqTopic?: string, threads?: EnginePool, acrossSubjects = false) {
   const schemaRegistry = new RecryptSchemaRegistry({ baseUrls: [registry.url] });
   const keys = new DekManager({
     dekRegistry: new DekRegistryClient({ baseUrls: [registry.url] }),
@@ -96,7 +96,7 @@ async function upgradeEngine(subjectName: string, topic: string, version?: numbe
   return new RecordTransformer({
     schemas, keys, mode: 'reencrypt', subjectNameStrategy: 'topic',
     target: { schema: target, subject: subjectName, topicFor: () => topic },
-    migrations: migrationResolver(schemaRegistry, target, subjectName),
+    migrations: migrationResolver(schemaRegistry, target, subjectName, acrossSubjects),
     ...(threads ? { threads } : {}),
     ...(dlqTopic === undefined ? {} : {
       dlq: new DlqWriter({ topic: dlqTopic, policy: 'reference', catchPoison: true, registry: schemaRegistry, keys, topics: { partitions: () => Promise.resolve(1) } }),
@@ -135,6 +135,21 @@ describe('JSONata migrations with the official serdes (AVRO)', () => {
     const out = output((await (await upgradeEngine(s.subject, s.topic)).process([sourceRecord(s.topic, written)]))[0]);
     expectNoSecrets(out, [SSN]);
     expect(plain(await officialSerdes(true).deserializer.deserialize(s.topic, out))).toEqual(reference);
+  });
+
+  it('target.upgrade onto another topic: its subject holds v2, its default-strategy reader reads the upgraded records without migrating', async () => {
+    const s = await subject();
+    const outTopic = uniqueName('jsonata-out');
+    const outV2 = await register(registry.url, `${outTopic}-value`, { schemaType: 'AVRO', schema: V2, ruleSet: { domainRules: [encryptRule('enc', uniqueName('kek-c'))] } });
+    const written = await writerAt(s.v1).serialize(s.topic, { name: 'w6', size: 6, ssn: SSN });
+    const engine = await upgradeEngine(`${outTopic}-value`, outTopic, undefined, undefined, undefined, true);
+    const out = output((await engine.process([sourceRecord(s.topic, written)]))[0]);
+    expectNoSecrets(out, [SSN]);
+    expect(out.readInt32BE(1)).toBe(outV2);
+    expect(plain(await officialSerdes(false).deserializer.deserialize(outTopic, out))).toEqual({ name: 'w6', height: 6, ssn: SSN });
+    // Without target.upgrade, a cross-subject job keeps schema resolution: v2's height has no default, so the record fails.
+    const plainEngine = await upgradeEngine(`${outTopic}-value`, outTopic);
+    expect('halt' in (await plainEngine.process([sourceRecord(s.topic, written)]))[0]!).toBe(true);
   });
 
   it('downgrades v2 records to v1 with the DOWNGRADE rule when the job pins version 1', async () => {

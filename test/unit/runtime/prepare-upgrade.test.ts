@@ -1,6 +1,6 @@
-// target.upgrade: latest (JSONata migrations, issue #25): prepareJob refuses a target that is not the
-// source's own subject at latest, and a subject whose migration rules do not compile, before anything
-// is registered. Against an in-process dev registry; no Kafka.
+// target.upgrade: latest (JSONata migrations, issue #25): prepareJob refuses a target schema that is not
+// the source subject's latest version, a pinned target version, and a source subject whose migration
+// rules do not compile, before anything is registered. Against an in-process dev registry; no Kafka.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevRegistry, type DevRegistry } from '../../../src/devregistry/index.js';
 import { loadText } from '../../../src/jobs/load.js';
@@ -60,11 +60,28 @@ async function refusal(work: Promise<unknown>): Promise<RecryptError> {
 }
 
 describe('prepareJob with target.upgrade: latest', () => {
-  it('refuses a target subject that is not the source\'s own subject', async () => {
+  it('refuses a target subject whose schema is not the latest version of the source subject', async () => {
     await subjectWith('up-a', "$merge([$, {'height': $.size}])");
+    await client.register('up-a.v2-value', { schemaType: 'AVRO', schema: schema('size'), ruleSet: { domainRules: encrypted('up-a-kek2') } });
     const err = await refusal(prepareJob(createJobRuntime(config, job('up-a', undefined), { logger: silentLogger })));
+    expect(err.code).toBe('JOB_UNSAFE');
+    expect(err.message).toContain('the schema of up-a.v2-value is not the latest version (2) of up-a-value');
+  });
+
+  it('prepares a route onto another subject that holds the source subject\'s latest schema', async () => {
+    await subjectWith('up-d', "$merge([$, {'height': $.size}])");
+    await client.register('up-d.v2-value', { schemaType: 'AVRO', schema: schema('height'), ruleSet: { domainRules: encrypted('up-d-kek2') } });
+    const prepared = await prepareJob(createJobRuntime(config, job('up-d', undefined), { logger: silentLogger }));
+    expect(prepared.routes.get('up-d')?.targetSubject).toBe('up-d.v2-value');
+  });
+
+  it('refuses target.schema other than latest', async () => {
+    await subjectWith('up-e', "$merge([$, {'height': $.size}])");
+    const j = job('up-e', '{topic}-value');
+    const pinned = { ...j, spec: { ...j.spec, target: { ...j.spec.target, schema: 1 } } } as Job;
+    const err = await refusal(prepareJob(createJobRuntime(config, pinned, { logger: silentLogger })));
     expect(err.code).toBe('JOB_INVALID');
-    expect(err.message).toContain("set target.subject to '{topic}-value' (now up-a.v2-value)");
+    expect(err.message).toContain('target.upgrade: latest needs target.schema latest');
   });
 
   it('refuses a subject whose migration rule does not compile, naming subject, version, rule and the parser message', async () => {
