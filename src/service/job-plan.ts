@@ -109,8 +109,9 @@ export async function planJob(job: Job, config: ServiceConfig, options: PlanOpti
       }
     }
     const group = groups.ofSubject(targetSubject);
-    const migrating = targetSchema?.version !== undefined && !virtual && targetSubject === `${source}-value`
-      ? await plannedMigrations(schemaRegistry, targetSubject, targetSchema.version, job.metadata.name) : undefined;
+    // target.upgrade: every version of the source subject to its latest; else in place, to the target version.
+    const migrateTo = job.spec.target.upgrade === 'latest' ? writer?.version : targetSubject === `${source}-value` && !virtual ? targetSchema?.version : undefined;
+    const migrating = migrateTo === undefined ? undefined : await plannedMigrations(schemaRegistry, `${source}-value`, migrateTo, job.metadata.name);
     const route = {
       ...(migrating && migrating.migrations.length > 0 ? { migrations: migrating.migrations } : {}),
       source, target, targetSubject, sourceSubject: `${source}-value`,
