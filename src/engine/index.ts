@@ -4,6 +4,7 @@ export type { OutputPartitioning, PartsOptions, RecordEngine } from './part-driv
 export { keyHashPartition, murmur2 } from './murmur2.js';
 export type { EngineStats, JobMode, RuleFailureEvent, TransformTarget, TransformerOptions } from './record-transformer.js';
 export { SchemaStore, schemaTypeOf } from './schema-store.js';
+export { migrationResolver, type MigrationResolver } from './migration-plans.js';
 export type { LoadedSchema } from './schema-store.js';
 export { compileSide, encryptingSteps, idleSteps, isCelStep, isKeyedStep } from './plan.js';
 export { celFieldSelector } from './cel-step.js';
