@@ -63,6 +63,15 @@ forbidden.push(
     },
   },
   {
+    name: 'config-loads-no-queue',
+    comment:
+      'service/config.ts is loaded by every command: it takes backfill/\'s types only, so BullMQ and ioredis load ' +
+      'for the backfill commands alone (start-up time, #24)',
+    severity: 'error',
+    from: { path: '^src/service/config\\.ts$' },
+    to: { path: src('backfill'), dependencyTypesNot: ['type-only'] },
+  },
+  {
     name: 'dlq-not-bypassable',
     comment:
       'outside dlq/ only dlq/index.ts is imported: it exports the writer, which always runs the guard, and ' +

@@ -7,7 +7,7 @@ import cliProgress from 'cli-progress';
 import {
   BackfillWorker, RedisHealth, backfillStatus, cancelBackfill, connectionErrorCode, formatReport, isRedisConnectionError,
   jobDigest, pauseBackfill, redactRedisUrl, redisClient, redisRefused, redisUnavailable, credentialsAccepted, resumeBackfill, submitBackfill, verify, type BackfillContext,
-  type BackfillStatus, type RedisPolicy, type TaskRun, type TaskSpec,
+  type BackfillStatus, type RedisPolicy, type TaskRun, type TaskSpec, DEFAULT_SETTINGS, type BackfillSettings,
 } from '../backfill/index.js';
 import type { PipelineObserver } from '../kafka/pipeline.js';
 import { ensureMirroredTopic } from '../kafka/topics.js';
@@ -343,7 +343,8 @@ export async function worker(args: string[]): Promise<void> {
     if (!jobs) return;
     const wanted = [...(values.job ?? []), ...(values.queue ?? [])];
     const selected = wanted.length ? wanted.map((n) => pickJob(jobs, n)) : jobs;
-    const settings = concurrency === undefined ? config.backfill : { ...config.backfill, concurrency };
+    const fromEnv: BackfillSettings = { ...DEFAULT_SETTINGS, ...config.backfill };
+    const settings = concurrency === undefined ? fromEnv : { ...fromEnv, concurrency };
     // Reconnects for ever with backoff; RedisHealth logs each outage once.
     const redisPolicy: RedisPolicy = config.redisTls ? { tls: config.redisTls } : {};
     const redis = redisClient(config.redisUrl, redisPolicy);

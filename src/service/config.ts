@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { DEFAULT_SETTINGS, type BackfillSettings } from '../backfill/index.js';
+// Types only: loading backfill/ (BullMQ, ioredis) is for the backfill commands, not every start.
+import type { BackfillSettings } from '../backfill/index.js';
 import type { KafkaConnection } from '../kafka/connection.js';
 import type { RuntimeConfig } from '../runtime/index.js';
 import { RecryptError } from '../util/errors.js';
@@ -25,7 +26,8 @@ export interface ServiceConfig extends RuntimeConfig {
   /** Between `recrypt run`'s JSON progress lines (when stderr is not a terminal). */
   readonly progressIntervalMs: number;
   /** Backfill workers' settings; `recrypt worker --concurrency` overrides `concurrency`. */
-  readonly backfill: BackfillSettings;
+  /** Backfill worker settings set through env; the backfill commands put them over backfill/'s defaults. */
+  readonly backfill: Readonly<Partial<BackfillSettings>>;
   /** How long a backfill command waits for an unreachable Redis before failing with REDIS_UNAVAILABLE. */
   readonly redisTimeoutMs: number;
 }
@@ -67,23 +69,22 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min:
   return value;
 }
 
-/** Lock and stall settings of backfill workers; env overrides exist for tests and unusual clusters. */
-function backfillFromEnv(env: NodeJS.ProcessEnv): BackfillSettings {
-  const positive = (name: string, fallback: number): number => {
+/** Lock and stall settings of backfill workers set in env (for tests and unusual clusters); unset ones are left out. */
+function backfillFromEnv(env: NodeJS.ProcessEnv): Readonly<Partial<BackfillSettings>> {
+  const settings: { -readonly [K in keyof BackfillSettings]?: number } = {};
+  const positive = (name: string, key: keyof BackfillSettings): void => {
     const raw = env[name];
-    if (raw === undefined || raw === '') return fallback;
+    if (raw === undefined || raw === '') return;
     const value = Number(raw);
     if (!Number.isInteger(value) || value < 1) throw new RecryptError('CONFIG_INVALID', `${name} must be a positive integer`);
-    return value;
+    settings[key] = value;
   };
-  return {
-    concurrency: positive('RECRYPT_BACKFILL_CONCURRENCY', DEFAULT_SETTINGS.concurrency),
-    lockDurationMs: positive('RECRYPT_BACKFILL_LOCK_MS', DEFAULT_SETTINGS.lockDurationMs),
-    stalledIntervalMs: positive('RECRYPT_BACKFILL_STALLED_INTERVAL_MS', DEFAULT_SETTINGS.stalledIntervalMs),
-    maxStalledCount: DEFAULT_SETTINGS.maxStalledCount,
-    progressIntervalMs: positive('RECRYPT_BACKFILL_PROGRESS_MS', DEFAULT_SETTINGS.progressIntervalMs),
-    retryDelayMs: positive('RECRYPT_BACKFILL_RETRY_MS', DEFAULT_SETTINGS.retryDelayMs),
-  };
+  positive('RECRYPT_BACKFILL_CONCURRENCY', 'concurrency');
+  positive('RECRYPT_BACKFILL_LOCK_MS', 'lockDurationMs');
+  positive('RECRYPT_BACKFILL_STALLED_INTERVAL_MS', 'stalledIntervalMs');
+  positive('RECRYPT_BACKFILL_PROGRESS_MS', 'progressIntervalMs');
+  positive('RECRYPT_BACKFILL_RETRY_MS', 'retryDelayMs');
+  return Object.freeze(settings);
 }
 
 /**

@@ -19,9 +19,10 @@ function refusal(env: NodeJS.ProcessEnv): RecryptError {
 }
 
 describe('loadServiceConfig', () => {
-  it('backfill settings and Redis timeout: defaults without env', () => {
+  it('backfill settings and Redis timeout: defaults without env (backfill/\'s own, put under env by the backfill commands)', () => {
     const config = loadServiceConfig({});
-    expect(config.backfill).toEqual(DEFAULT_SETTINGS);
+    expect(config.backfill).toEqual({});
+    expect({ ...DEFAULT_SETTINGS, ...config.backfill }).toEqual(DEFAULT_SETTINGS);
     expect(config.redisTimeoutMs).toBe(10_000);
     expect(Object.isFrozen(config.backfill)).toBe(true);
   });
@@ -31,7 +32,7 @@ describe('loadServiceConfig', () => {
       RECRYPT_BACKFILL_CONCURRENCY: '2', RECRYPT_BACKFILL_LOCK_MS: '6000', RECRYPT_BACKFILL_STALLED_INTERVAL_MS: '2000',
       RECRYPT_BACKFILL_PROGRESS_MS: '1000', RECRYPT_BACKFILL_RETRY_MS: '500', RECRYPT_REDIS_TIMEOUT_MS: '1500',
     });
-    expect(config.backfill).toEqual({
+    expect({ ...DEFAULT_SETTINGS, ...config.backfill }).toEqual({
       concurrency: 2, lockDurationMs: 6000, stalledIntervalMs: 2000, maxStalledCount: DEFAULT_SETTINGS.maxStalledCount, progressIntervalMs: 1000, retryDelayMs: 500,
     });
     expect(config.redisTimeoutMs).toBe(1500);
