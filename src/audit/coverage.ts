@@ -4,7 +4,7 @@
  * `metadata.tags`, intersect the rule's), expressed as field full names so that the rules of one schema
  * (the subject's latest) can be checked against records of another (an older writer schema).
  */
-import type { FieldStep, LoadedSchema, Side } from '../engine/index.js';
+import { isKeyedStep, type FieldStep, type LoadedSchema, type Side } from '../engine/index.js';
 import type { Codec, FieldInfo } from '../formats/index.js';
 import type { Rule } from '../registry/types.js';
 import { ENCRYPT_RULE_TYPES, fieldTags, isRuleSetEnabled, ruleAppliesToTags } from '../rules/index.js';
@@ -29,7 +29,7 @@ export function coveredFields(rule: Rule, schema: LoadedSchema, codec: Codec): s
 export function coverageOf(side: Side): RuleCoverage[] {
   const out: RuleCoverage[] = [];
   for (const step of [...side.domain, ...side.encoding]) {
-    if (step.kind === 'unsupported' || step.tolerant === true) continue;
+    if (!isKeyedStep(step) || step.tolerant === true) continue;
     out.push({
       rule: step.rule.name,
       type: step.rule.type ?? '',

@@ -33,7 +33,7 @@ const STEPS = new WeakMap<MigrationRule, UnsupportedStep>();
 export function migrationStepOf(rule: MigrationRule, subject: string): UnsupportedStep {
   let step = STEPS.get(rule);
   if (step === undefined) {
-    step = { kind: 'unsupported', cel: null, rule: rule.rule, onFailure: rule.onFailure, subject };
+    step = { kind: 'unsupported', rule: rule.rule, onFailure: rule.onFailure, subject };
     STEPS.set(rule, step);
   }
   return step;

@@ -46,31 +46,32 @@ export interface PayloadStep extends StepBase {
   readonly dek: DekRef;
 }
 
+/** A CEL CONDITION or a CEL_FIELD rule, run by the kernel (engine/cel-step.ts, kernel/cel.ts); no DEK. */
+export interface CelStep extends StepBase {
+  readonly kind: 'cel';
+  readonly cel: CelStepProgram;
+}
+
 /**
- * A step that holds no DEK. `cel` set: a CEL CONDITION or a CEL_FIELD rule, run by the kernel
- * (engine/cel-step.ts). `cel` null: a rule type recrypt cannot run (CEL TRANSFORM, JSONata, a CEL rule
- * among encodingRules...): it fails every record, and its action decides.
- *
- * The kind keeps its old name, 'unsupported', for the DEK code outside engine/ that tests
- * `kind !== 'unsupported'` to mean "has a DEK" (record-transformer, join-groups, coverage, job-plan);
- * `isKeyedStep` is the name to use, and `isExecutedRule` tells the two keyless cases apart.
+ * A rule recrypt cannot run (a CEL TRANSFORM, a CEL rule among encodingRules, an unknown type), or a
+ * JSONata migration rule as the driver reports it (engine/migrate.ts): no DEK; the kernel fails every
+ * record on it and its action decides.
  */
 export interface UnsupportedStep extends StepBase {
   readonly kind: 'unsupported';
-  readonly cel: CelStepProgram | null;
 }
 
 /** A step with a DEK: ENCRYPT on fields, ENCRYPT_PAYLOAD on the payload. */
 export function isKeyedStep(step: Step): step is FieldStep | PayloadStep {
-  return step.kind !== 'unsupported';
+  return step.kind === 'field' || step.kind === 'payload';
 }
 
 /** A keyless step the kernel runs (CEL, CEL_FIELD). */
-export function isCelStep(step: Step): step is UnsupportedStep & { readonly cel: CelStepProgram } {
-  return step.kind === 'unsupported' && step.cel !== null;
+export function isCelStep(step: Step): step is CelStep {
+  return step.kind === 'cel';
 }
 
-export type Step = FieldStep | PayloadStep | UnsupportedStep;
+export type Step = FieldStep | PayloadStep | CelStep | UnsupportedStep;
 
 export interface Side {
   readonly schema: LoadedSchema;
@@ -160,7 +161,7 @@ function compileStep(rule: Rule, phase: RulePhase, ctx: StepContext, tolerant = 
     return { ...base, kind: 'payload', params, dek: dekRefOf(params, ctx.scopeOf(subject)) };
   }
   const cel = phase === 'domain' ? compileCelStep(rule, { schema, codec, subject }) : null;
-  return { ...base, kind: 'unsupported', cel };
+  return cel === null ? { ...base, kind: 'unsupported' } : { ...base, kind: 'cel', cel };
 }
 
 export function compileSide(
@@ -188,7 +189,7 @@ export function compileSide(
   };
 }
 
-export function encryptingSteps(side: Side): readonly Step[] {
+export function encryptingSteps(side: Side): readonly (FieldStep | PayloadStep)[] {
   return [...side.domain, ...side.encoding].filter(isKeyedStep);
 }
 

@@ -30,7 +30,7 @@ import { runMigration } from './migrate.js';
 import type { MigrationResolver } from './migration-plans.js';
 import { DriverLink } from './threads/link.js';
 import type { EnginePool } from './threads/pool.js';
-import { compileSide, type Side, type Step } from './plan.js';
+import { compileSide, isKeyedStep, type Side, type Step } from './plan.js';
 import { planOf, PlanTable, refKey } from './plan-table.js';
 import type { LoadedSchema, SchemaStore } from './schema-store.js';
 import { sourceSubject, type SubjectNameStrategy } from './subjects.js';
@@ -138,7 +138,7 @@ export class RecordTransformer {
       const { schema, subject } = this.options.target;
       const codec = this.options.schemas.codec(schema, schema.schemaType === 'PROTOBUF' ? indexes ?? [0] : undefined);
       side = compileSide(schema, codec, 'write', subject, indexes, this.options.writeScopeOf);
-      for (const step of [...side.domain, ...side.encoding]) if (step.kind !== 'unsupported') this.keyring.knowWrite(step.dek, step.params);
+      for (const step of [...side.domain, ...side.encoding]) if (isKeyedStep(step)) this.keyring.knowWrite(step.dek, step.params);
       this.writeSides.set(key, side);
     }
     return side;
@@ -357,7 +357,7 @@ export class RecordTransformer {
   private async prepareWriteDeks(): Promise<void> {
     this.writeDekFailures.clear();
     for (const step of [...this.writeSides.values()].flatMap((side) => [...side.domain, ...side.encoding])) {
-      if (step.kind === 'unsupported') continue;
+      if (!isKeyedStep(step)) continue;
       try {
         this.keyring.hold(step.dek, await this.options.keys.dekForWrite(step.dek, step.params));
       } catch (err) {

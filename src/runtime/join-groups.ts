@@ -4,7 +4,7 @@
  * subject resolves to the group's scope, `join-group:<name>`). The read side keeps Confluent's rule (a
  * DEK per subject): sources are read under their own subjects, where any client put their DEKs.
  */
-import { encryptingSteps, type Side } from '../engine/index.js';
+import { encryptingSteps, isKeyedStep, type Side } from '../engine/index.js';
 import type { Job } from '../jobs/index.js';
 import { dekRefOf, joinGroup, JoinGroups, NO_JOIN_GROUPS, writeEncryptionParams, type DekManager, type JoinGroup } from '../keys/index.js';
 import type { RuleSet, SchemaInfo } from '../model/index.js';
@@ -44,7 +44,7 @@ export function assertWritesWithGroup(job: Job, groups: JoinGroups, targetSubjec
   const group = groups.ofSubject(targetSubject);
   if (group === undefined) return;
   for (const step of encryptingSteps(side)) {
-    if (step.kind === 'unsupported' || step.dek.scope === group.scope) continue;
+    if (!isKeyedStep(step) || step.dek.scope === group.scope) continue;
     throw new RecryptError(
       'JOB_INVALID',
       `job ${job.metadata.name}: rule ${step.rule.name} on ${targetSubject} would encrypt with a DEK of subject scope ${step.dek.scope}, ` +
@@ -59,9 +59,7 @@ export function assertWritesWithGroup(job: Job, groups: JoinGroups, targetSubjec
  * Registers nothing.
  */
 export async function checkGroupDeksAtStart(keys: DekManager, side: Side): Promise<void> {
-  for (const step of encryptingSteps(side)) {
-    if (step.kind !== 'unsupported') await keys.checkJoinGroup(step.dek, step.params);
-  }
+  for (const step of encryptingSteps(side)) await keys.checkJoinGroup(step.dek, step.params);
 }
 
 /**

@@ -185,7 +185,7 @@ async function checkKms(deps: KekCheckDeps, job: Job, target: RegisteredSchema):
 async function groupDekProblems(job: Job, keys: DekManager, side: Side): Promise<Problem[]> {
   const problem = (severity: Problem['severity'], message: string): Problem => ({ code: 'JOB_INVALID', severity, path: 'spec.target.joinGroup', job: job.metadata.name, message });
   try {
-    for (const step of encryptingSteps(side)) if (isKeyedStep(step)) await keys.checkJoinGroup(step.dek, step.params);
+    for (const step of encryptingSteps(side)) await keys.checkJoinGroup(step.dek, step.params);
     return [];
   } catch (err) {
     const code = errorCodeOf(err);
