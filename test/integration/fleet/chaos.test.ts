@@ -309,6 +309,7 @@ describe('a fleet of recrypt serve under chaos', () => {
         if (pause !== undefined) pauses[cause] = Math.max(pauses[cause] ?? 0, pause);
       }
     }
+    const abortsByCode = f.counterBy('recrypt_transaction_aborts_total', 'code');
     const figures = {
       seed: SEED, at: new Date().toISOString(), durationS: Math.round((Date.now() - startedAt) / 1000),
       instances: FLEET.length, partitions: PARTITIONS,
@@ -322,6 +323,8 @@ describe('a fleet of recrypt serve under chaos', () => {
         afterKill: Math.max(pauses.kill ?? 0, pauses['kms-freeze'] ?? 0),
         byCause: pauses,
       },
+      // Rebalance cost: what the fleet aborted (and replayed), by cause, as its /metrics counted it.
+      transactionAborts: { total: Object.values(abortsByCode).reduce((a, b) => a + b, 0), byCode: abortsByCode },
       sessionTimeoutMs: SESSION_TIMEOUT_MS, kmsTimeoutMs: KMS_TIMEOUT_MS,
       steps: steps.map((s) => ({ kind: s.kind, detail: s.detail, recoveredMs: s.endedAt - s.at })),
       monitor: { polls: monitor.polls, failedPolls: monitor.failedPolls },
@@ -332,7 +335,8 @@ describe('a fleet of recrypt serve under chaos', () => {
     console.log(`[chaos] seed ${SEED}: ${figures.records} records (${figures.poison} poison -> DLQ ${figures.dlq}), ` +
       `${figures.kills} kills, ${figures.terminations} graceful stops, ${rebalances} rebalances, max lag ${figures.maxLag}, ` +
       `lost ${lost}, duplicated ${duplicated}; rebalance pause max ${figures.rebalancePauseMs.graceful} ms graceful, ` +
-      `${figures.rebalancePauseMs.afterKill} ms after a SIGKILL (session timeout ${SESSION_TIMEOUT_MS} ms); ${figures.durationS} s`);
+      `${figures.rebalancePauseMs.afterKill} ms after a SIGKILL (session timeout ${SESSION_TIMEOUT_MS} ms); ` +
+      `transactions aborted ${figures.transactionAborts.total} ${JSON.stringify(abortsByCode)}; ${figures.durationS} s`);
 
     expect({ lost, duplicated }).toEqual({ lost: 0, duplicated: 0 });
     expect(targetRecords).toHaveLength(expected.length);

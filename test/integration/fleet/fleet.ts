@@ -40,6 +40,8 @@ export class Fleet {
   private incarnations = 0;
   /** Every /metrics text scraped, for the leak check. */
   readonly scrapes: string[] = [];
+  /** The last /metrics text of each incarnation (by its log file), for counters summed over the fleet. */
+  readonly lastScrape = new Map<string, string>();
 
   constructor(private readonly jobsDir: string, private readonly logDir: string, private readonly env: NodeJS.ProcessEnv) {}
 
@@ -85,9 +87,24 @@ export class Fleet {
     await Promise.all([...this.live.values()].map(async (i) => {
       try {
         const res = await fetch(`http://127.0.0.1:${i.port}/metrics`, { signal: AbortSignal.timeout(5000) });
-        this.scrapes.push(await res.text());
+        const text = await res.text();
+        this.scrapes.push(text);
+        this.lastScrape.set(i.logFile, text);
       } catch { /* starting or stopping */ }
     }));
+  }
+
+  /** A counter summed over every incarnation's last scrape, per value of `label` (a lower bound: a killed one's last counts are lost). */
+  counterBy(name: string, label: string): Record<string, number> {
+    const sums: Record<string, number> = {};
+    const line = new RegExp(`^${name}\\{([^}]*)\\} (\\S+)$`, 'gm');
+    for (const text of this.lastScrape.values()) {
+      for (const [, labels, value] of text.matchAll(line)) {
+        const key = new RegExp(`${label}="([^"]*)"`).exec(labels!)?.[1] ?? '';
+        sums[key] = (sums[key] ?? 0) + Number(value);
+      }
+    }
+    return sums;
   }
 
   /** Every log line of every incarnation, in file order. */
