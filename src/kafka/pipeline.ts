@@ -220,6 +220,9 @@ export class TransactionalPipeline {
     const tps = assignment.map(({ topic, partition }) => ({ topic, partition }));
     if (err.code === kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
       consumer.incrementalAssign(tps);
+      // librdkafka keeps a pause across revoke and assign: a partition this member paused (back-off,
+      // halt) and got back would never be read again. The table starts it afresh, so it is resumed.
+      consumer.resume(tps);
       this.table.assign(tps);
       // Positions come from the group's committed offsets; learn them before the next batch.
       this.rebalancing = this.rebalancing.then(async () => this.table.positions(await committedOffsets(consumer, tps))).catch(() => undefined);

@@ -14,6 +14,19 @@ import { startHttpServer } from './http-server.js';
 import { loggingObserver } from './pipeline-log.js';
 import { JobMetrics } from './metrics.js';
 
+/** A job that ran this long before failing restarts after the first back-off again, not the last one. */
+const RESTART_RESET_MS = 60_000;
+
+/**
+ * The restart back-off of a job that failed for the `failures`-th time in a row (2 s doubling to 60 s);
+ * `ranForMs`: how long it ran before this failure (undefined: it never reached running). Returns the
+ * new count of failures in a row and the delay.
+ */
+export function restartBackoff(failures: number, ranForMs: number | undefined): { failures: number; delayMs: number } {
+  const inARow = (ranForMs !== undefined && ranForMs >= RESTART_RESET_MS ? 0 : failures) + 1;
+  return { failures: inARow, delayMs: Math.min(60_000, 1000 * 2 ** Math.min(inARow, 6)) };
+}
+
 type JobState = { job: Job; run?: JobRun; status: 'starting' | 'running' | 'finished' | 'failed'; reason?: string; halted: string[]; stalled?: string };
 
 export class Service {
@@ -57,9 +70,12 @@ export class Service {
     const runtime = createJobRuntime(this.config, state.job, { logger: this.logger.child({ job: name }), metrics: this.metrics });
     const logger = runtime.logger;
     let attempt = 0;
+    /** When the job last reached running: a run that lasted starts the restart back-off from the beginning. */
+    let runningSince: number | undefined;
     while (!this.stopping) {
       try {
         state.status = 'starting';
+        runningSince = undefined;
         const prepared = await prepareJob(runtime);
         const observer = this.metrics.observer(name, loggingObserver(logger, {
           onHalt: (tp, offset) => { state.halted.push(`${tp.topic}/${tp.partition}@${offset}`); },
@@ -68,6 +84,7 @@ export class Service {
         // stop() may have come while the job was starting: it saw no run to stop.
         if (this.stopping) state.run.pipeline.stop();
         state.status = 'running';
+        runningSince = Date.now();
         this.metrics.jobUp.set({ job: name }, 1);
         logger.info('job running', { topics: [...prepared.routes.keys()].join(',') });
         const summary: PipelineSummary = await state.run.done;
@@ -79,8 +96,9 @@ export class Service {
         this.metrics.jobUp.set({ job: name }, 0);
         state.status = 'failed';
         state.reason = err instanceof Error && 'code' in err ? String((err as { code: unknown }).code) : 'INTERNAL';
-        attempt += 1;
-        const delay = Math.min(60_000, 1000 * 2 ** Math.min(attempt, 6));
+        const next = restartBackoff(attempt, runningSince === undefined ? undefined : Date.now() - runningSince);
+        attempt = next.failures;
+        const delay = next.delayMs;
         logger.error('job failed', { error: err as Error, transient: isTransient(err), retryInMs: delay });
         await sleep(delay, this.stopped.signal);
       }

@@ -93,8 +93,9 @@ export class FakeConsumer extends EventEmitter {
   }
   incrementalAssign(list: TopicPartition[]): void {
     for (const tp of list) {
-      const position = this.broker.committed.get(partitionKey(tp.topic, tp.partition)) ?? 0;
-      this.assigned.set(partitionKey(tp.topic, tp.partition), { tp, position, paused: false, eofSent: false });
+      const key = partitionKey(tp.topic, tp.partition);
+      const position = this.broker.committed.get(key) ?? 0;
+      this.assigned.set(key, { tp, position, paused: this.pausedKeys.has(key), eofSent: false });
     }
   }
   incrementalUnassign(list: TopicPartition[]): void {
@@ -102,9 +103,16 @@ export class FakeConsumer extends EventEmitter {
   }
   pause(list: TopicPartition[]): void { this.setPaused(list, true); }
   resume(list: TopicPartition[]): void { this.setPaused(list, false); }
+  /**
+   * As librdkafka: the application's pause belongs to the partition, not to one assignment of it, so a
+   * partition paused, revoked and given back is still paused until resumed (librdkafka #1849).
+   */
+  private readonly pausedKeys = new Set<string>();
   private setPaused(list: TopicPartition[], paused: boolean): void {
     for (const tp of list) {
-      const a = this.assigned.get(partitionKey(tp.topic, tp.partition));
+      const key = partitionKey(tp.topic, tp.partition);
+      if (paused) this.pausedKeys.add(key); else this.pausedKeys.delete(key);
+      const a = this.assigned.get(key);
       if (a) a.paused = paused;
     }
   }
