@@ -41,12 +41,19 @@ export function ruleFailure(step: Step, direction: RuleDirection, err: unknown, 
   // About the key, not the record: no action may divert or skip it (key-failures.ts).
   if (isKeyFailure(error)) return { kind: 'rule-failure', step, direction, action: 'ERROR', error, keyFailure: true };
   let action = step.onFailure;
-  // Write-side NONE would let plaintext out; only a job that opted in by name may do that. A CEL step
-  // skipped on NONE encrypts nothing less: the record runs again without it, its ENCRYPT rules intact.
-  if (action === 'NONE' && direction === 'write' && !isCelStep(step) && !policy.allowPlaintextOnEncryptFailure) action = 'ERROR';
+  // Write-side NONE would let plaintext out; only a job that opted in by name may do that. A condition
+  // (CEL, CEL_FIELD CONDITION) skipped on NONE changes no value: the record runs again without the check,
+  // its ENCRYPT rules intact. A CEL_FIELD TRANSFORM skipped would let the untransformed value out (a
+  // privacy mask, often), so it needs the opt-in like ENCRYPT.
+  if (action === 'NONE' && direction === 'write' && !isCondition(step) && !policy.allowPlaintextOnEncryptFailure) action = 'ERROR';
   // DLQ goes through dlq/'s guarded writer; without one, or without a DLQ topic, fail closed.
   if (action === 'DLQ' && !policy.dlqAccepts(step)) action = 'ERROR';
   return { kind: 'rule-failure', step, direction, action, error, keyFailure: false };
+}
+
+/** A CEL or CEL_FIELD CONDITION: a check that changes no value. */
+function isCondition(step: Step): boolean {
+  return isCelStep(step) && (step.cel.type === 'CEL' || step.cel.ruleKind === 'CONDITION');
 }
 
 export class Kernel {

@@ -149,6 +149,19 @@ describe('Kernel with CEL steps', () => {
     expect(decoded(kernel.transform(record(1, order()), 'value', plans, new Set()))['amount']).toBe(10.5);
   });
 
+  it('a write-side CEL_FIELD TRANSFORM that fails with NONE is ERROR unless the job opted in (the unmasked value would go out)', () => {
+    const rules = [celField('mask', "name == 'note' ; string(int(value))", { onFailure: 'NONE' })];
+    const plans = table(loaded(1, []), loaded(2, rules));
+    const strict = new Kernel(keyring(), policy()).transform(record(1, order()), 'value', plans, new Set());
+    expect(strict).toMatchObject({ kind: 'rule-failure', direction: 'write', action: 'ERROR', error: { code: 'RULE_EXPRESSION_FAILED' } });
+    const optedIn = new Kernel(keyring(), { ...policy(), allowPlaintextOnEncryptFailure: true }).transform(record(1, order()), 'value', plans, new Set());
+    expect(optedIn).toMatchObject({ kind: 'rule-failure', direction: 'write', action: 'NONE' });
+    // A CEL_FIELD CONDITION changes no value: its NONE stays NONE on write without the opt-in.
+    const check = table(loaded(1, []), loaded(3, [celField('shape', "name == 'ssn' ; value.matches('^[a-z]+$')", { kind: 'CONDITION', onFailure: 'NONE' })]));
+    const condition = new Kernel(keyring(), policy()).transform(record(1, order()), 'value', check, new Set());
+    expect(condition).toMatchObject({ kind: 'rule-failure', direction: 'write', action: 'NONE', error: { code: 'RULE_CONDITION_FAILED' } });
+  });
+
   it('a false CEL_FIELD CONDITION on read fails the record with the rule\'s action', () => {
     const rules = [celField('ssn-shape', "name == 'ssn' ; value.matches('^[0-9-]+$')", { kind: 'CONDITION', onFailure: 'NONE' })];
     const plans = table(loaded(2, rules), loaded(1, []));
