@@ -7,6 +7,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { RecryptError } from '../util/errors.js';
 import type { Logger } from '../util/logger.js';
+import { isUntrustedCertificateCode } from '../util/tls.js';
 
 export interface RedisPolicy {
   /**
@@ -91,7 +92,6 @@ export function connectionErrorCode(err: unknown): string {
   return err instanceof Error ? err.name : 'unknown';
 }
 
-const TLS_TRUST_CODES = /^(SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|CERT_UNTRUSTED|ERR_TLS_CERT_ALTNAME_INVALID)$/;
 
 /**
  * An error of the Redis connection itself that is not an outage, so no retry helps: refused
@@ -105,7 +105,7 @@ export function redisRefused(url: string, err: unknown): RecryptError | undefine
     return new RecryptError('REDIS_AUTH', `Redis at ${redactRedisUrl(url)} refused the credentials (${reply}); check REDIS_USERNAME, REDIS_PASSWORD or the user info of REDIS_URL`);
   }
   const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && TLS_TRUST_CODES.test(code)) {
+  if (isUntrustedCertificateCode(code)) {
     return new RecryptError('REDIS_AUTH', `Redis at ${redactRedisUrl(url)}: TLS certificate not trusted (${code}); check REDIS_TLS_CA_LOCATION`);
   }
   if (err.name === 'ParserError' || /Unknown RESP type|Protocol error/.test(err.message)) {

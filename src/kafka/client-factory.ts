@@ -4,12 +4,14 @@
  * DescribeConfigs). Every client gets the connection's base settings (bootstrap servers, client id,
  * security) under the caller's own. A test hands the pipeline a factory of fakes instead.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import kafka from '@confluentinc/kafka-javascript';
 import kafkajs from 'kafkajs';
 import { RecryptError } from '../util/errors.js';
 import { baseClientConfig, type KafkaConnection } from './connection.js';
 import type { NativeConsumer, NativeProducer } from './native.js';
+import { isUntrustedCertificateCode } from '../util/tls.js';
 
 /** librdkafka settings; a consumer's may include `rebalance_cb`. */
 export type ClientConfig = Readonly<Record<string, string | number | boolean | ((...args: never[]) => void)>>;
@@ -52,7 +54,6 @@ function failingFastOnAuth(admin: KafkaAdmin): KafkaAdmin {
   return admin;
 }
 
-const TLS_TRUST_CODES = /^(SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|CERT_UNTRUSTED|ERR_TLS_CERT_ALTNAME_INVALID)$/;
 
 /** A value-free reason when `err` (or an error it wraps) is a SASL refusal or an untrusted certificate. */
 function authFailure(err: unknown): string | undefined {
@@ -61,9 +62,15 @@ function authFailure(err: unknown): string | undefined {
     e = (e.originalError ?? e.cause) as typeof e) {
     seen.add(e);
     if (e.name === 'KafkaJSSASLAuthenticationError') return 'SASL authentication failed';
-    if (typeof e.code === 'string' && TLS_TRUST_CODES.test(e.code)) return `broker certificate not trusted (${e.code})`;
+    if (isUntrustedCertificateCode(e.code)) return `broker certificate not trusted (${e.code})`;
   }
   return undefined;
+}
+
+/** The PEM certificates at a librdkafka ssl.ca.location: one file, or each .pem/.crt file of a directory. */
+function caPems(location: string): string[] {
+  if (!statSync(location).isDirectory()) return [readFileSync(location, 'utf8')];
+  return readdirSync(location).filter((f) => /\.(pem|crt)$/i.test(f)).map((f) => readFileSync(join(location, f), 'utf8'));
 }
 
 function kafkajsClient(connection: KafkaConnection, clientId: string) {
@@ -77,8 +84,8 @@ function kafkajsClient(connection: KafkaConnection, clientId: string) {
   return new kafkajs.Kafka({
     brokers: connection.bootstrapServers.split(',').map((b) => b.trim()),
     clientId,
-    // librdkafka reads ssl.ca.location itself; kafkajs takes the PEM.
-    ssl: protocol.endsWith('SSL') && ca !== undefined ? { ca: [readFileSync(String(ca), 'utf8')] } : protocol.endsWith('SSL'),
+    // librdkafka reads ssl.ca.location itself; kafkajs takes the PEMs (none for `probe`: the system's).
+    ssl: protocol.endsWith('SSL') && ca !== undefined && ca !== 'probe' ? { ca: caPems(String(ca)) } : protocol.endsWith('SSL'),
     ...(sasl ? { sasl: sasl as never } : {}),
     logLevel: kafkajs.logLevel.NOTHING,
   });

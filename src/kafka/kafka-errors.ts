@@ -30,11 +30,12 @@ const TRANSIENT = new Set<number>([
 
 /**
  * Credentials or ACLs the broker refuses (KAFKA_AUTH, permanent): a retry sends the same credentials, so
- * retrying would loop for ever. SASL refused, an untrusted certificate, or no right to the cluster, the
- * transactional id or the group.
+ * retrying would loop for ever. SASL refused, or no right to the cluster, the transactional id or the
+ * group. Not ERR__SSL: librdkafka gives it to any TLS-layer failure, a handshake cut by a restarting
+ * broker too (an untrusted certificate is caught when the admin connects first: client-factory.ts).
  */
 const AUTH = new Set<number>([
-  codes.ERR__AUTHENTICATION, codes.ERR_SASL_AUTHENTICATION_FAILED, codes.ERR__SSL,
+  codes.ERR__AUTHENTICATION, codes.ERR_SASL_AUTHENTICATION_FAILED,
   codes.ERR_CLUSTER_AUTHORIZATION_FAILED, codes.ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED, codes.ERR_GROUP_AUTHORIZATION_FAILED,
 ]);
 

@@ -16,6 +16,7 @@
 import { Agent, fetch as undiciFetch } from 'undici';
 import { RecryptError } from '../util/errors.js';
 import { RegistryError, isRetriableStatus, registryErrorForNetwork, registryErrorForResponse } from './registry-error.js';
+import { isUntrustedCertificateCode } from '../util/tls.js';
 
 export const SCHEMA_REGISTRY_CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
 const ACCEPT = 'application/vnd.schemaregistry.v1+json, application/vnd.schemaregistry+json; qs=0.9, application/json; qs=0.5';
@@ -222,7 +223,7 @@ export class RegistryHttpClient {
       }
       const reason = networkReason(cause);
       // No retry makes an untrusted certificate trusted: permanent, like refused credentials.
-      if (TLS_TRUST_CODES.test(reason)) {
+      if (isUntrustedCertificateCode(reason)) {
         throw new RegistryError('REGISTRY_AUTH', `${method} ${path}: TLS certificate not trusted (${reason}); check SCHEMA_REGISTRY_SSL_CA_LOCATION`, { method, path, cause });
       }
       throw registryErrorForNetwork(method, path, timeout.aborted ? `timed out after ${this.opts.timeoutMs} ms` : `connection failed (${reason})`, cause);
@@ -269,7 +270,6 @@ function errorCodeOf(text: string): number | undefined {
   return undefined;
 }
 
-const TLS_TRUST_CODES = /^(SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_HAS_EXPIRED|CERT_NOT_YET_VALID|CERT_UNTRUSTED|ERR_TLS_CERT_ALTNAME_INVALID)$/;
 
 /** A short, value-free reason for a failed fetch: the system error code when there is one. */
 function networkReason(err: unknown): string {

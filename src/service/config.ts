@@ -3,7 +3,7 @@
  * variables or from files named by `<NAME>_FILE` (Kubernetes Secret mounts); they are never read from
  * job files and never logged.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 // Types only: loading backfill/ (BullMQ, ioredis) is for the backfill commands, not every start.
 import type { BackfillSettings } from '../backfill/index.js';
@@ -57,6 +57,16 @@ function pemFromEnv(env: NodeJS.ProcessEnv, name: string): string | undefined {
   }
   if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new RecryptError('CONFIG_INVALID', `${name} names a file that holds no PEM certificate`);
   return pem;
+}
+
+/** A librdkafka ssl.ca.location that names one PEM file (not `probe`, not a directory). */
+export function kafkaCaIsFile(location: string | undefined): location is string {
+  if (!location || location === 'probe') return false;
+  try {
+    return !statSync(location).isDirectory();
+  } catch {
+    return true; // missing: pemFromEnv names it
+  }
 }
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
@@ -167,7 +177,8 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
   const localSecret = localKmsSecret(env);
   const registryCa = pemFromEnv(env, 'SCHEMA_REGISTRY_SSL_CA_LOCATION');
   // librdkafka and the kafkajs admin read the file themselves: a wrong path fails here, named, not there.
-  pemFromEnv(env, 'KAFKA_PROP_SSL_CA_LOCATION');
+  // librdkafka also takes a directory of certificates or `probe` (the system's): those are its to check.
+  if (kafkaCaIsFile(env.KAFKA_PROP_SSL_CA_LOCATION)) pemFromEnv(env, 'KAFKA_PROP_SSL_CA_LOCATION');
   const redisUrl = redisUrlFromEnv(env);
   const redisTls = redisTlsFromEnv(env, redisUrl);
   const config: ServiceConfig = {

@@ -43,7 +43,7 @@ describe('classifyKafkaError for produced records', () => {
   });
 
   it('makes refused credentials and ACLs KAFKA_AUTH (permanent) whatever the operation, fatal or retriable flags', () => {
-    for (const code of [E.ERR__AUTHENTICATION, E.ERR_SASL_AUTHENTICATION_FAILED, E.ERR__SSL, E.ERR_CLUSTER_AUTHORIZATION_FAILED,
+    for (const code of [E.ERR__AUTHENTICATION, E.ERR_SASL_AUTHENTICATION_FAILED, E.ERR_CLUSTER_AUTHORIZATION_FAILED,
       E.ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED, E.ERR_GROUP_AUTHORIZATION_FAILED]) {
       for (const operation of ['consume', 'commit transaction', 'init transactions']) {
         const e = classifyKafkaError(operation, { code, message: 'refused', isFatal: true, isRetriable: true, isTxnRequiresAbort: true });

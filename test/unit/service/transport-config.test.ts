@@ -47,6 +47,12 @@ describe('Kafka SASL from env and _FILE mounts', () => {
     expect(refusal({ KAFKA_PROP_SSL_CA_LOCATION: join(dir, 'missing.crt') }).message).toBe('KAFKA_PROP_SSL_CA_LOCATION names a file that cannot be read');
     expect(refusal({ KAFKA_PROP_SSL_CA_LOCATION: file('not-pem', 'hello') }).message).toBe('KAFKA_PROP_SSL_CA_LOCATION names a file that holds no PEM certificate');
   });
+
+  it('a KAFKA_PROP_SSL_CA_LOCATION librdkafka reads itself (a directory of certificates, or probe) is taken as it is', () => {
+    for (const location of [dir, 'probe']) {
+      expect(loadServiceConfig({ KAFKA_PROP_SSL_CA_LOCATION: location }).kafka.properties['ssl.ca.location']).toBe(location);
+    }
+  });
 });
 
 describe('registry transport', () => {
