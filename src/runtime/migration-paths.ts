@@ -7,7 +7,7 @@
  * error problem with the subject, version, rule and the parser's message.
  */
 import type { Problem } from '../jobs/index.js';
-import type { SchemaRegistryApi } from '../registry/types.js';
+import type { RegisteredSchema } from '../registry/types.js';
 import { migratesValues, migrationPath, type SubjectVersion } from '../rules/index.js';
 import { isRecryptError, isTransient } from '../util/errors.js';
 
@@ -18,16 +18,21 @@ export interface PlannedMigration {
   readonly steps: readonly { readonly from: number; readonly to: number; readonly rules: readonly { readonly rule: string; readonly action: string }[] }[];
 }
 
-type Registry = Pick<SchemaRegistryApi, 'getVersion'>;
+/** The registry client's version read; `deleted`: soft-deleted versions too (registry/'s client has it). */
+interface Registry {
+  getVersion(subject: string, version: number, deleted?: boolean): Promise<RegisteredSchema>;
+}
 
 /**
- * The versions are read 1..target through the (read-only) registry API, which does not see soft-deleted
- * versions; `run` does (deleted=true, as the clients): a gap is therefore a warning here, not an error.
+ * The versions are read 1..target as `run` reads them (engine/migration-plans.ts): soft-deleted ones
+ * included (deleted=true, as the clients), so a soft-deleted version between whose JSONata does not
+ * compile is refused here, not at the first record. A gap (a version gone for good) is a warning: only
+ * the records of the versions before it need it, and there may be none.
  */
 export async function plannedMigrations(registry: Registry, subject: string, targetVersion: number, job: string): Promise<{ migrations: PlannedMigration[]; problems: Problem[] }> {
   const versions: SubjectVersion[] = [];
   for (let version = 1; version <= targetVersion; version++) {
-    const schema = await registry.getVersion(subject, version).catch((err: unknown) => {
+    const schema = await registry.getVersion(subject, version, true).catch((err: unknown) => {
       if (isTransient(err)) throw err;
       return undefined;
     });

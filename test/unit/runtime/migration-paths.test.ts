@@ -33,7 +33,19 @@ describe('plannedMigrations (recrypt plan, and run with target.upgrade)', () => 
     expect(problems[0]?.message).toMatch(/subject s-value version 2 migration rule broken: JSONata does not compile/);
   });
 
-  it('a version the registry API does not show (soft-deleted) is a warning: run reads it with deleted=true', async () => {
+  it('reads soft-deleted versions as run does (deleted=true): one between with JSONata that does not compile is an error', async () => {
+    const live = registry({ 1: null, 3: [rule('up3', 'UPGRADE', '$')] });
+    const softDeleted = registry({ 2: [rule('broken', 'UPGRADE', '$merge([')] });
+    const withDeleted = {
+      getVersion: (subject: string, version: number, deleted?: boolean): Promise<RegisteredSchema> =>
+        version === 2 && deleted === true ? softDeleted.getVersion(subject, version) : live.getVersion(subject, version),
+    };
+    const { problems } = await plannedMigrations(withDeleted, 's-value', 3, 'job');
+    expect(problems.map((p) => p.severity)).toContain('error');
+    expect(problems.find((p) => p.severity === 'error')?.message).toMatch(/subject s-value version 2 migration rule broken: JSONata does not compile/);
+  });
+
+  it('a version gone for good is a warning: only the records of the versions before it need it', async () => {
     const { problems } = await plannedMigrations(registry({ 1: null, 3: [rule('up3', 'UPGRADE', '$')] }), 's-value', 3, 'job');
     expect(problems.map((p) => p.severity)).toEqual(['warning']);
   });
