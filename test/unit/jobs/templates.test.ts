@@ -49,4 +49,11 @@ describe('topic templates', () => {
     const { problems } = await validate(job('{ topics: [a] }', '{ topic: b }'));
     expect(problems).toEqual([]);
   });
+
+  it('refuses a target subject in a Schema Registry context (its KEKs would be looked up in the default context); the default context written out is fine', async () => {
+    const { problems } = await validate(job('{ topic: a }', "{ topic: a.plain, subject: ':.team:a.plain-value' }"));
+    expect(problems.map((p) => [p.path, p.code])).toEqual([['spec.target.subject', 'JOB_UNSAFE']]);
+    const { problems: none } = await validate(job('{ topic: a }', "{ topic: a.plain, subject: ':.:a.plain-value' }"));
+    expect(none).toEqual([]);
+  });
 });
