@@ -8,7 +8,9 @@
  * transforms run in their order, then (converted to the target's shape) the write side's, each up to the
  * ENCRYPT steps, which are left out: the copy stays plaintext. Collected:
  * - every value a transform put into a tagged leaf, or into any leaf when its expression reads `message`
- *   (it may copy a tagged value anywhere);
+ *   (it may copy a tagged value anywhere), except an untagged leaf's value that came out unchanged: it
+ *   was in the record already, derived from nothing tagged, and as a needle it would block any DLQ
+ *   record that carries it (its own source, decoded afresh, first);
  * - afterwards, every leaf the tagged walkers select.
  * A step that fails on the copy ends the run there: what it collected so far is kept.
  */
@@ -25,15 +27,16 @@ export function hasCelTransforms(side: Side): boolean {
 
 /**
  * Runs `side`'s CEL_FIELD transforms over `value`, giving `collect` what they produce in tagged leaves
- * (`isTagged`) or, for expressions that read `message`, in any leaf. Returns the value, or undefined
+ * (`isTagged`) or, for expressions that read `message`, in any leaf whose value changed. Returns the value, or undefined
  * when a step failed.
  */
 export function runCelTransforms(side: Side, value: unknown, isTagged: (field: FieldInfo) => boolean, collect: Collect): unknown {
   for (const step of side.domain) {
     if (!isCelStep(step) || step.cel.type !== 'CEL_FIELD' || step.cel.ruleKind !== 'TRANSFORM') continue;
     const anyLeaf = step.cel.program.refsMessage;
-    const sink: CelOutputSink = (out, field) => {
-      if (anyLeaf || isTagged(field)) collect(out, field);
+    const sink: CelOutputSink = (out, field, input) => {
+      if (isTagged(field)) collect(out, field);
+      else if (anyLeaf && !sameLeaf(out, input)) collect(out, field);
     };
     try {
       value = runCelField(step, step.cel, value, sink);
@@ -42,6 +45,12 @@ export function runCelTransforms(side: Side, value: unknown, isTagged: (field: F
     }
   }
   return value;
+}
+
+/** Whether a transform left a leaf's value as it was (bytes come back as a new buffer). */
+function sameLeaf(out: unknown, input: unknown): boolean {
+  if (out === input) return true;
+  return out instanceof Uint8Array && input instanceof Uint8Array && Buffer.compare(out, input) === 0;
 }
 
 /** The tagged leaves of `value` after the transforms, through `walkers` (null: selects nothing). */

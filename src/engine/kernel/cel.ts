@@ -40,8 +40,8 @@ export function checkCondition(step: Step, cel: CelConditionProgram, value: unkn
   if (verdict === 'error') throw expressionFailed(step, 'CEL expression did not evaluate on the record');
 }
 
-/** Sees each value a CEL_FIELD transform put into a leaf (the DLQ view collects them). */
-export type CelOutputSink = (output: unknown, field: FieldInfo) => void;
+/** Sees each value a CEL_FIELD transform put into a leaf, with the leaf's value before (the DLQ view collects them). */
+export type CelOutputSink = (output: unknown, field: FieldInfo, input: unknown) => void;
 
 /**
  * A CEL_FIELD rule over the record's selected leaves; returns the record. Throws as checkCondition.
@@ -70,7 +70,7 @@ export function runCelField(step: Step, cel: CelFieldProgram, value: unknown, si
     if (run.kind === 'error') throw expressionFailed(step, 'CEL_FIELD expression did not evaluate on a field');
     const out = fromCelLeaf(run.value, leaf, field.kind);
     if (out === DOES_NOT_FIT) throw expressionFailed(step, `CEL_FIELD result does not fit a ${typeName} field`);
-    sink?.(out, field);
+    sink?.(out, field, leaf);
     return out;
   });
 }

@@ -44,6 +44,16 @@ describe('collectDerived', () => {
     expect(out).toContain('123-45-6789!');
   });
 
+  it('an untagged value a message-reading transform leaves unchanged is no needle (it would block every DLQ record carrying it)', () => {
+    const keep = { name: 'keep', type: 'CEL_FIELD', expr: "name == 'note' ; message.ssn.size() > 100 ? message.ssn : value" };
+    const out = derived([], [keep, encrypt], { ...value, note: 'ordinary-note' });
+    expect(out).not.toContain('ordinary-note');
+    expect(out).toContain('123-45-6789');
+    // A tagged leaf's output is collected even when unchanged.
+    const same = derived([], [{ name: 'same', type: 'CEL_FIELD', tags: ['PII'], expr: "name == 'ssn' ; message.note == '' ? '' : value" }, encrypt], value);
+    expect(same).toContain('123-45-6789');
+  });
+
   it('read-side transforms run too; an expression that fails ends the run, keeping what was collected', () => {
     const out = derived([{ name: 'bad', type: 'CEL_FIELD', expr: 'int(value) > 0' }, { name: 'r', type: 'CEL_FIELD', tags: ['PII'], expr: "name == 'ssn' ; value + '#'" }], [encrypt], value);
     expect(out).toContain('123-45-6789#');
