@@ -7,7 +7,7 @@ export { DlqBreaker, type DlqBreakerSettings } from './breaker.js';
 export { DlqWriter, type DlqWriterOptions } from './dlq-writer.js';
 export { DLQ_HEADERS, describeDlqRecord } from './headers.js';
 export { DLQ_RULE_NAME, DLQ_TAG, dlqSubject, type DlqKek } from './dlq-schemas.js';
-export { MIN_SCAN_BYTES } from './guard.js';
+export { MIN_SCAN_BYTES, findPlaintext } from './guard.js';
 export type { DecodedSource, DlqEvents, DlqPolicy, DlqRuleInfo, DlqTopics, FailedRecord, Plaintext, SourceView } from './types.js';
 export {
   DEFAULT_MAX_REPLAY_ATTEMPTS, REPLAY_ATTEMPTS_HEADER, decideReplay, isUnreadable, parseDlqRecord, refuseBeforeLookup, sourceFromPayload, withReplayAttempt,

@@ -11,14 +11,21 @@
  * a no-op; we follow Go). After the last rule the value must encode under the target schema; when it
  * does not, the last rule that ran fails, and NONE is ERROR there: never a partial record.
  *
+ * recrypt migrates plaintext (the clients migrate ciphertext): a rule that copies a tagged value into a
+ * field the target leaves unencrypted would write it out in the clear. So, on this path only, the output
+ * of the WRITE rules is searched for the record's tagged plaintext values (the DLQ guard's search); a
+ * hit is the path's last rule failing, NONE there being ERROR.
+ *
  * Error messages carry the rule, the step and JSONata's error code only: JSONata's own message can quote
  * record values (`T2001 The left side of the "+" operator must evaluate to a number`, with the token).
  */
+import { findPlaintext, type Plaintext } from '../dlq/index.js';
 import type { Codec } from '../formats/index.js';
 import type { MigrationPath, MigrationRule, RuleAction, RuleDirection } from '../rules/index.js';
 import { RecryptError } from '../util/errors.js';
-import type { ActionPolicy } from './kernel/outcome.js';
-import type { UnsupportedStep } from './plan.js';
+import type { ActionPolicy, Migrate, Outcome } from './kernel/outcome.js';
+import type { Kernel } from './kernel/transform.js';
+import { isKeyedStep, type Step, type UnsupportedStep } from './plan.js';
 
 export type MigrationOutcome =
   | { readonly kind: 'migrated'; readonly value: unknown }
@@ -54,7 +61,9 @@ export interface MigrationContext {
   readonly onNone?: (event: { rule: string; direction: RuleDirection; action: RuleAction; code: string }) => void;
 }
 
-function failure(rule: MigrationRule, path: MigrationPath, ctx: MigrationContext, message: string, noneIsError: boolean): MigrationOutcome {
+type MigrationFailure = Extract<MigrationOutcome, { kind: 'migration-failure' }>;
+
+function failure(rule: MigrationRule, path: MigrationPath, ctx: MigrationContext, message: string, noneIsError: boolean): MigrationFailure {
   const step = migrationStepOf(rule, ctx.subject);
   let action = rule.onFailure;
   if (action === 'NONE' && noneIsError) action = 'ERROR';
@@ -97,4 +106,53 @@ export async function runMigration(path: MigrationPath, value: unknown, ctx: Mig
     return failure(last, path, ctx, `migration rule ${last.rule.name} (${path.mode} ${ctx.subject} v${path.from} -> v${path.to}): the migrated record does not encode under the target schema`, true);
   }
   return { kind: 'migrated', value };
+}
+
+/** What the driver lends the migration branch of its slow path. */
+export interface MigrationDriver {
+  readonly kernel: Kernel;
+  readonly policy: ActionPolicy;
+  readonly onNone?: MigrationContext['onNone'];
+  /** The record's tagged values as plaintext (dlq-route.ts plaintextsOfPart). */
+  readonly plaintexts: () => Promise<readonly Plaintext[]>;
+}
+
+/**
+ * The driver's 'migrate' outcome: migrates the value, runs the WRITE rules over it (Kernel.resume) and
+ * returns what comes of it: a rule failure, a miss to fetch, or bytes that carry none of the record's
+ * tagged plaintext values (see the file comment).
+ */
+export async function migrateRecord(outcome: Migrate, skipped: ReadonlySet<Step>, driver: MigrationDriver): Promise<Outcome> {
+  const { plan, value, dropHeader } = outcome;
+  const path = plan.migration!;
+  const ctx: MigrationContext = { subject: plan.read.subject, target: plan.write.codec, policy: driver.policy, ...(driver.onNone ? { onNone: driver.onNone } : {}) };
+  const migrated = await runMigration(path, value, ctx);
+  if (migrated.kind !== 'migrated') return { ...migrated, kind: 'rule-failure', keyFailure: false };
+  // The values the target will encrypt, read before the WRITE rules run over the value.
+  const targetTagged = taggedValues(plan.write.domain, migrated.value);
+  const resumed = driver.kernel.resume(plan, migrated.value, dropHeader, skipped);
+  const keyed = [...plan.write.domain, ...plan.write.encoding].filter(isKeyedStep);
+  // A target that encrypts nothing (decrypt jobs), or a record whose encryption NONE skipped under the
+  // job's opt-in, writes tagged values in the clear by design.
+  if (resumed.kind !== 'ok' || resumed.bytes === null || keyed.length === 0 || keyed.some((step) => skipped.has(step))) return resumed;
+  const part = { topic: '', partition: 0, key: null, value: resumed.bytes, headers: [], timestamp: 0 };
+  if (findPlaintext(part, [...await driver.plaintexts(), ...targetTagged]) === undefined) return resumed;
+  const last = path.steps.flatMap((s) => s.rules).at(-1)!;
+  const leak = failure(last, path, ctx, `migration rule ${last.rule.name} (${path.mode} ${ctx.subject} v${path.from} -> v${path.to}): the migrated record carries a tagged value in the clear`, true);
+  return { ...leak, kind: 'rule-failure', keyFailure: false };
+}
+
+/** The string and bytes values the field steps select in `value` (a value of another shape: none). */
+function taggedValues(steps: readonly Step[], value: unknown): Plaintext[] {
+  const out: Plaintext[] = [];
+  const collect = (leaf: unknown): unknown => {
+    if ((typeof leaf === 'string' || leaf instanceof Uint8Array) && leaf.length > 0) out.push(leaf);
+    return leaf;
+  };
+  try {
+    for (const step of steps) if (step.kind === 'field' && step.walker !== null) step.walker(value, collect);
+  } catch {
+    // Not the target's shape: the WRITE rules fail on it too, and the source's values remain.
+  }
+  return out;
 }

@@ -26,7 +26,7 @@ import { isMiss, type ActionPolicy, type DekMiss, type Outcome, type RuleFailure
 import type { EngineStats } from './kernel/visitors.js';
 import { MainKeyring } from './main-keyring.js';
 import { subjectScope, type DekScopeResolver } from './dek-scope.js';
-import { runMigration } from './migrate.js';
+import { migrateRecord, type MigrationDriver } from './migrate.js';
 import type { MigrationResolver } from './migration-plans.js';
 import { DriverLink } from './threads/link.js';
 import type { EnginePool } from './threads/pool.js';
@@ -271,13 +271,8 @@ export class RecordTransformer {
       let final: Final | undefined;
       if (outcome.kind === 'rule-failure') final = this.ruleAction(outcome, skipped);
       else if (outcome.kind === 'failed') final = this.failure(outcome.error);
-      else if (outcome.kind === 'migrate') {
-        const { plan, value, dropHeader } = outcome; // JSONata is async: the kernel stopped after the READ rules
-        const onNone = this.options.onRuleFailure;
-        const migrated = await runMigration(plan.migration!, value, { subject: plan.read.subject, target: plan.write.codec, policy: this.policy, ...(onNone ? { onNone } : {}) });
-        if (migrated.kind === 'migrated') pending = this.kernel.resume(plan, migrated.value, dropHeader, skipped);
-        else final = this.ruleAction({ ...migrated, kind: 'rule-failure', keyFailure: false }, skipped);
-      } else {
+      else if (outcome.kind === 'migrate') pending = await migrateRecord(outcome, skipped, this.migrationDriver(record)); // JSONata is async
+      else {
         try {
           if (outcome.kind === 'schema-miss') {
             this.misses.schemaMisses += 1;
@@ -294,6 +289,11 @@ export class RecordTransformer {
       if (final !== undefined) return routeFailed(this.route, record, located ?? undefined, final);
     }
     return { halt: new RecryptError('INTERNAL', `record ${record.topic}/${record.partition}@${record.offset} kept missing keys or schemas`) };
+  }
+
+  private migrationDriver(record: SourceRecord): MigrationDriver {
+    const onNone = this.options.onRuleFailure;
+    return { kernel: this.kernel, policy: this.policy, ...(onNone ? { onNone } : {}), plaintexts: () => plaintextsOfPart(this.route, record) };
   }
 
   /** The rule's action on a failure: undefined means run again (NONE skipped the step). */

@@ -217,6 +217,25 @@ describe('JSONata migrations with the official serdes (AVRO)', () => {
     expect(halt.message).toMatch(/does not encode under the target schema/);
   });
 
+  it('a migration that copies the tagged ssn into an untagged field halts (ERROR) or is diverted (DLQ): the plaintext never goes out', async () => {
+    const copy = `$merge([$sift($, function($v, $k) {$k != 'size'}), {'height': $.size, 'name': $.ssn}])`;
+    for (const onFailure of ['ERROR', 'NONE']) {
+      const s = await subject(copy, onFailure);
+      const written = await writerAt(s.v1).serialize(s.topic, { name: 'w7', size: 7, ssn: SSN });
+      const halt = haltOf((await (await upgradeEngine(s.subject, s.topic)).process([sourceRecord(s.topic, written)]))[0]);
+      expect(halt.code).toBe('RULE_EXPRESSION_FAILED');
+      expect(halt.message).toMatch(/rule upgrade .*carries a tagged value in the clear/);
+      expect(errorText(halt)).not.toMatch(/123-45/);
+    }
+    const s = await subject(copy, 'DLQ');
+    const written = await writerAt(s.v1).serialize(s.topic, { name: 'w8', size: 8, ssn: SSN });
+    const [diverted] = await (await upgradeEngine(s.subject, s.topic, undefined, `${s.topic}-dlq`)).process([sourceRecord(s.topic, written)]);
+    if (!diverted || !('outputs' in diverted)) throw new Error('expected a DLQ record');
+    expect(diverted.dlq).toBe(true);
+    expect(diverted.outputs.map((o) => o.topic)).toEqual([`${s.topic}-dlq`]);
+    for (const o of diverted.outputs) expectNoSecrets(o.value ?? Buffer.alloc(0), [SSN]);
+  });
+
   it('a migration whose result does not fit v2 fails the rule instead of writing part of it', async () => {
     const s = await subject(`{'name': $.name}`);
     const written = await writerAt(s.v1).serialize(s.topic, { name: 'w3', size: 7, ssn: SSN });
