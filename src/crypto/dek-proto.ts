@@ -63,7 +63,7 @@ export function cipherFromDekProto(algorithm: DekAlgorithm, proto: Uint8Array): 
     throw new RecryptError('CRYPTO_BAD_KEY', `${algorithm} DEK key must be ${keySize} bytes, got ${key.length}`);
   }
   const cipher = algorithm === 'AES256_SIV' ? createAesSivFieldCipher(key) : createAesGcmFieldCipher(algorithm, key);
-  // The engine's worker threads rebuild the cipher from the proto (thread-material.ts).
+  // The engine's worker threads rebuild the cipher from the proto (thread-material.ts), when a pool runs in this process.
   rememberDekMaterial(cipher, algorithm, proto);
   return cipher;
 }

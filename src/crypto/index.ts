@@ -5,7 +5,7 @@ export { AesSiv, createAesSivFieldCipher, MAX_ASSOCIATED_DATA, type BoundSiv } f
 export { AesCmac } from './aes-cmac.js';
 export { cipherFromDekProto, newDekMaterial, dekKeySize } from './dek-proto.js';
 // Only for the engine's worker threads (engine/threads/): never logged, never in an error.
-export { dekMaterialForThread, type DekMaterial } from './thread-material.js';
+export { dekMaterialForThread, retainDekMaterialForThreads, type DekMaterial } from './thread-material.js';
 export {
   withVersionPrefix,
   splitVersionPrefix,

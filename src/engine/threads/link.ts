@@ -7,7 +7,8 @@
  * bytes, not in a header). A thread returns each record's new bytes or "not ok"; the driver runs every
  * record without a result on the main thread as it always did, and assembles outputs by batch index,
  * so each partition keeps its source order. Batches too small for two slices stay on the main thread,
- * and so do larger ones while the driver measures them faster there (ModeChooser).
+ * and so do larger ones while the driver measures them faster there (ModeChooser), and every batch once the
+ * pool stopped offloading (its threads kept failing, pool.ts).
  */
 import type { SchemaRef } from '../../wire/index.js';
 import { partBytes, partHeader, type RecordPart } from '../../wire/index.js';
@@ -88,7 +89,7 @@ export class DriverLink {
     this.syncKeys();
     const slices = Math.min(pool.threads + 1, Math.floor(batch.length / pool.minSliceRecords));
     this.current = undefined;
-    if (slices < 2) return undefined;
+    if (slices < 2 || !pool.offloading) return undefined;
     const threaded = this.chooser.next();
     this.current = { threaded, started: process.hrtime.bigint(), records: batch.length };
     if (!threaded) return undefined;
@@ -105,9 +106,13 @@ export class DriverLink {
     for (let at = 0; at < eligible.length; at += per) chunks.push(eligible.slice(at, at + per));
     const runs = chunks.map((chunk, index) => pool.run(index, { driver: this.driver, part, ...pack(batch, chunk, part) }));
     const done = Promise.all(runs).then((results) => {
+      pool.settled(undefined);
       const out: (Transformed | undefined)[] = new Array(batch.length);
       results.forEach((result, c) => this.unpack(result, chunks[c]!, out));
       return out;
+    }, (error: unknown) => {
+      pool.settled(error);
+      throw error;
     });
     return { from, done };
   }

@@ -5,15 +5,21 @@
  * without the driver noticing: the drivers' and plans' messages in order (replayed to a new thread),
  * and the DEK ciphers the drivers use (their material sent to each thread once, from crypto/'s
  * dekMaterialForThread, never logged). A thread that errors or exits fails its pending slices with
- * ENGINE_WORKER (transient: the pipeline retries the batch). Idle threads do not keep the process
- * alive; close() ends them (a later batch starts new ones).
+ * ENGINE_WORKER (transient: the pipeline retries the batch), and so does a slice a thread has not
+ * answered by its deadline (the thread is ended). A thread that fails every time would make the
+ * pipeline retry forever: after MAX_FAILED_BATCHES_IN_ROW failed batches in a row the pool stops
+ * offloading and the drivers run every batch on the main thread (logged once). Idle threads do not keep
+ * the process alive; close() ends them (a later batch starts new ones).
+ * Making a pool switches on crypto/'s DEK material retention, which the threads need and a process
+ * without a pool must not pay for (thread-material.ts).
  */
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { dekMaterialForThread, type FieldCipher } from '../../crypto/index.js';
+import { dekMaterialForThread, retainDekMaterialForThreads, type FieldCipher } from '../../crypto/index.js';
 import type { DekRef } from '../../model/index.js';
 import { RecryptError } from '../../util/errors.js';
+import { createLogger, type LogFields } from '../../util/logger.js';
 import type { WriteKey } from '../kernel/outcome.js';
 import {
   readString, refString, type DriverMessage, type FromThread, type KeyUpdate, type PlanMessage, type ReadKey,
@@ -30,7 +36,23 @@ export interface EnginePoolOptions {
   readonly minSliceRecords?: number;
   /** The thread entry; default thread-main (tests start a failing one). */
   readonly entry?: URL;
+  /** The shortest slice deadline; default SLICE_DEADLINE_MIN_MS (tests shorten it). */
+  readonly sliceDeadlineMinMs?: number;
+  /** Where the fallback to the main thread is logged; default a logger on stderr. */
+  readonly warn?: (message: string, fields: LogFields) => void;
 }
+
+/**
+ * A slice's deadline: max(SLICE_DEADLINE_MIN_MS, records x SLICE_DEADLINE_PER_RECORD_MS). A record takes
+ * ~15 us on a thread (2-core machine, 2026-12-08), so 10 s, or 10 ms a record for big slices, is hundreds
+ * of times its normal time: only a stuck thread (a pathological CEL `matches` regex on a crafted value,
+ * a loop) or a machine starved far beyond any useful service misses it.
+ */
+export const SLICE_DEADLINE_MIN_MS = 10_000;
+export const SLICE_DEADLINE_PER_RECORD_MS = 10;
+
+/** Failed batches in a row (ENGINE_WORKER) after which the pool stops offloading for good. */
+export const MAX_FAILED_BATCHES_IN_ROW = 3;
 
 /**
  * A slice's round trip costs ~90 us of CPU (~0.4 us per record of a 250-record slice: packing, the
@@ -65,10 +87,16 @@ export class EnginePool {
   private readonly writes = new Map<string, WriteKey | null>();
   private nextSlice = 1;
   private nextDriver = 1;
+  private failedInRow = 0;
+  private stopped = false;
 
   constructor(private readonly options: EnginePoolOptions) {
     this.threads = Math.max(1, Math.floor(options.threads));
     this.minSliceRecords = Math.max(1, options.minSliceRecords ?? DEFAULT_MIN_SLICE_RECORDS);
+    // A pool exists only when threads are in use (processing.workers > 0): from now on the DEK ciphers
+    // keep what the threads need to rebuild them. Here, before any batch or job start, so no DEK the
+    // drivers use was made without it (a cipher made before would stay on the main thread for good).
+    retainDekMaterialForThreads();
     this.slots = Array.from({ length: this.threads }, (_, index) => ({
       index, worker: undefined, pending: new Map(), sentReads: new Map(), sentWrites: new Map(),
     }));
@@ -100,6 +128,27 @@ export class EnginePool {
     this.writes.set(name, usable);
   }
 
+  /** False once threads failed MAX_FAILED_BATCHES_IN_ROW batches in a row: drivers run every batch on the main thread. */
+  get offloading(): boolean {
+    return !this.stopped;
+  }
+
+  /** A driver's offloaded batch ended: a success resets the count of failures, a failure adds one. */
+  settled(error: unknown): void {
+    if (error === undefined) {
+      this.failedInRow = 0;
+      return;
+    }
+    this.failedInRow += 1;
+    if (this.stopped || this.failedInRow < MAX_FAILED_BATCHES_IN_ROW) return;
+    this.stopped = true;
+    // Only the code: a thread's error text is not ours to vouch for, and no record value is in it.
+    const code = error instanceof RecryptError ? error.code : error instanceof Error ? error.name : typeof error;
+    const warn = this.options.warn ?? ((message: string, fields: LogFields) => createLogger().warn(message, fields));
+    warn('engine worker threads failed batches in a row; every batch runs on the main thread from now on', { failures: this.failedInRow, code });
+    void this.close();
+  }
+
   /** Runs a slice on thread `index` (its keys brought up to date first); ENGINE_WORKER when the thread fails. */
   run(index: number, slice: Omit<SliceMessage, 'kind' | 'id'>): Promise<SliceDone> {
     const slot = this.slots[index % this.threads]!;
@@ -109,7 +158,15 @@ export class EnginePool {
       if (keys !== undefined) worker.postMessage(keys);
       const id = this.nextSlice++;
       const message: SliceMessage = { kind: 'slice', id, ...slice };
-      const done = new Promise<SliceDone>((resolve, reject) => slot.pending.set(id, { resolve, reject }));
+      const records = slice.offsets.length - 1;
+      const deadline = Math.max(this.options.sliceDeadlineMinMs ?? SLICE_DEADLINE_MIN_MS, records * SLICE_DEADLINE_PER_RECORD_MS);
+      const timer = setTimeout(() => this.lost(slot, worker, new RecryptError('ENGINE_WORKER',
+        `engine worker thread ${slot.index} did not answer a slice of ${records} records within ${deadline} ms; it was ended`)), deadline);
+      timer.unref();
+      const done = new Promise<SliceDone>((resolve, reject) => slot.pending.set(id, {
+        resolve: (result) => { clearTimeout(timer); resolve(result); },
+        reject: (error) => { clearTimeout(timer); reject(error); },
+      }));
       worker.ref();
       worker.postMessage(message, [message.bytes, message.offsets.buffer as ArrayBuffer, message.topicIndex.buffer as ArrayBuffer]);
       return done;
