@@ -71,7 +71,11 @@ export async function startReplay(runtime: JobRuntime, options: ReplayOptions = 
     topicMaxBytes: limits.outputMaxBytes,
     ...(options.observer ? { observer: options.observer } : {}),
   });
-  const done = pipeline.run().finally(() => prepared.flushLogs()).then((summary) => ({ summary, reports: committedReports(summary, reports) }));
+  // The engine's threads end with the replay, as with a run (start.ts).
+  const done = pipeline.run().finally(async () => {
+    prepared.flushLogs();
+    await prepared.threads?.close();
+  }).then((summary) => ({ summary, reports: committedReports(summary, reports) }));
   return { pipeline, done };
 }
 
