@@ -68,9 +68,10 @@ export async function prepareJob(runtime: JobRuntime): Promise<PreparedJob> {
     ...(metrics ? { metrics: metrics.keysHook } : {}),
   });
   const topics = await runtime.sourceTopics();
-  // Threads start with the first batch big enough to share (engine/threads/link.ts), never for plan or validate.
+  // Threads start with the first batch big enough to share (engine/threads/link.ts), never for plan or
+  // validate; making the pool has crypto/ keep DEK material for them (none is kept without threads).
   const workers = engineWorkers(job);
-  const threads = workers > 0 ? new EnginePool({ threads: workers }) : undefined;
+  const threads = workers > 0 ? new EnginePool({ threads: workers, warn: (message, fields) => logger.warn(message, fields) }) : undefined;
 
   const ruleFailures = new LogAggregator<{ rule: string; direction: string; action: string; code: string }>({
     intervalMs: RULE_FAILURE_LOG_INTERVAL_MS,
