@@ -52,7 +52,36 @@ function jsonataCode(err: unknown): string {
   return typeof code === 'string' && /^[A-Z]\d{4}$/.test(code) ? ` (${code})` : '';
 }
 
+/** How long one rule may evaluate on one record; a migration is a reshaping, well under a millisecond. */
+export const MIGRATION_TIME_LIMIT_MS = 1000;
+
+const DEADLINE = '__recrypt_migration_deadline';
+/** The entry hook jsonata calls at every node it evaluates (jsonata.js evaluate()). */
+const ENTRY_HOOK = Symbol.for('jsonata.__evaluate_entry');
+class TimeLimit extends Error {}
+const HOOKED = new WeakSet<object>();
+
+/**
+ * Evaluates `rule` on `value`, stopping it past `limitMs` (a rule that loops over a huge range would
+ * otherwise hold the partition, and the event loop, for as long as it runs). A hook on the compiled
+ * expression (bound once, shared by every evaluation) checks at each node the deadline each evaluation
+ * carries in its own bindings, so concurrent evaluations of one expression keep their own deadlines.
+ */
+async function evaluateTimed(rule: MigrationRule, value: unknown, limitMs: number): Promise<unknown> {
+  const { expression } = rule;
+  if (!HOOKED.has(expression)) {
+    expression.assign(ENTRY_HOOK as unknown as string, (_expr: unknown, _input: unknown, env: { lookup(name: string): unknown }) => {
+      const deadline = env.lookup(DEADLINE);
+      if (typeof deadline === 'number' && Date.now() > deadline) throw new TimeLimit();
+    });
+    HOOKED.add(expression);
+  }
+  return expression.evaluate(value, { [DEADLINE]: Date.now() + limitMs });
+}
+
 export interface MigrationContext {
+  /** Per rule and record (default MIGRATION_TIME_LIMIT_MS). */
+  readonly timeLimitMs?: number;
   readonly subject: string;
   /** The target's codec: the migrated value must encode under it. */
   readonly target: Codec;
@@ -82,10 +111,12 @@ export async function runMigration(path: MigrationPath, value: unknown, ctx: Mig
       let result: unknown;
       let failed: string | undefined;
       try {
-        result = await rule.expression.evaluate(value);
+        result = await evaluateTimed(rule, value, ctx.timeLimitMs ?? MIGRATION_TIME_LIMIT_MS);
         if (result === undefined || result === null) failed = `migration rule ${rule.rule.name} (${where}): the JSONata expression yielded no value`;
       } catch (err) {
-        failed = `migration rule ${rule.rule.name} (${where}): the JSONata expression failed on the record${jsonataCode(err)}`;
+        failed = err instanceof TimeLimit
+          ? `migration rule ${rule.rule.name} (${where}): the JSONata expression ran past its time limit (${ctx.timeLimitMs ?? MIGRATION_TIME_LIMIT_MS} ms)`
+          : `migration rule ${rule.rule.name} (${where}): the JSONata expression failed on the record${jsonataCode(err)}`;
       }
       if (failed === undefined) {
         value = result;

@@ -33,6 +33,15 @@ describe('runMigration', () => {
     expect(out.error.message).not.toMatch(/CANARY/);
   });
 
+  it('a rule that runs past its time limit fails with RULE_EXPRESSION_FAILED and its action; the next evaluation has its own deadline', async () => {
+    const slow = rule('slow', "{'height': $reduce([1..300000], function($a, $b) { $a + $b })}", 'DLQ');
+    const path = pathOf(slow);
+    const out = await runMigration(path, {}, { ...ctx(), timeLimitMs: 5 });
+    expect(out).toMatchObject({ kind: 'migration-failure', action: 'DLQ', error: { code: 'RULE_EXPRESSION_FAILED' } });
+    expect(out.kind === 'migration-failure' && out.error.message).toMatch(/migration rule slow \(UPGRADE s-value v1 -> v2\): the JSONata expression ran past its time limit \(5 ms\)/);
+    expect(await runMigration(path, {}, ctx())).toEqual({ kind: 'migrated', value: { height: 45000150000 } });
+  });
+
   it('DLQ without a DLQ to take it is ERROR', async () => {
     const out = await runMigration(pathOf(rule('boom', "$error('x')", 'DLQ')), {}, ctx(false));
     expect(out.kind === 'migration-failure' && out.action).toBe('ERROR');
