@@ -37,7 +37,12 @@ export function loggingObserver(logger: Logger, extra: PipelineObserver = {}): P
       extra.onRevoked?.(tps);
     },
     onBatchCommitted: (info) => {
-      logger.debug('batch committed', { records: info.records, written: info.written, dlq: info.dlq, latencyMs: info.latencyMs });
+      const t = info.transaction;
+      // Where a batch's time goes: the engine (transformMs) and each step of the transaction.
+      logger.debug('batch committed', {
+        records: info.records, written: info.written, dlq: info.dlq, latencyMs: info.latencyMs, transformMs: info.transformMs, commitMs: info.commitMs,
+        ...(t ? { beginMs: t.beginMs, produceMs: t.produceMs, sendOffsetsMs: t.sendOffsetsMs, txnCommitMs: t.commitMs } : {}),
+      });
       extra.onBatchCommitted?.(info);
     },
   };
