@@ -54,6 +54,8 @@ function fieldProto(field: protobuf.Field, oneofs: string[]): FieldDescriptorPro
     label: field.repeated || field.map ? Label.REPEATED : Label.OPTIONAL,
     ...typeRef(field, field.type),
     ...(field.partOf ? { oneofIndex: oneofs.indexOf(field.partOf.name) } : {}),
+    // proto3 `optional`: a synthetic oneof, marked so that readers give the field presence, not a oneof.
+    ...(isProto3Optional(field) ? { proto3Optional: true } : {}),
   });
   const tags = tagsOf(field);
   if (tags.length > 0) {
@@ -67,8 +69,14 @@ function enumProto(e: protobuf.Enum): EnumInit {
   return { name: e.name, value: Object.entries(e.values).map(([name, number]) => ({ name, number })) };
 }
 
+function isProto3Optional(field: protobuf.Field): boolean {
+  return field.options?.['proto3_optional'] === true;
+}
+
 function messageProto(type: protobuf.Type): MessageInit {
-  const oneofs = type.oneofsArray.map((o) => o.name);
+  // As protoc: the synthetic oneofs of proto3 `optional` fields come after the real ones.
+  const synthetic = (o: protobuf.OneOf) => o.fieldsArray.length === 1 && isProto3Optional(o.fieldsArray[0]!);
+  const oneofs = [...type.oneofsArray.filter((o) => !synthetic(o)), ...type.oneofsArray.filter(synthetic)].map((o) => o.name);
   const fields: FieldInit[] = [];
   const nested: MessageInit[] = [];
   for (const field of type.fieldsArray) {
