@@ -46,11 +46,22 @@ const encryptRules = (kek: string) => `  rules:
         onFailure: ERROR,ERROR
 `;
 
-/** Runs the job to completion, SIGKILLing it `kills` times first; the records the threads did in the final run. */
+/**
+ * Runs the job to completion, SIGKILLing it `kills` times first; the records the threads did in the final
+ * run. Each kill comes within 100 ms of the run's first committed batch (its debug line), not at a fixed
+ * time: mid-work, and early enough that the final run still has most of the records (a quiet machine
+ * finished them all before a timed kill, and the final run had nothing for its threads).
+ */
 async function runWithKills(jobFile: string, kills: number): Promise<number> {
   for (let k = 0; k < kills; k++) {
-    const running = recrypt(['run', jobFile]);
-    await new Promise((r) => setTimeout(r, 1500 + Math.random() * 1500));
+    const running = recrypt(['run', jobFile], { env: { LOG_LEVEL: 'debug' } });
+    await new Promise<void>((resolve) => {
+      const onData = (d: Buffer) => { if (d.toString().includes('batch committed')) resolve(); };
+      running.child.stdout!.on('data', onData);
+      running.child.stderr!.on('data', onData);
+      void running.then(() => resolve());
+    });
+    await new Promise((r) => setTimeout(r, Math.random() * 100));
     running.child.kill('SIGKILL');
     await running;
   }
