@@ -8,43 +8,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { officialSerdes, register } from '../helpers/csfle.js';
 import { recrypt, writeJobFile } from '../helpers/cli.js';
 import { CUSTOMER_SCHEMA, customers, decodeCustomer } from '../helpers/customers.js';
-import { consumeRaw, createTopic, deleteTopics, produceRaw, type RawRecord } from '../helpers/kafka.js';
+import { consumeRaw, createTopic, deleteTopics, produceRaw } from '../helpers/kafka.js';
 import { stack, uniqueName } from '../helpers/stack.js';
+import { encryptRules, expectSameRecords, killTestJob } from './kill-support.js';
+
+/** Two engine threads whatever the machine's CPUs (the default would be cores - 1). */
+const WORKERS = '    workers: 2';
 
 const created: string[] = [];
 afterAll(async () => { if (created.length) await deleteTopics(...created); });
-
-function job(name: string, mode: string, source: string, target: string, rules: string): string {
-  return `apiVersion: recrypt/v1
-kind: Job
-metadata:
-  name: ${name}
-spec:
-  mode: ${mode}
-  source:
-    topic: ${source}
-    startAt: earliest
-    stopAt: end
-  target:
-    topic: ${target}
-    createTopic: true
-  processing:
-    workers: 2
-${rules}`;
-}
-
-const encryptRules = (kek: string) => `  rules:
-    domainRules:
-      - name: encryptPII
-        type: ENCRYPT
-        tags: [PII]
-        params:
-          encrypt.kek.name: ${kek}
-          encrypt.kms.type: local-kms
-          encrypt.kms.key.id: demo
-          encrypt.dek.algorithm: AES256_GCM
-        onFailure: ERROR,ERROR
-`;
 
 /**
  * Runs the job to completion, SIGKILLing it `kills` times first; the records the threads did in the final
@@ -72,18 +44,6 @@ async function runWithKills(jobFile: string, kills: number): Promise<number> {
   return Number(/"done":(\d+)/.exec(line!)?.[1] ?? 'NaN');
 }
 
-function expectSameRecords(source: RawRecord[], target: RawRecord[]): void {
-  expect(target).toHaveLength(source.length);
-  for (let i = 0; i < source.length; i++) {
-    const s = source[i]!;
-    const t = target[i]!;
-    expect(t.partition).toBe(s.partition);
-    expect(t.key).toEqual(s.key);
-    expect(t.timestamp).toBe(s.timestamp);
-    expect(t.headers).toEqual(s.headers);
-  }
-}
-
 describe('exactly once through kill -9, engine worker threads on', () => {
   it('encrypts 30,000 records with three crashes and decrypts them with one, two threads each', { timeout: 600_000 }, async () => {
     const N = 30_000;
@@ -96,7 +56,7 @@ describe('exactly once through kill -9, engine worker threads on', () => {
     for (let i = 0; i < data.records.length; i += 10_000) await produceRaw(source, data.records.slice(i, i + 10_000));
     const sourceRecords = await consumeRaw(source, { count: N });
 
-    const threaded = await runWithKills(writeJobFile(job(uniqueName('eot-encrypt'), 'encrypt', source, encrypted, encryptRules(uniqueName('eot-kek')))), 3);
+    const threaded = await runWithKills(writeJobFile(killTestJob(uniqueName('eot-encrypt'), 'encrypt', source, encrypted, encryptRules(uniqueName('eot-kek')), WORKERS)), 3);
     const encRecords = await consumeRaw(encrypted, { count: N });
     expectSameRecords(sourceRecords, encRecords);
     expect(await consumeRaw(encrypted, { idleMs: 3000, isolation: 'read_committed' })).toHaveLength(N);
@@ -107,7 +67,7 @@ describe('exactly once through kill -9, engine worker threads on', () => {
     }
 
     await register(stack.registryUrl, `${decrypted}-value`, { schemaType: 'AVRO', schema: CUSTOMER_SCHEMA });
-    const threadedDecrypt = await runWithKills(writeJobFile(job(uniqueName('eot-decrypt'), 'decrypt', encrypted, decrypted, '')), 1);
+    const threadedDecrypt = await runWithKills(writeJobFile(killTestJob(uniqueName('eot-decrypt'), 'decrypt', encrypted, decrypted, '', WORKERS)), 1);
     const decRecords = await consumeRaw(decrypted, { count: N });
     expectSameRecords(sourceRecords, decRecords);
     decRecords.forEach((rec, i) => expect(decodeCustomer(rec.value!)).toEqual(decodeCustomer(sourceRecords[i]!.value!)));

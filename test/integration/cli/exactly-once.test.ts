@@ -6,43 +6,12 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { officialSerdes, register } from '../helpers/csfle.js';
 import { recrypt, writeJobFile } from '../helpers/cli.js';
 import { CUSTOMER_SCHEMA, customers, decodeCustomer } from '../helpers/customers.js';
-import { consumeRaw, createTopic, deleteTopics, produceRaw, type RawRecord } from '../helpers/kafka.js';
+import { consumeRaw, createTopic, deleteTopics, produceRaw } from '../helpers/kafka.js';
 import { stack, uniqueName } from '../helpers/stack.js';
+import { encryptRules, expectSameRecords, killTestJob } from './kill-support.js';
 
 const created: string[] = [];
 afterAll(async () => { if (created.length) await deleteTopics(...created); });
-
-function job(name: string, mode: string, source: string, target: string, rules: string): string {
-  return `apiVersion: recrypt/v1
-kind: Job
-metadata:
-  name: ${name}
-spec:
-  mode: ${mode}
-  source:
-    topic: ${source}
-    startAt: earliest
-    stopAt: end
-  target:
-    topic: ${target}
-    createTopic: true
-${rules}`;
-}
-
-function encryptRules(kek: string, algorithm = 'AES256_GCM'): string {
-  return `  rules:
-    domainRules:
-      - name: encryptPII
-        type: ENCRYPT
-        tags: [PII]
-        params:
-          encrypt.kek.name: ${kek}
-          encrypt.kms.type: local-kms
-          encrypt.kms.key.id: demo
-          encrypt.dek.algorithm: ${algorithm}
-        onFailure: ERROR,ERROR
-`;
-}
 
 /** Runs the job to completion, SIGKILLing it `kills` times at random points first. */
 async function runWithKills(jobFile: string, kills: number): Promise<string> {
@@ -55,19 +24,6 @@ async function runWithKills(jobFile: string, kills: number): Promise<string> {
   const final = await recrypt(['run', jobFile], { timeoutMs: 240_000 });
   expect(final.code, final.stderr).toBe(0);
   return final.stdout;
-}
-
-function expectSameRecords(source: RawRecord[], target: RawRecord[]): void {
-  expect(target).toHaveLength(source.length);
-  for (let i = 0; i < source.length; i++) {
-    const s = source[i]!;
-    const t = target[i]!;
-    expect(t.partition).toBe(s.partition);
-    expect(t.key).toEqual(s.key);
-    expect(t.timestamp).toBe(s.timestamp);
-    expect(t.headers).toEqual(s.headers);
-    expect(t.value === null).toBe(s.value === null);
-  }
 }
 
 describe('exactly once through kill -9', () => {
@@ -86,7 +42,7 @@ describe('exactly once through kill -9', () => {
 
     // 1. encrypt, killed three times.
     const kek = uniqueName('eo-kek');
-    const encryptJob = writeJobFile(job(uniqueName('eo-encrypt'), 'encrypt', source, encrypted, encryptRules(kek)));
+    const encryptJob = writeJobFile(killTestJob(uniqueName('eo-encrypt'), 'encrypt', source, encrypted, encryptRules(kek)));
     const summary = await runWithKills(encryptJob, 3);
     expect(summary).toMatch(/records \(/);
     const encRecords = await consumeRaw(encrypted, { count: N + 1 });
@@ -103,7 +59,7 @@ describe('exactly once through kill -9', () => {
 
     // 2. decrypt for a trusted sink, killed once: plaintext equal to the source, field for field.
     await register(stack.registryUrl, `${decrypted}-value`, { schemaType: 'AVRO', schema: CUSTOMER_SCHEMA });
-    await runWithKills(writeJobFile(job(uniqueName('eo-decrypt'), 'decrypt', encrypted, decrypted, '')), 1);
+    await runWithKills(writeJobFile(killTestJob(uniqueName('eo-decrypt'), 'decrypt', encrypted, decrypted, '')), 1);
     const decRecords = await consumeRaw(decrypted, { count: N + 1 });
     expectSameRecords(sourceRecords, decRecords);
     decRecords.forEach((rec, i) => {
@@ -111,7 +67,7 @@ describe('exactly once through kill -9', () => {
     });
 
     // 3. re-encrypt GCM -> SIV, killed once: equal plaintexts give equal ciphertexts (joinable).
-    await runWithKills(writeJobFile(job(uniqueName('eo-siv'), 'reencrypt', encrypted, siv, encryptRules(uniqueName('siv-kek'), 'AES256_SIV'))), 1);
+    await runWithKills(writeJobFile(killTestJob(uniqueName('eo-siv'), 'reencrypt', encrypted, siv, encryptRules(uniqueName('siv-kek'), 'AES256_SIV'))), 1);
     const sivRecords = await consumeRaw(siv, { count: N + 1 });
     expectSameRecords(sourceRecords, sivRecords);
     const byCountry = new Map<string, Set<string>>();
